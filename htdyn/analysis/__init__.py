@@ -1,0 +1,1 @@
+"""Spectral analysis of weight matrices (no dependency on the training code)."""
