@@ -1,0 +1,249 @@
+"""Lazy reading of trajectory files.
+
+>>> with htdyn.open("outputs/demo.h5") as traj:
+...     print(traj)                       # what the file holds
+...     run = traj.runs[0]
+...     run.steps                         # snapshot steps written
+...     W = run.W(10)                     # W_10 as a float64 numpy array
+...     M = run.update(3)                 # M_3 = W_4 - W_3
+...     run.loss                          # training loss of W_t for every step t
+
+Only what is asked for is read: one snapshot reads one HDF5 chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import StoreError
+from .store import FORMAT_NAME, FORMAT_VERSION
+
+
+def open(path: str | os.PathLike) -> Trajectory:  # noqa: A001 - mirrors h5py.File / builtins.open
+    """Open a trajectory file for reading (see :class:`Trajectory`)."""
+    return Trajectory(path)
+
+
+class Trajectory:
+    """A read-only view of a trajectory file; use as a context manager.
+
+    Attributes
+    ----------
+    path : str
+    status : str
+        ``complete``, ``running`` (the writer was killed: incomplete),
+        ``interrupted`` (Ctrl-C) or ``failed``.
+    runs : list of Run
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "r"):
+        self.path = str(path)
+        if not os.path.exists(self.path):
+            raise StoreError(f"trajectory file {self.path!r} does not exist")
+        try:
+            self.f = h5py.File(self.path, mode)
+        except OSError as exc:
+            raise StoreError(f"{self.path!r} is not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+        if self.f.attrs.get("format") != FORMAT_NAME:
+            self.f.close()
+            raise StoreError(f"{self.path!r} is an HDF5 file but not an htdyn trajectory (no format attribute)")
+        version = int(self.f.attrs.get("format_version", -1))
+        if version > FORMAT_VERSION:
+            self.f.close()
+            raise StoreError(f"{self.path!r} has format version {version}; this htdyn reads up to "
+                             f"{FORMAT_VERSION}: upgrade htdyn")
+
+    def __enter__(self) -> Trajectory:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.f.id.valid:
+            self.f.close()
+
+    @property
+    def attrs(self) -> dict:
+        return {k: _py(v) for k, v in self.f.attrs.items()}
+
+    @property
+    def status(self) -> str:
+        return str(self.f.attrs.get("status", "unknown"))
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @cached_property
+    def config(self) -> dict:
+        """The simulation config as plain data."""
+        return json.loads(self.f.attrs["config_json"])
+
+    @cached_property
+    def runs(self) -> list[Run]:
+        g = self.f["runs"]
+        return [Run(g[k]) for k in sorted(g)]
+
+    def __getitem__(self, i: int) -> Run:
+        return self.runs[i]
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __repr__(self) -> str:
+        return f"<htdyn.Trajectory {self.path!r}: {len(self.runs)} runs, status {self.status}>"
+
+    def summary(self) -> list[dict]:
+        """One dict per run: label, optimizer, lr, snapshots, divergence, final losses."""
+        return [r.summary() for r in self.runs]
+
+
+class Run:
+    """One run of a trajectory file (lazy: data sets are read on access)."""
+
+    def __init__(self, group: h5py.Group):
+        self.g = group
+
+    def __repr__(self) -> str:
+        return f"<htdyn.Run {self.index} {self.label!r}: {len(self.steps)} snapshots>"
+
+    @property
+    def index(self) -> int:
+        return int(self.g.attrs["index"])
+
+    @property
+    def label(self) -> str:
+        return str(self.g.attrs.get("label", ""))
+
+    @cached_property
+    def config(self) -> dict:
+        """The run's config (model, optimizer, schedule, seeds) as plain data."""
+        return json.loads(self.g.attrs["config_json"])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.g["W"].shape[1:])  # type: ignore[return-value]
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Steps t whose W_t was written (fewer than planned if killed or diverged)."""
+        return self.g["snapshot_steps"][: int(self.g["snapshot_count"][()])]
+
+    @property
+    def update_steps(self) -> np.ndarray:
+        """Steps t whose update M_t = W_{t+1} - W_t was written."""
+        return self.g["update_steps"][: int(self.g["update_count"][()])]
+
+    @property
+    def steps_done(self) -> int:
+        return int(self.g["steps_done"][()])
+
+    @property
+    def diverged_step(self) -> int:
+        """The step whose update made the run non-finite, or -1."""
+        return int(self.g["diverged_step"][()])
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step >= 0
+
+    def _read(self, name: str, steps: np.ndarray, t: int) -> np.ndarray:
+        hits = np.flatnonzero(steps == t)
+        if hits.size == 0:
+            raise KeyError(f"run {self.index}: no {name} stored at step {t}; stored steps: {steps.tolist()}")
+        i = int(hits[0])
+        out = self.g[name][i].astype(np.float64)
+        if name + "_scale" in self.g:
+            out *= self.g[name + "_scale"][i]
+        return out
+
+    def W(self, t: int) -> np.ndarray:
+        """W_t (h x d, float64 copy of the stored values)."""
+        return self._read("W", self.steps, t)
+
+    def update(self, t: int) -> np.ndarray:
+        """M_t = W_{t+1} - W_t, the update applied by optimizer step t."""
+        return self._read("update", self.update_steps, t)
+
+    def optimizer_state(self, t: int) -> dict[str, np.ndarray]:
+        """The optimizer state after step t (e.g. Adam's exp_avg and exp_avg_sq), if stored."""
+        if "optimizer" not in self.g:
+            raise KeyError(f"run {self.index}: no optimizer state stored (snapshots.optimizer_state = false)")
+        return {k: self._read(f"optimizer/{k}", self.update_steps, t) for k in self.g["optimizer"]
+                if not k.endswith("_scale")}
+
+    def a(self, t: int | None = None) -> np.ndarray:
+        """The read-out a: the initial one, or a_t when the read-out is trained."""
+        if t is None or "a" not in self.g:
+            return self.g["a_init"][()]
+        return self._read("a", self.steps, t)
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Training loss of W_t for t = 0..steps (NaN where not reached)."""
+        return self.g["loss"][()]
+
+    @property
+    def lr(self) -> np.ndarray:
+        return self.g["lr"][()]
+
+    @property
+    def eval_steps(self) -> np.ndarray:
+        return self.g["eval/steps"][()]
+
+    @property
+    def eval(self) -> dict[str, np.ndarray]:
+        """probe_loss, test_loss, net_train_loss, net_test_loss at the eval steps."""
+        return {k: v[()] for k, v in self.g["eval"].items() if k != "steps"}
+
+    @property
+    def metrics(self) -> dict[str, np.ndarray]:
+        """Online metrics at the eval steps (empty if none were asked for)."""
+        if "metrics" not in self.g:
+            return {}
+        return {k: v[()] for k, v in self.g["metrics"].items() if k != "steps"}
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self.g["data/beta"][()]
+
+    def data(self) -> dict[str, np.ndarray]:
+        """The stored data sets (regenerated from the seed when only the seed was stored)."""
+        g = self.g["data"]
+        if g.attrs.get("stored", False):
+            return {k: g[k][()] for k in g}
+        from .config import ModelConfig
+        from .data import make_dataset
+
+        model = ModelConfig(**self.config["model"])
+        ds = make_dataset(model, int(g.attrs["seed"]))
+        return {k: getattr(ds, k) for k in ("beta", "X", "y", "X_probe", "y_probe", "X_test", "y_test")}
+
+    def summary(self) -> dict:
+        ev = self.eval
+        opt = self.config["optimizer"]
+
+        def last(v: np.ndarray) -> float:
+            ok = np.isfinite(v)
+            return float(v[ok][-1]) if ok.any() else float("nan")
+
+        return {
+            "run": self.index, "label": self.label, "optimizer": opt["name"], "lr": opt["lr"],
+            "snapshots": len(self.steps), "steps_done": self.steps_done, "diverged_step": self.diverged_step,
+            "loss": last(self.loss), "probe_loss": last(ev["probe_loss"]), "test_loss": last(ev["test_loss"]),
+        }
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, bytes):
+        return v.decode()
+    return v

@@ -1,0 +1,244 @@
+"""The trajectory file: one self-describing HDF5 file per simulation.
+
+The layout (format version 1) is documented in ``docs/format.md``.  The
+writer preallocates every data set of a run group when the group starts,
+writes one snapshot per chunk, and flushes after each snapshot: a process
+killed at any moment leaves a file that opens and holds every completed
+snapshot, with ``status`` still ``"running"`` (incomplete).  Per-run progress
+lives in small data sets (``snapshot_count``, ``steps_done``,
+``diverged_step``) overwritten in place, so no metadata changes between
+flushes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ._version import __version__
+from .config import RunConfig, SimConfig, _to_plain, flatten
+from .errors import StoreError
+
+FORMAT_NAME = "htdyn-trajectory"
+FORMAT_VERSION = 1
+FLOAT16_MAX = 65504.0
+
+
+def _attr(value: Any) -> Any:
+    """An HDF5-storable attribute value (None -> 'none', lists -> JSON)."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, int, float, str, np.integer, np.floating, np.bool_)):
+        return value
+    return json.dumps(value)
+
+
+def _compression(name: str) -> dict:
+    if name == "none":
+        return {}
+    if name == "gzip":
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    return {"compression": "lzf", "shuffle": True}
+
+
+class TrajectoryWriter:
+    """Writes a simulation's trajectory file as the engine runs.
+
+    Parameters
+    ----------
+    path : path-like
+    config : SimConfig
+    overwrite : bool
+        Replace an existing file; otherwise an existing file is an error.
+    device_info : dict
+        Backend name, device and dtype, written as root attributes.
+    """
+
+    def __init__(self, path: str | os.PathLike, config: SimConfig, *, overwrite: bool = False,
+                 device_info: dict | None = None):
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise StoreError(f"{str(self.path)!r} exists; pass --overwrite (overwrite=True) to replace it")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        try:
+            self.f = h5py.File(self.path, "w")
+        except OSError as exc:
+            raise StoreError(f"cannot create {str(self.path)!r}: {exc}") from None
+        f = self.f
+        cfg = config.to_dict()
+        f.attrs["format"] = FORMAT_NAME
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["htdyn_version"] = __version__
+        f.attrs["h5py_version"] = h5py.__version__
+        f.attrs["numpy_version"] = np.__version__
+        f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        f.attrs["host"] = socket.gethostname()
+        f.attrs["status"] = "running"
+        f.attrs["name"] = config.name
+        f.attrs["steps"] = config.steps
+        f.attrs["n_runs"] = len(config.runs)
+        f.attrs["config_json"] = json.dumps(cfg, indent=1)
+        for k, v in (device_info or {}).items():
+            f.attrs[k] = _attr(v)
+        g = f.create_group("config")
+        for k, v in flatten({k: v for k, v in cfg.items() if k != "runs"}).items():
+            g.attrs[k] = _attr(v)
+        f.create_group("data")
+        f.create_group("runs")
+        f.flush()
+        self.runs: dict[int, dict] = {}
+
+    # ------------------------------------------------------------------ data
+    def write_data(self, key: str, data: Any, store_arrays: bool, seed: int | None) -> str:
+        """Store a data set (or just its seed and beta) once; returns its group path."""
+        path = f"data/{key}"
+        if path in self.f:
+            return "/" + path
+        g = self.f.create_group(path)
+        g.attrs["seed"] = _attr(seed)
+        g.attrs["stored"] = bool(store_arrays)
+        g.create_dataset("beta", data=data.beta)
+        if store_arrays:
+            for name in ("X", "y", "X_probe", "y_probe", "X_test", "y_test"):
+                arr = getattr(data, name)
+                g.create_dataset(name, data=arr.astype(np.float32) if arr.ndim == 2 else arr,
+                                 chunks=True if arr.ndim == 2 else None)
+        return "/" + path
+
+    # ------------------------------------------------------------------ runs
+    def add_run(self, index: int, run: RunConfig, *, h: int, d: int, snapshot_steps: list[int],
+                eval_steps: list[int], data_path: str, a0: np.ndarray, state_names: tuple,
+                group: int, metric_specs: dict | None = None) -> None:
+        """Create (preallocate) every data set of one run."""
+        cfg = self.config
+        steps = cfg.steps
+        snap = cfg.snapshots
+        g = self.f.create_group(f"runs/{index:04d}")
+        run_dict = _to_plain(dataclasses.asdict(run))
+        g.attrs["index"] = index
+        g.attrs["label"] = run.label
+        g.attrs["batch_group"] = group
+        g.attrs["config_json"] = json.dumps(run_dict)
+        for k, v in flatten(run_dict).items():
+            g.attrs[k] = _attr(v)
+        g["data"] = self.f[data_path]  # hard link to the shared data group
+        g.attrs["data_path"] = data_path
+        sdtype = np.float16 if snap.dtype == "float16" else np.float32
+        comp = _compression(snap.compression)
+        S = len(snapshot_steps)
+        g.create_dataset("snapshot_steps", data=np.asarray(snapshot_steps, dtype=np.int64))
+        upd_steps = [s for s in snapshot_steps if s < steps] if snap.updates else []
+        g.create_dataset("update_steps", data=np.asarray(upd_steps, dtype=np.int64))
+        big = {"W": S}
+        if upd_steps:
+            big["update"] = len(upd_steps)
+        if snap.optimizer_state:
+            for name in state_names:
+                big[f"optimizer/{name}"] = len(upd_steps)
+        for name, count in big.items():
+            ds = g.create_dataset(name, shape=(count, h, d), dtype=sdtype, chunks=(1, h, d),
+                                  fillvalue=np.nan, **comp)
+            ds.attrs["dims"] = "snapshot, h, d"
+            if sdtype == np.float16:
+                g.create_dataset(name + "_scale", shape=(count,), dtype=np.float64, fillvalue=np.nan)
+        g.create_dataset("a_init", data=a0)
+        if run.model.train_readout:
+            g.create_dataset("a", shape=(S, a0.shape[0]), dtype=np.float32, chunks=(1, a0.shape[0]),
+                             fillvalue=np.nan)
+        g.create_dataset("loss", shape=(steps + 1,), dtype=np.float64, fillvalue=np.nan)
+        g["loss"].attrs["description"] = "training loss (MSE of the network on its batch) of W_t, t = 0..steps"
+        g.create_dataset("lr", shape=(steps,), dtype=np.float64, fillvalue=np.nan)
+        g["lr"].attrs["description"] = "learning rate used by optimizer step t (W_t -> W_{t+1})"
+        ev = g.create_group("eval")
+        ev.create_dataset("steps", data=np.asarray(eval_steps, dtype=np.int64))
+        for name in ("probe_loss", "test_loss", "net_train_loss", "net_test_loss"):
+            ev.create_dataset(name, shape=(len(eval_steps),), dtype=np.float64, fillvalue=np.nan)
+        if metric_specs:
+            mg = g.create_group("metrics")
+            mg.create_dataset("steps", data=np.asarray(eval_steps, dtype=np.int64))
+            for name, shape in metric_specs.items():
+                mg.create_dataset(name, shape=(len(eval_steps), *shape), dtype=np.float64,
+                                  fillvalue=np.nan)
+        for name, val in (("snapshot_count", 0), ("update_count", 0), ("steps_done", 0),
+                          ("diverged_step", -1)):
+            g.create_dataset(name, data=np.int64(val))
+        self.runs[index] = {
+            "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
+            "upd_index": {s: i for i, s in enumerate(upd_steps)},
+            "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
+            "sdtype": sdtype,
+        }
+        self.f.flush()
+
+    def _put(self, g: h5py.Group, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
+        if sdtype == np.float16:
+            m = float(np.max(np.abs(arr))) if arr.size else 0.0
+            scale = 1.0 if m <= FLOAT16_MAX / 2 else m / (FLOAT16_MAX / 2)
+            g[name + "_scale"][i] = scale
+            arr = arr / scale
+        g[name][i] = arr.astype(sdtype, copy=False)
+
+    def write_snapshot(self, index: int, step: int, W: np.ndarray, update: np.ndarray | None = None,
+                       state: dict | None = None, a: np.ndarray | None = None) -> None:
+        """Write W_t (and M_t = W_{t+1} - W_t, the optimizer state after step t, a_t)."""
+        r = self.runs[index]
+        g = r["g"]
+        i = r["snap_index"][step]
+        self._put(g, "W", i, W, r["sdtype"])
+        if a is not None and "a" in g:
+            g["a"][i] = a
+        g["snapshot_count"][()] = i + 1
+        j = r["upd_index"].get(step)
+        if j is not None and update is not None:
+            self._put(g, "update", j, update, r["sdtype"])
+            for name, arr in (state or {}).items():
+                if f"optimizer/{name}" in g:
+                    self._put(g, f"optimizer/{name}", j, arr, r["sdtype"])
+            g["update_count"][()] = j + 1
+
+    def write_progress(self, index: int, losses: np.ndarray, lrs: np.ndarray, n_loss: int,
+                       steps_done: int, diverged_step: int) -> None:
+        """Write the first ``n_loss`` per-step losses (and learning rates) and the progress."""
+        r = self.runs[index]
+        g = r["g"]
+        lo = r["loss_written"]
+        hi = n_loss
+        if hi > lo:
+            g["loss"][lo:hi] = losses[lo:hi]
+            lr_hi = min(hi, lrs.shape[0])
+            if lr_hi > lo:
+                g["lr"][lo:lr_hi] = lrs[lo:lr_hi]
+            r["loss_written"] = hi
+        g["steps_done"][()] = steps_done
+        g["diverged_step"][()] = diverged_step
+
+    def write_eval(self, index: int, step: int, values: dict, metrics: dict | None = None) -> None:
+        r = self.runs[index]
+        g = r["g"]
+        i = r["eval_index"][step]
+        for name, v in values.items():
+            g["eval"][name][i] = v
+        for name, v in (metrics or {}).items():
+            g["metrics"][name][i] = v
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    def finish(self, status: str = "complete", timings: dict | None = None) -> None:
+        """Record the final status and timings and close the file."""
+        if not self.f.id.valid:
+            return
+        for k, v in (timings or {}).items():
+            self.f.attrs[f"timing_{k}"] = v
+        self.f.attrs["status"] = status
+        self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.f.close()
