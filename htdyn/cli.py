@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -37,10 +36,10 @@ def _fmt(v: object) -> str:
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Simulation config, TOML or YAML (see sims/)."),
-    output: Optional[Path] = typer.Option(
+    output: Path | None = typer.Option(
         None, "-o", "--output", help="Trajectory file to write (default: the config's `output`)."
     ),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (overrides the config)."),
+    device: str | None = typer.Option(None, "--device", help="cpu or cuda (overrides the config)."),
     set_: list[str] = typer.Option(
         [], "--set", "-s", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
     ),
@@ -132,6 +131,89 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
         out.print(table)
         if "analysis" in traj.f:
             out.print(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}")
+
+
+@app.command()
+def analyze(
+    path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`."),
+    metrics: str = typer.Option(
+        "default", "--metrics", "-m",
+        help="Comma-separated metric sets: esd, norms, powerlaw, mp, phase, teacher, update, drift, "
+        "features; 'default' (all but features) or 'all'.",
+    ),
+    steps: str | None = typer.Option(
+        None, "--steps", help="Comma-separated snapshot steps to analyse (default: every written one)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu (numpy/SciPy) or cuda (CuPy)."),
+    normalize: bool = typer.Option(False, "--normalize", help="Use the 1/N-normalised ESD (Martin-Mahoney)."),
+    csv: Path | None = typer.Option(
+        None, "--csv", help="Where the tidy CSV goes (default: next to the file, <name>.analysis.csv)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Compute spectral metrics of every snapshot; store them in the file and a tidy CSV.
+
+    Snapshots are streamed one at a time (memory stays at a few matrices). Results go
+    to the file's /analysis group (re-running replaces it; the simulation data are
+    never touched) and to a CSV with one row per run x step x metric set.
+
+    Example: htdyn analyze outputs/demo.h5 --metrics powerlaw,mp,teacher --steps 0,1,10
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .analysis.offline import analyze as run_analysis
+    from .analysis.registry import DEFAULT_SETS
+    from .errors import ConfigError
+    from .reader import open as open_traj
+
+    names = DEFAULT_SETS if metrics == "default" else [m.strip() for m in metrics.split(",") if m.strip()]
+    step_list = None
+    if steps:
+        try:
+            step_list = [int(s) for s in steps.split(",")]
+        except ValueError:
+            raise ConfigError(f"--steps {steps!r} must be comma-separated integers, e.g. 0,1,10") from None
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
+    with open_traj(path) as traj:
+        total = sum(len(r.steps) if step_list is None else len(set(step_list) & set(r.steps.tolist()))
+                    for r in traj.runs)
+    csv_path = csv if csv is not None else path.with_suffix(".analysis.csv")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, disable=quiet) as bar:
+        task = bar.add_task(f"analyze {path.name}", total=total)
+        res = run_analysis(path, metrics=names, steps=step_list, device=device, normalize=normalize,
+                           csv_path=csv_path, progress=lambda k: bar.advance(task, k))
+    _analysis_table(res)
+    out.print(f"results in [bold]{path}[/] (/analysis) and [bold]{csv_path}[/]")
+
+
+def _analysis_table(res: object) -> None:
+    rows = res.rows  # type: ignore[attr-defined]
+    last: dict = {}
+    for r in rows:
+        last.setdefault(r["run"], {})
+        if r["step"] >= last[r["run"]].get("_step", -1):
+            if r["step"] > last[r["run"]].get("_step", -1):
+                last[r["run"]] = {"_step": r["step"], "label": r["label"], "lr": r["lr"],
+                                  "optimizer": r["optimizer"]}
+            last[r["run"]].update({k: v for k, v in r.items() if k not in ("set",)})
+    from .analysis.registry import PHASES
+
+    table = Table(title="last analysed snapshot of each run")
+    cols = [("run", "run"), ("opt", "optimizer"), ("lr", "lr"), ("step", "_step"), ("alpha_hill", "alpha_hill"),
+            ("alpha_ks", "alpha_ks"), ("spikes", "n_spikes"), ("sim(W,beta)", "sim_beta"), ("phase", "phase")]
+    for name in (c[0] for c in cols):
+        table.add_column(name, justify="left" if name in ("opt", "phase") else "right")
+    for run, v in last.items():
+        cells = []
+        for name, key in cols:
+            x = v.get(key, float("nan")) if key != "run" else run
+            if key == "phase" and isinstance(x, float) and x == x:
+                x = PHASES[int(x)]
+            cells.append(_fmt(x) if not isinstance(x, str) else x)
+        table.add_row(*cells)
+    out.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,204 @@
+"""Named metric sets: what ``htdyn analyze`` and online metrics compute per snapshot.
+
+A *metric set* is a group of numbers computed from one weight matrix W_t
+(and, for some sets, its update M_t = W_{t+1} - W_t, the initial W_0, the
+teacher beta or the probe data).  Each set returns a flat dict of scalars,
+except ``esd`` which returns the eigenvalue vector.
+
+=========  =========================================================  ===============
+set        numbers                                                    needs
+=========  =========================================================  ===============
+esd        eigenvalues of W^T W, ascending (length min(h, d))         W
+norms      spectral and Frobenius norm, stable rank, numerical rank,  W
+           matrix entropy, zero fraction
+powerlaw   alpha_hill (xmin at the median, the paper's PL_Alpha_Hill)  W
+           with D; alpha_ks, xmin_ks, D_ks, k_ks (Clauset MLE, the
+           paper's PL_Alpha_KS); alpha_hat, log_alpha_norm
+mp         MP bulk fit sigma2 and edge, spikes (Tracy-Widom margin),   W
+           MP KS distance, MP soft rank, fraction above the edge
+phase      Martin-Mahoney 5+1 phase (index into PHASES) and features  W
+teacher    |<v_1(W), beta>| (the paper's sim(W, beta*)), top-5 max     W, beta
+update     stable rank and norms of M_t; top-1 squared overlaps of     W, M
+           (W_t, M_t) and (W_{t+1}, M_t), left and right; overlap mass
+           in the top-5; |<v_1(M_t), beta>|
+drift      subspace overlap of the top-10 right singular vectors of   W, W_0
+           W_t with those of W_0
+features   kernel-target alignment (uncentred as the paper, centred),  W, probe data
+           stable rank of the probe features
+=========  =========================================================  ===============
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..backend import analysis_namespace
+
+PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift", "features")
+#: sets that need only W_t (and beta): usable online, during simulation
+ONLINE_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher")
+DEFAULT_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift")
+
+
+def check_sets(names: Sequence[str], allowed: Sequence[str] = METRIC_SETS, where: str = "metrics") -> list[str]:
+    """Validate metric-set names (``"all"`` expands to every allowed set)."""
+    from ..errors import ConfigError
+
+    out: list[str] = []
+    for name in names:
+        if name == "all":
+            out.extend(s for s in allowed if s not in out)
+            continue
+        if name not in allowed:
+            raise ConfigError(f"{where}: unknown metric set {name!r}; choose from {', '.join(allowed)} or 'all'")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _host_eigs(xp: Any, ev: Any) -> np.ndarray:
+    return ev.get() if xp.__name__ == "cupy" else np.asarray(ev)
+
+
+def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: bool = False,
+                   evals: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics of one matrix W (h x d) for the W-only sets (``ONLINE_SETS``).
+
+    Parameters
+    ----------
+    W : array (numpy, CuPy or torch)
+    sets : names from ``ONLINE_SETS``
+    beta : array, optional
+        The teacher direction (needed by ``teacher``).
+    normalize : bool
+        Use the 1/N-normalised ESD (Martin-Mahoney convention) for the
+        eigenvalue-based metrics; recorded as ``normalize`` in every output.
+    """
+    from . import esd as esd_mod
+    from . import metrics as met
+    from . import mp, phases, powerlaw
+
+    xp, W = analysis_namespace(W)
+    h, d = W.shape
+    out: dict[str, Any] = {}
+    if evals is None:
+        evals = _host_eigs(xp, esd_mod.esd(W, normalize=normalize))
+    shape = (h, d)
+    if "esd" in sets:
+        out["esd"] = evals
+    if "powerlaw" in sets or "norms" in sets:
+        try:
+            hill = powerlaw.fit_hill(evals)
+            ks = powerlaw.fit_ks(evals)
+        except ValueError:
+            hill = ks = None
+        if "powerlaw" in sets:
+            nan = float("nan")
+            out.update({
+                "alpha_hill": hill.alpha if hill else nan, "D_hill": hill.D if hill else nan,
+                "xmin_hill": hill.xmin if hill else nan,
+                "alpha_ks": ks.alpha if ks else nan, "xmin_ks": ks.xmin if ks else nan,
+                "D_ks": ks.D if ks else nan, "k_ks": float(ks.k) if ks else nan,
+                "sigma_ks": ks.sigma if ks else nan,
+            })
+            out["alpha_hat"] = float(met.alpha_hat(hill.alpha, evals)) if hill else nan
+            out["log_alpha_norm"] = float(met.log_alpha_norm(hill.alpha, evals)) if hill else nan
+    if "norms" in sets:
+        for k, v in met.scalar_metrics(evals, shape).items():
+            if k not in out and np.ndim(v) == 0:
+                out[k] = float(v)
+    if "mp" in sets:
+        fit = mp.fit_bulk(evals, shape)
+        out["mp_sigma2"] = float(fit.sigma2)
+        out["mp_lambda_plus"] = float(fit.lambda_plus)
+        out["mp_ks"] = float(fit.ks)
+        spikes = mp.count_spikes(evals, shape, sigma2=fit.sigma2)
+        out["n_spikes"] = float(getattr(spikes, "count", spikes))
+        out["mp_soft_rank"] = float(mp.mp_soft_rank(evals, shape, sigma2=fit.sigma2))
+        out["frac_above_edge"] = float(np.mean(evals > fit.lambda_plus))
+    if "phase" in sets:
+        res = phases.classify_phase(evals, shape)
+        out["phase"] = float(PHASES.index(res.phase))
+    if "teacher" in sets and beta is not None:
+        from .alignment import teacher_alignment
+
+        al = teacher_alignment(W, xp.asarray(beta), k=5)
+        al = _host_eigs(xp, al)
+        out["sim_beta"] = float(al[0])
+        out["sim_beta_top5_max"] = float(np.max(al))
+    if normalize:
+        out["normalize"] = 1.0
+    return out
+
+
+def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: int = 5) -> dict[str, float]:
+    """Metrics of the update M_t against W_t and W_{t+1} (the paper's overlap view)."""
+    from . import alignment
+
+    xp, W = analysis_namespace(W)
+    _, M = analysis_namespace(M)
+    if W_next is None:
+        W_next = W + M
+    else:
+        _, W_next = analysis_namespace(W_next)
+    out: dict[str, float] = {}
+    sv = _host_eigs(xp, xp.linalg.svd(xp.asarray(M, dtype=xp.float64), compute_uv=False))
+    fro2 = float(np.sum(sv**2))
+    out["update_fro"] = float(np.sqrt(fro2))
+    out["update_spectral"] = float(sv[0])
+    out["update_stable_rank"] = fro2 / float(sv[0] ** 2) if sv[0] > 0 else float("nan")
+    if sv[0] == 0:
+        return out
+    for tag, A in (("prev", W), ("next", W_next)):
+        L, R = alignment.overlap_matrices(A, M, k=k)
+        s = alignment.overlap_summary(L, R, k=k)
+        out[f"overlap_{tag}_left_top1"] = float(s["left_top1"])
+        out[f"overlap_{tag}_right_top1"] = float(s["right_top1"])
+        out[f"overlap_{tag}_left_mass"] = float(s["left_mass"])
+        out[f"overlap_{tag}_right_mass"] = float(s["right_mass"])
+    if beta is not None:
+        al = alignment.update_teacher_alignment(M, xp.asarray(beta), k=1)
+        out["update_sim_beta"] = float(_host_eigs(xp, al)[0])
+    return out
+
+
+def drift_metrics(W: Any, W0: Any, k: int = 10) -> dict[str, float]:
+    """Subspace overlap of the top-k right singular vectors of W_t with those of W_0."""
+    from .alignment import subspace_overlap
+
+    return {"drift_overlap_top10": float(subspace_overlap(W, W0, k))}
+
+
+def feature_metrics(W: Any, X: Any, y: Any, activation: str) -> dict[str, float]:
+    """Kernel-target alignment and stable rank of the hidden features on the probe set."""
+    from . import features
+
+    Z = features.hidden_features(X, W, activation)
+    return {
+        "kta": float(features.kernel_target_alignment(Z, y)),
+        "kta_centered": float(features.kernel_target_alignment(Z, y, centered=True)),
+        "feature_stable_rank": float(features.feature_stable_rank(Z)),
+    }
+
+
+def online_metrics(names: Sequence[str], h: int, d: int) -> tuple[Callable, dict[str, tuple]]:
+    """The function the engine calls at evaluation steps, and its output shapes.
+
+    Returns ``fn(W_batch, betas) -> {name: (B, ...) array}`` and ``{name: shape}``.
+    """
+    sets = check_sets(names, ONLINE_SETS, where="eval.metrics")
+    # the keys from a small matrix of the same orientation (cheap); esd's length is min(h, d)
+    ph, pd = (40, 30) if h >= d else (30, 40)
+    sample = matrix_metrics(np.random.default_rng(0).standard_normal((ph, pd)), sets,
+                            beta=np.ones(pd) / np.sqrt(pd))
+    specs = {k: ((min(h, d),) if k == "esd" else np.shape(v)) for k, v in sample.items()}
+
+    def fn(W: Any, betas: np.ndarray) -> dict[str, np.ndarray]:
+        rows = [matrix_metrics(W[b], sets, beta=betas[b]) for b in range(W.shape[0])]
+        return {k: np.stack([np.asarray(r.get(k, np.nan), dtype=np.float64) for r in rows]) for k in specs}
+
+    return fn, specs
