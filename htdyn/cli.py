@@ -207,7 +207,7 @@ def _analysis_table(res: object) -> None:
         table.add_column(name, justify="left" if name in ("opt", "phase") else "right")
     for run, v in last.items():
         cells = []
-        for name, key in cols:
+        for _, key in cols:
             x = v.get(key, float("nan")) if key != "run" else run
             if key == "phase" and isinstance(x, float) and x == x:
                 x = PHASES[int(x)]
