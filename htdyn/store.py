@@ -175,7 +175,7 @@ class TrajectoryWriter:
             "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
             "upd_index": {s: i for i, s in enumerate(upd_steps)},
             "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
-            "sdtype": sdtype,
+            "sdtype": sdtype, "pending": {},
         }
         self.f.flush()
 
@@ -196,14 +196,14 @@ class TrajectoryWriter:
         self._put(g, "W", i, W, r["sdtype"])
         if a is not None and "a" in g:
             g["a"][i] = a
-        g["snapshot_count"][()] = i + 1
+        r["pending"]["snapshot_count"] = i + 1
         j = r["upd_index"].get(step)
         if j is not None and update is not None:
             self._put(g, "update", j, update, r["sdtype"])
             for name, arr in (state or {}).items():
                 if f"optimizer/{name}" in g:
                     self._put(g, f"optimizer/{name}", j, arr, r["sdtype"])
-            g["update_count"][()] = j + 1
+            r["pending"]["update_count"] = j + 1
 
     def write_progress(self, index: int, losses: np.ndarray, lrs: np.ndarray, n_loss: int,
                        steps_done: int, diverged_step: int) -> None:
@@ -218,8 +218,8 @@ class TrajectoryWriter:
             if lr_hi > lo:
                 g["lr"][lo:lr_hi] = lrs[lo:lr_hi]
             r["loss_written"] = hi
-        g["steps_done"][()] = steps_done
-        g["diverged_step"][()] = diverged_step
+        r["pending"]["steps_done"] = steps_done
+        r["pending"]["diverged_step"] = diverged_step
 
     def write_eval(self, index: int, step: int, values: dict, metrics: dict | None = None) -> None:
         r = self.runs[index]
@@ -231,12 +231,28 @@ class TrajectoryWriter:
             g["metrics"][name][i] = v
 
     def flush(self) -> None:
+        """Make everything written so far durable, then publish the progress counters.
+
+        Two phases: the snapshot chunks and losses are flushed first; only then
+        are ``snapshot_count``, ``update_count``, ``steps_done`` and
+        ``diverged_step`` updated (and flushed), so a reader of a killed file
+        never sees a count that covers an unwritten chunk.
+        """
         self.f.flush()
+        dirty = False
+        for r in self.runs.values():
+            for name, value in r["pending"].items():
+                r["g"][name][()] = value
+                dirty = True
+            r["pending"] = {}
+        if dirty:
+            self.f.flush()
 
     def finish(self, status: str = "complete", timings: dict | None = None) -> None:
         """Record the final status and timings and close the file."""
         if not self.f.id.valid:
             return
+        self.flush()
         for k, v in (timings or {}).items():
             self.f.attrs[f"timing_{k}"] = v
         self.f.attrs["status"] = status
