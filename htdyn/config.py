@@ -212,17 +212,23 @@ class EvalConfig:
 
     ``at``: as :attr:`SnapshotConfig.at`, or ``"snapshots"`` (the default) for the
     snapshot steps.  ``ridge_lambda``: the lambda of
-    a_hat = (Z^T Z + (lambda / h) n I)^{-1} Z^T y.  ``metrics``: names of
-    spectral metrics computed at each evaluation step (see ``htdyn analyze``).
+    a_hat = (Z^T Z + (lambda / h) n I)^{-1} Z^T y.  ``features``: ``"model"``
+    fits the read-out on the student's features phi(X W^T / sqrt(d)) / sqrt(h);
+    ``"official"`` on phi(X W^T / d) / sqrt(h), what the paper's official code
+    computes (its forward hook scales the stored pre-activations in place, so
+    they are divided by sqrt(d) twice) and what its loss numbers come from.
+    ``metrics``: names of spectral metric sets computed at each evaluation step.
     """
 
     at: Any = "snapshots"
     ridge_lambda: float = 0.01
+    features: str = "model"
     metrics: list = field(default_factory=list)
 
     def validate(self, prefix: str = "eval") -> None:
         if self.at != "snapshots":
             _check_schedule_spec(self.at, f"{prefix}.at")
+        _choice(self.features, ("model", "official"), f"{prefix}.features")
         _positive_float(self.ridge_lambda, f"{prefix}.ridge_lambda")
         if not isinstance(self.metrics, list) or not all(isinstance(m, str) for m in self.metrics):
             raise ConfigError(f"{prefix}.metrics must be a list of metric names, got {self.metrics!r}")
@@ -353,7 +359,7 @@ def parse_value(text: str) -> Any:
         low = text.lower()
         if low in ("true", "false"):
             return low == "true"
-        if low in ("none", "null"):
+        if low == "null":
             return None
         return text
 

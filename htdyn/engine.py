@@ -289,7 +289,8 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
     def do_eval(t: int, Wt: Any) -> None:
         t0 = time.perf_counter()
         try:
-            ev = {k: host(v) for k, v in evaluate(xp, Wt, a, dev, act, config.eval.ridge_lambda).items()}
+            pre = 1.0 if config.eval.features == "model" else 1.0 / math.sqrt(d)
+            ev = {k: host(v) for k, v in evaluate(xp, Wt, a, dev, act, config.eval.ridge_lambda, pre).items()}
         except Exception:  # a singular solve on a run gone wild: record NaN, keep going
             ev = {k: np.full(B, np.nan) for k in EVAL_KEYS}
         e = eval_steps.index(t)

@@ -54,6 +54,7 @@ def evaluate(
     data: dict,
     act: Activation,
     lam: float,
+    pre_scale: float = 1.0,
 ) -> dict[str, Any]:
     """Probe (ridge) loss, test loss of the ridge read-out, and the network's own losses.
 
@@ -65,14 +66,24 @@ def evaluate(
     data : dict
         Backend arrays ``Xs``, ``y``, ``Xs_probe``, ``y_probe``, ``Xs_test``,
         ``y_test`` (inputs pre-scaled by 1/sqrt(d), leading axis 1 or B).
+    pre_scale : float
+        Extra factor on the read-out's pre-activations: 1 for the student's own
+        features phi(X W^T / sqrt(d)); 1/sqrt(d) reproduces the official code of
+        Kothapalli et al., whose forward hook divides the stored pre-activations
+        by sqrt(d) in place, so its read-out sees phi(X W^T / d) (``eval.features
+        = "official"``).
 
     Returns
     -------
     dict of (B,) float64 arrays: probe_loss, test_loss, net_train_loss, net_test_loss.
     """
     h = W.shape[-2]
-    _, Zp = features(xp, W, data["Xs_probe"], act)
-    _, Zt = features(xp, W, data["Xs_test"], act)
+    if pre_scale == 1.0:
+        _, Zp = features(xp, W, data["Xs_probe"], act)
+        _, Zt = features(xp, W, data["Xs_test"], act)
+    else:
+        Zp = act(xp, features(xp, W, data["Xs_probe"], act)[0] * pre_scale)
+        Zt = act(xp, features(xp, W, data["Xs_test"], act)[0] * pre_scale)
     Zp = xp.astype(Zp, xp.float64) / math.sqrt(h)
     Zt = xp.astype(Zt, xp.float64) / math.sqrt(h)
     yp = xp.astype(data["y_probe"], xp.float64)
