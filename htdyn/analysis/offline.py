@@ -50,12 +50,20 @@ class AnalysisResult:
             cols.extend(k for k in r if k not in cols)
         return cols
 
+    def scalar_rows(self) -> list[dict]:
+        """The rows with a scalar per column (the ESD vectors stay in the file)."""
+        return [r for r in self.rows if r["set"] != "esd"]
+
     def to_csv(self, path: str | os.PathLike) -> str:
-        cols = self.columns
+        """Write the tidy table (one row per run x step x metric set, ESD rows left out)."""
+        rows = self.scalar_rows()
+        cols = list(ID_COLUMNS)
+        for r in rows:
+            cols.extend(k for k in r if k not in cols)
         with open(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=cols, restval="")
             w.writeheader()
-            for r in self.rows:
+            for r in rows:
                 w.writerow(r)
         return str(path)
 

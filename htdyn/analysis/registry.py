@@ -136,7 +136,12 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
 
 
 def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: int = 5) -> dict[str, float]:
-    """Metrics of the update M_t against W_t and W_{t+1} (the paper's overlap view)."""
+    """Metrics of the update M_t against W_t and W_{t+1} (the paper's overlap view).
+
+    One thin SVD each of W_t, W_{t+1} (= W_t + M_t unless given) and M_t; the
+    squared overlaps of their top-k singular vectors are summarised by
+    :func:`htdyn.analysis.alignment.overlap_summary`.
+    """
     from . import alignment
 
     xp, W = analysis_namespace(W)
@@ -146,23 +151,27 @@ def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: i
     else:
         _, W_next = analysis_namespace(W_next)
     out: dict[str, float] = {}
-    sv = _host_eigs(xp, xp.linalg.svd(xp.asarray(M, dtype=xp.float64), compute_uv=False))
+    Um, sm, Vhm = alignment.singular_triplets(M)
+    sv = _host_eigs(xp, sm)
     fro2 = float(np.sum(sv**2))
     out["update_fro"] = float(np.sqrt(fro2))
     out["update_spectral"] = float(sv[0])
     out["update_stable_rank"] = fro2 / float(sv[0] ** 2) if sv[0] > 0 else float("nan")
     if sv[0] == 0:
         return out
+    k = min(k, sv.shape[0])
     for tag, A in (("prev", W), ("next", W_next)):
-        L, R = alignment.overlap_matrices(A, M, k=k)
+        Ua, _, Vha = alignment.singular_triplets(A)
+        L = (xp.matmul(Ua[:, :k].T, Um[:, :k])) ** 2
+        R = (xp.matmul(Vha[:k], Vhm[:k].T)) ** 2
         s = alignment.overlap_summary(L, R, k=k)
         out[f"overlap_{tag}_left_top1"] = float(s["left_top1"])
         out[f"overlap_{tag}_right_top1"] = float(s["right_top1"])
         out[f"overlap_{tag}_left_mass"] = float(s["left_mass"])
         out[f"overlap_{tag}_right_mass"] = float(s["right_mass"])
     if beta is not None:
-        al = alignment.update_teacher_alignment(M, xp.asarray(beta), k=1)
-        out["update_sim_beta"] = float(_host_eigs(xp, al)[0])
+        b = xp.asarray(beta, dtype=xp.float64)
+        out["update_sim_beta"] = float(abs(xp.sum(Vhm[0] * b)) / float(xp.linalg.norm(b)))
     return out
 
 
