@@ -354,7 +354,7 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
         newly = active & ~ok
         diverged[newly] = t
         active &= ok
-        if newly.any():
+        if not active.all():  # frozen runs (diverged now or earlier) keep their last finite weights
             keep = backend.asarray(active.astype(np.float64)) > 0
             W_next = xp.where(keep[:, None, None], W_next, W)
             if train_a:

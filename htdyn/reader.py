@@ -161,7 +161,9 @@ class Run:
         i = int(hits[0])
         out = self.g[name][i].astype(np.float64)
         if name + "_scale" in self.g:
-            out *= self.g[name + "_scale"][i]
+            scale = self.g[name + "_scale"][i]
+            if scale != 1.0:
+                out *= scale
         return out
 
     def W(self, t: int) -> np.ndarray:

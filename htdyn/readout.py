@@ -78,21 +78,22 @@ def evaluate(
     dict of (B,) float64 arrays: probe_loss, test_loss, net_train_loss, net_test_loss.
     """
     h = W.shape[-2]
-    if pre_scale == 1.0:
-        _, Zp = features(xp, W, data["Xs_probe"], act)
-        _, Zt = features(xp, W, data["Xs_test"], act)
-    else:
+    _, Zp = features(xp, W, data["Xs_probe"], act)
+    Pt, Zt_net = features(xp, W, data["Xs_test"], act)
+    Zt = Zt_net
+    if pre_scale != 1.0:
         Zp = act(xp, features(xp, W, data["Xs_probe"], act)[0] * pre_scale)
-        Zt = act(xp, features(xp, W, data["Xs_test"], act)[0] * pre_scale)
+        Zt = act(xp, Pt * pre_scale)
     Zp = xp.astype(Zp, xp.float64) / math.sqrt(h)
     Zt = xp.astype(Zt, xp.float64) / math.sqrt(h)
+    Zt_net = Zt if pre_scale == 1.0 else xp.astype(Zt_net, xp.float64) / math.sqrt(h)
     yp = xp.astype(data["y_probe"], xp.float64)
     yt = xp.astype(data["y_test"], xp.float64)
     a_hat = ridge_readout(xp, Zp, yp, lam)
     rp = xp.squeeze(xp.matmul(Zp, a_hat[..., None]), axis=-1) - yp
     rt = xp.squeeze(xp.matmul(Zt, a_hat[..., None]), axis=-1) - yt
     a64 = xp.astype(a, xp.float64)
-    ft = xp.squeeze(xp.matmul(Zt, a64[..., None]), axis=-1) - yt
+    ft = xp.squeeze(xp.matmul(Zt_net, a64[..., None]), axis=-1) - yt  # the network's own features
     fx = predict(xp, W, a, data["Xs"], act)
     rtrain = xp.astype(fx, xp.float64) - xp.astype(data["y"], xp.float64)
     return {

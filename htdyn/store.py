@@ -29,7 +29,6 @@ from .errors import StoreError
 
 FORMAT_NAME = "htdyn-trajectory"
 FORMAT_VERSION = 1
-FLOAT16_MAX = 65504.0
 
 
 def _attr(value: Any) -> Any:
@@ -145,11 +144,10 @@ class TrajectoryWriter:
             for name in state_names:
                 big[f"optimizer/{name}"] = len(upd_steps)
         for name, count in big.items():
-            ds = g.create_dataset(name, shape=(count, h, d), dtype=sdtype, chunks=(1, h, d),
-                                  fillvalue=np.nan, **comp)
+            layout = {"chunks": (1, h, d), **comp} if count else {}
+            ds = g.create_dataset(name, shape=(count, h, d), dtype=sdtype, fillvalue=np.nan, **layout)
             ds.attrs["dims"] = "snapshot, h, d"
-            if sdtype == np.float16:
-                g.create_dataset(name + "_scale", shape=(count,), dtype=np.float64, fillvalue=np.nan)
+            g.create_dataset(name + "_scale", shape=(count,), dtype=np.float64, fillvalue=np.nan)
         g.create_dataset("a_init", data=a0)
         if run.model.train_readout:
             g.create_dataset("a", shape=(S, a0.shape[0]), dtype=np.float32, chunks=(1, a0.shape[0]),
@@ -180,11 +178,19 @@ class TrajectoryWriter:
         self.f.flush()
 
     def _put(self, g: h5py.Group, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
-        if sdtype == np.float16:
-            m = float(np.max(np.abs(arr))) if arr.size else 0.0
-            scale = 1.0 if m <= FLOAT16_MAX / 2 else m / (FLOAT16_MAX / 2)
-            g[name + "_scale"][i] = scale
+        """Store ``arr / scale`` with scale = 1 unless the values overflow the storage dtype.
+
+        The scale (a power of two, so dividing is exact) keeps the largest entry
+        within half the dtype's range: float16 above 32752, float32 above 1.7e38
+        (float64 runs at huge learning rates get there without diverging).
+        """
+        m = float(np.max(np.abs(arr))) if arr.size else 0.0
+        limit = float(np.finfo(sdtype).max) / 2
+        scale = 1.0
+        if np.isfinite(m) and m > limit:
+            scale = 2.0 ** np.ceil(np.log2(m / limit))
             arr = arr / scale
+        g[name + "_scale"][i] = scale
         g[name][i] = arr.astype(sdtype, copy=False)
 
     def write_snapshot(self, index: int, step: int, W: np.ndarray, update: np.ndarray | None = None,
