@@ -17,7 +17,7 @@ powerlaw   alpha_hill (xmin at the median, the paper's PL_Alpha_Hill)  W
 mp         MP bulk fit sigma2 and edge, spikes (Tracy-Widom margin),   W
            MP KS distance, MP soft rank, fraction above the edge
 phase      Martin-Mahoney 5+1 phase (index into PHASES) and features  W
-teacher    |<v_1(W), beta>| (the paper's sim(W, beta*)), top-5 max     W, beta
+teacher    |<v_1(W), beta>| (the paper's sim(W, beta*))                W, beta
 update     stable rank and norms of M_t; top-1 squared overlaps of     W, M
            (W_t, M_t) and (W_{t+1}, M_t), left and right; overlap mass
            in the top-5; |<v_1(M_t), beta>|
@@ -78,15 +78,19 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
         Use the 1/N-normalised ESD (Martin-Mahoney convention) for the
         eigenvalue-based metrics; recorded as ``normalize`` in every output.
     """
-    from . import esd as esd_mod
     from . import metrics as met
     from . import mp, phases, powerlaw
 
     xp, W = analysis_namespace(W)
     h, d = W.shape
     out: dict[str, Any] = {}
+    G = None
     if evals is None:
-        evals = _host_eigs(xp, esd_mod.esd(W, normalize=normalize))
+        # one Gram matrix serves the ESD and the top singular vector (see _top_right_vector)
+        G, ev = _gram_eigs(xp, W)
+        evals = _host_eigs(xp, ev)
+        if normalize:
+            evals = evals / max(h, d)
     shape = (h, d)
     if "esd" in sets:
         out["esd"] = evals
@@ -124,15 +128,54 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
         res = phases.classify_phase(evals, shape)
         out["phase"] = float(PHASES.index(res.phase))
     if "teacher" in sets and beta is not None:
-        from .alignment import teacher_alignment
-
-        al = teacher_alignment(W, xp.asarray(beta), k=5)
-        al = _host_eigs(xp, al)
-        out["sim_beta"] = float(al[0])
-        out["sim_beta_top5_max"] = float(np.max(al))
+        if G is None:
+            G, ev = _gram_eigs(xp, W)
+        else:
+            ev = xp.asarray(evals * (max(h, d) if normalize else 1.0))
+        v1 = _top_right_vector(xp, W, G, float(ev[-1]))
+        b = xp.asarray(beta, dtype=xp.float64)
+        out["sim_beta"] = float(abs(xp.sum(v1 * b)) / float(xp.linalg.norm(b)))
     if normalize:
         out["normalize"] = 1.0
     return out
+
+
+def _gram_eigs(xp: Any, W: Any) -> tuple[Any, Any]:
+    """The smaller Gram matrix of W in float64 and its eigenvalues (ascending, clipped at 0).
+
+    Same route and accuracy as :func:`htdyn.analysis.esd.esd`; kept here so the Gram
+    matrix can be reused for the top singular vector.
+    """
+    W = xp.asarray(W, dtype=xp.float64)
+    h, d = W.shape
+    G = W.T @ W if d <= h else W @ W.T
+    if not bool(xp.all(xp.isfinite(G))):
+        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
+    return G, xp.maximum(xp.linalg.eigvalsh(G), 0.0)
+
+
+def _top_right_vector(xp: Any, W: Any, G: Any, lam1: float) -> Any:
+    """The top right singular vector v_1 of W by inverse iteration on its Gram matrix.
+
+    With the shift s = lam1 (1 + 1e-10) just above the top eigenvalue (known from the
+    ESD), (G - s I)^{-1} amplifies v_1 by |lam_2 - s| / |lam_1 - s| ~ 1e10 gap/lam_1
+    relative to any other direction per iteration, so two iterations give v_1 to
+    round-off unless the top eigenvalue is degenerate (where v_1 is not defined).
+    One LU of an N x N matrix: a fraction of the eigvalsh it complements, instead of a
+    full SVD.  When G = W W^T (h < d) the left vector u_1 is found and v_1 = W^T u_1 / ||.||.
+    """
+    N = G.shape[0]
+    shift = lam1 * (1.0 + 1e-10) + 1e-300
+    A = G - shift * xp.eye(N, dtype=G.dtype)
+    x = xp.ones(N, dtype=G.dtype) / np.sqrt(N) + xp.asarray(np.random.default_rng(0).standard_normal(N) * 1e-3)
+    for _ in range(2):
+        x = xp.linalg.solve(A, x)
+        x = x / xp.linalg.norm(x)
+    h, d = W.shape
+    if h < d:
+        x = xp.asarray(W, dtype=xp.float64).T @ x
+        x = x / xp.linalg.norm(x)
+    return x
 
 
 def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: int = 5) -> dict[str, float]:
