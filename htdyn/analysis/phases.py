@@ -1,0 +1,248 @@
+"""Martin & Mahoney's 5+1 phases of implicit self-regularization, from a weight matrix's ESD.
+
+The phases (Martin & Mahoney 2019, ICML; 2021, JMLR 22(165), Sec. 5), in order of increasing
+self-regularization, plus rank collapse:
+
+=================  ===========================================================================
+random-like        MP bulk, no eigenvalue beyond the Tracy-Widom edge
+bleeding-out       MP bulk, a few eigenvalues just past the edge, none well separated
+bulk+spikes        MP bulk plus a few well-separated spikes (low-rank signal)
+bulk-decay         the bulk is less MP-like: many eigenvalues past the edge, a continuous tail
+                   or a distorted bulk
+heavy-tailed       no MP bulk; the tail is a power law
+rank-collapse      a large mass of (numerically) zero eigenvalues
+=================  ===========================================================================
+
+The authors' definitions are qualitative; :func:`classify_phase` makes them a documented
+decision rule on the MP fit (:func:`htdyn.analysis.mp.fit_bulk`), the spikes and their
+distance to the edge, the power-law fit of the tail (:func:`htdyn.analysis.powerlaw.fit_ks`)
+and the zero mass.  The power-law exponent alone is never used: a few strong spikes give a
+"heavy-tailed" alpha ~ 3 with an MP bulk (tests).  The thresholds (``PhaseRule``) were
+calibrated on synthetic generators (Gaussian, weak and strong rank-one spikes, many spikes
+with power-law strengths, Pareto entries, low-rank products) at M = 200-1000, see the tests
+and docs/analysis_mp_phases.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backend import analysis_namespace
+from . import metrics, mp
+
+__all__ = ["PHASES", "PhaseRule", "PhaseResult", "phase_features", "classify_phase"]
+
+PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+
+
+@dataclass(frozen=True)
+class PhaseRule:
+    """Thresholds of the decision rule (see :func:`classify_phase`).
+
+    Attributes
+    ----------
+    zero_rtol : an eigenvalue ``<= zero_rtol * mean(lambda)`` counts as zero
+        (:func:`htdyn.analysis.metrics.zero_fraction`)
+    zero_frac : rank collapse if more than this fraction of eigenvalues is zero
+    tw_scales : spike margin above the MP edge, in Tracy-Widom scales
+    ks_good : the MP fit of the bulk is good if ``D_MP <= ks_good / sqrt(M)``
+    ks_bad : the MP fit fails if ``D_MP > ks_bad / sqrt(M)``
+    bulk_frac_out : no MP bulk if more than this fraction of eigenvalues lies past the edge
+    few_frac, few_min : "a few" outliers means ``n_out <= max(few_min, few_frac * M)``
+    spike_ratio : a spike is well separated if ``lambda / lambda_+ >= spike_ratio``
+    pl_ks : the power-law tail fit is acceptable if ``D_PL <= pl_ks / sqrt(k)`` for its k tail
+        points (1.06: Lilliefors' 5% critical value for an exponential law with a fitted rate,
+        which is what the tail is in ``ln(lambda / xmin)``),
+    pl_ks_max : ... and ``D_PL <= pl_ks_max`` whatever k (short tails pass Lilliefors' test
+        too easily: a two-bulk spectrum's upper bulk gave D_PL ~ 0.14 on 40 points),
+    pl_min_tail : ... and the tail holds at least this fraction of the eigenvalues,
+    pl_alpha_max : ... and ``alpha_KS <= pl_alpha_max`` (fits above ~6 are uninformative)
+    """
+
+    zero_rtol: float = 1e-5
+    zero_frac: float = 0.05
+    tw_scales: float = 3.0
+    ks_good: float = 0.6
+    ks_bad: float = 1.6
+    bulk_frac_out: float = 0.15
+    few_frac: float = 0.03
+    few_min: int = 3
+    spike_ratio: float = 1.5
+    pl_ks: float = 1.06
+    pl_ks_max: float = 0.1
+    pl_min_tail: float = 0.1
+    pl_alpha_max: float = 6.0
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """Result of :func:`classify_phase`.
+
+    Attributes
+    ----------
+    phase : one of :data:`PHASES`
+    features : the numbers the rule used (and a few more), see :func:`phase_features`
+    reason : which step of the rule fired, with the deciding numbers
+    """
+
+    phase: str
+    features: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def index(self) -> int:
+        """Position of ``phase`` in :data:`PHASES`."""
+        return PHASES.index(self.phase)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = None) -> dict[str, float]:
+    """The numbers :func:`classify_phase` decides on.
+
+    Keys
+    ----
+    M, N, Q : matrix dimensions (M = number of eigenvalues per matrix)
+    frac0 : fraction of eigenvalues ``<= zero_rtol * mean(lambda)``
+    sigma2, lambda_plus, lambda_minus, threshold, tw : robust MP bulk fit (quantile method) and
+        the spike threshold ``lambda_+ + tw_scales * tw`` (:func:`htdyn.analysis.mp.fit_bulk`)
+    D_MP : KS distance of the bulk (eigenvalues <= threshold) to the fitted MP law
+    n_out, f_out : number and fraction of eigenvalues above the threshold
+    top_ratio : ``lambda_max / lambda_+``; min_out_ratio : smallest outlier / lambda_+ (NaN if none)
+    top_gap_tw : ``(lambda_max - lambda_+) / tw``, the top eigenvalue's gap to the edge in TW scales
+    n_sep : number of eigenvalues ``>= spike_ratio * lambda_+``
+    mp_soft_rank : ``lambda_+ / lambda_max``
+    alpha_ks, D_PL, xmin_ks, k_ks : Clauset power-law fit of the tail (xmin at minimum KS)
+    pl_ks : the acceptance limit ``min(pl_ks / sqrt(k_ks), pl_ks_max)`` for D_PL
+    alpha_hill, D_hill : Hill estimator with xmin at the median (reported, not used)
+    ks_good, ks_bad : the size-dependent KS thresholds ``ks_good/sqrt(M)``, ``ks_bad/sqrt(M)``
+    """
+    from . import powerlaw
+
+    rule = rule or PhaseRule()
+    xp, ev = analysis_namespace(evals)
+    ev = xp.sort(xp.clip(xp.asarray(ev, dtype=xp.float64).reshape(-1), 0.0, None))
+    N, M, Q = mp.aspect(shape)
+    n = int(ev.shape[0])
+    if n == 0:
+        raise ValueError("no eigenvalues")
+    if n == N and N != M:
+        raise ValueError(f"{n} eigenvalues for shape {tuple(shape)}: pass the min(h, d) = {M} eigenvalues of the "
+                         "smaller Gram matrix (the larger one has N - M structural zeros, not a rank collapse)")
+    nan = float("nan")
+    lam_max = float(ev[-1])
+    f: dict[str, float] = {"M": float(M), "N": float(N), "Q": Q, "n": float(n)}
+    f["frac0"] = float(metrics.zero_fraction(ev, rule.zero_rtol)) if lam_max > 0 else 1.0
+    f["ks_good"] = rule.ks_good / math.sqrt(M)
+    f["ks_bad"] = rule.ks_bad / math.sqrt(M)
+    try:
+        fit = mp.fit_bulk(ev, shape, tw_scales=rule.tw_scales)
+    except ValueError:
+        fit = None
+    if fit is None:
+        f.update(sigma2=nan, lambda_plus=nan, lambda_minus=nan, threshold=nan, tw=nan, D_MP=nan, n_out=nan,
+                 f_out=nan, top_ratio=nan, min_out_ratio=nan, top_gap_tw=nan, n_sep=nan, mp_soft_rank=nan)
+    else:
+        out = ev[ev > fit.threshold]
+        n_out = int(out.shape[0])
+        lp = fit.lambda_plus
+        f.update(sigma2=fit.sigma2, lambda_plus=lp, lambda_minus=fit.lambda_minus, threshold=fit.threshold,
+                 tw=fit.tw, D_MP=fit.ks, n_out=float(n_out), f_out=n_out / n, top_ratio=lam_max / lp,
+                 min_out_ratio=float(out[0]) / lp if n_out else nan, top_gap_tw=(lam_max - lp) / fit.tw,
+                 n_sep=float(xp.sum(ev >= rule.spike_ratio * lp)), mp_soft_rank=lp / lam_max)
+    try:
+        ks = powerlaw.fit_ks(ev)
+        f.update(alpha_ks=ks.alpha, D_PL=ks.D, xmin_ks=ks.xmin, k_ks=float(ks.k),
+                 pl_ks=min(rule.pl_ks / math.sqrt(ks.k), rule.pl_ks_max))
+    except ValueError:
+        f.update(alpha_ks=nan, D_PL=nan, xmin_ks=nan, k_ks=nan, pl_ks=nan)
+    try:
+        hill = powerlaw.fit_hill(ev)
+        f.update(alpha_hill=hill.alpha, D_hill=hill.D)
+    except ValueError:
+        f.update(alpha_hill=nan, D_hill=nan)
+    return f
+
+
+def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None = None) -> PhaseResult:
+    """Martin-Mahoney phase of a spectrum by a fixed decision rule.
+
+    Parameters
+    ----------
+    evals : the ``min(h, d)`` eigenvalues of W^T W (or of W W^T, whichever is smaller), raw or
+        1/N-normalised (the rule is scale-free), numpy, CuPy or torch; pooled spectra of
+        several matrices of the same shape are allowed
+    shape : shape (h, d) of W
+    rule : thresholds (:class:`PhaseRule`); defaults as listed there
+
+    Decision rule (first match wins; M = number of eigenvalues per matrix, features as in
+    :func:`phase_features`, defaults in brackets):
+
+    1. **rank-collapse** if ``frac0 > zero_frac`` [5%] (zeros: ``lambda <= 1e-5 mean(lambda)``).
+       An MP spectrum with Q > 1 has none, with Q = 1 about 0.2% (see
+       :func:`htdyn.analysis.metrics.zero_fraction`).
+    2. No MP bulk: ``D_MP > ks_bad / sqrt(M)`` [1.6/sqrt(M)] or ``f_out > bulk_frac_out``
+       [15% of the eigenvalues past the edge].  Then **heavy-tailed** if the tail is a power
+       law: ``D_PL <= min(pl_ks / sqrt(k_KS), pl_ks_max)`` [1.06/sqrt(k), Lilliefors' 5% value,
+       and 0.1], a tail of
+       ``k_KS >= pl_min_tail M`` [10%] eigenvalues and ``alpha_KS <= pl_alpha_max`` [6];
+       otherwise **bulk-decay**.
+    3. ``n_out = 0`` (nothing beyond ``lambda_+ + 3 TW scales``): **random-like** if
+       ``D_MP <= ks_good / sqrt(M)`` [0.6/sqrt(M)], else **bulk-decay** (a distorted bulk).
+    4. A few outliers, ``n_out <= max(few_min, few_frac M)`` [max(3, 3% of M)], on a good MP
+       bulk (``D_MP <= ks_good / sqrt(M)``): **bulk+spikes** if at least one is well
+       separated, ``lambda_max >= spike_ratio * lambda_+`` [1.5: a rank-one spike about
+       twice its BGN threshold], else **bleeding-out**.
+    5. Otherwise (many outliers, a continuous tail past the edge, or a mediocre bulk fit):
+       **bulk-decay**.
+
+    The KS thresholds scale like 1/sqrt(M) (a Gaussian matrix has D_MP ~ 0.003-0.008 at
+    M = 200-1000, since eigenvalues are rigid; Pareto mu = 1.5 entries give 0.05-0.08 on the
+    bulk that remains and 25-30% of the eigenvalues past the edge).  The power-law fit is
+    consulted only when there is no MP bulk: on a spectrum with a few strong spikes it returns
+    alpha ~ 2.5-3.7, which alone would read "heavy-tailed".
+
+    Returns
+    -------
+    PhaseResult
+    """
+    rule = rule or PhaseRule()
+    f = phase_features(evals, shape, rule)
+    M = f["M"]
+
+    def done(phase: str, reason: str) -> PhaseResult:
+        return PhaseResult(phase=phase, features=f, reason=reason)
+
+    if f["frac0"] > rule.zero_frac:
+        return done("rank-collapse", f"zero fraction {f['frac0']:.3f} > {rule.zero_frac}")
+    if not np.isfinite(f["D_MP"]):
+        return done("bulk-decay", "no MP fit possible")
+    d_mp, good, bad = f["D_MP"], f["ks_good"], f["ks_bad"]
+    f_out = f["f_out"]
+    n_out = f_out * M  # outliers per matrix (pooled spectra hold several)
+    if d_mp > bad or f_out > rule.bulk_frac_out:
+        why = (f"no MP bulk (D_MP {d_mp:.4f} vs {bad:.4f}, {f_out:.1%} of eigenvalues past the edge vs "
+               f"{rule.bulk_frac_out:.0%})")
+        k = f["k_ks"]
+        pl = (f"D_PL {f['D_PL']:.4f} (limit {f['pl_ks']:.4f}), tail {k:g} (min {rule.pl_min_tail * M:g}), "
+              f"alpha {f['alpha_ks']:.2f}")
+        if f["D_PL"] <= f["pl_ks"] and k >= rule.pl_min_tail * M and f["alpha_ks"] <= rule.pl_alpha_max:
+            return done("heavy-tailed", f"{why}; power-law tail: {pl}")
+        return done("bulk-decay", f"{why}; no power-law tail: {pl}")
+    if n_out == 0:
+        if d_mp <= good:
+            return done("random-like", f"no eigenvalue past the edge + {rule.tw_scales:g} TW; D_MP {d_mp:.4f}")
+        return done("bulk-decay", f"no outliers but a distorted bulk: D_MP {d_mp:.4f} > {good:.4f}")
+    few = max(rule.few_min, rule.few_frac * M)
+    if n_out <= few and d_mp <= good:
+        if f["top_ratio"] >= rule.spike_ratio:
+            return done("bulk+spikes", f"{n_out:g} outliers (<= {few:g}), top at {f['top_ratio']:.2f} lambda_+ "
+                                       f">= {rule.spike_ratio}; D_MP {d_mp:.4f}")
+        return done("bleeding-out", f"{n_out:g} outliers (<= {few:g}), all below {rule.spike_ratio} lambda_+ "
+                                    f"(top {f['top_ratio']:.2f}); D_MP {d_mp:.4f}")
+    return done("bulk-decay", f"{n_out:g} outliers ({f_out:.1%}, few = {few:g}), D_MP {d_mp:.4f} (good <= {good:.4f})")
