@@ -79,7 +79,7 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
         eigenvalue-based metrics; recorded as ``normalize`` in every output.
     """
     from . import metrics as met
-    from . import mp, phases, powerlaw
+    from . import phases
 
     xp, W = analysis_namespace(W)
     h, d = W.shape
@@ -94,39 +94,40 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
     shape = (h, d)
     if "esd" in sets:
         out["esd"] = evals
-    if "powerlaw" in sets or "norms" in sets:
+    nan = float("nan")
+    if {"powerlaw", "mp", "phase"} & set(sets):
+        # one pass of the fits: the phase rule's features hold the MP bulk fit, the spike
+        # count, the KS and Hill power-law fits (each computed once)
         try:
-            hill = powerlaw.fit_hill(evals)
-            ks = powerlaw.fit_ks(evals)
+            res = phases.classify_phase(evals, shape)
+            f = res.features
         except ValueError:
-            hill = ks = None
+            res, f = None, {}
+        get = lambda k: float(f.get(k, nan))  # noqa: E731
         if "powerlaw" in sets:
-            nan = float("nan")
+            a_hill, a_ks, k_ks = get("alpha_hill"), get("alpha_ks"), get("k_ks")
             out.update({
-                "alpha_hill": hill.alpha if hill else nan, "D_hill": hill.D if hill else nan,
-                "xmin_hill": hill.xmin if hill else nan,
-                "alpha_ks": ks.alpha if ks else nan, "xmin_ks": ks.xmin if ks else nan,
-                "D_ks": ks.D if ks else nan, "k_ks": float(ks.k) if ks else nan,
-                "sigma_ks": ks.sigma if ks else nan,
+                "alpha_hill": a_hill, "D_hill": get("D_hill"),
+                "xmin_hill": float(np.sort(evals)[len(evals) // 2]) if len(evals) else nan,
+                "alpha_ks": a_ks, "xmin_ks": get("xmin_ks"), "D_ks": get("D_PL"), "k_ks": k_ks,
+                "sigma_ks": (a_ks - 1) / np.sqrt(k_ks) if k_ks > 0 else nan,
             })
-            out["alpha_hat"] = float(met.alpha_hat(hill.alpha, evals)) if hill else nan
-            out["log_alpha_norm"] = float(met.log_alpha_norm(hill.alpha, evals)) if hill else nan
+            ok = np.isfinite(a_hill)
+            out["alpha_hat"] = float(met.alpha_hat(a_hill, evals)) if ok else nan
+            out["log_alpha_norm"] = float(met.log_alpha_norm(a_hill, evals)) if ok else nan
+        if "mp" in sets:
+            lp = get("lambda_plus")
+            out.update({
+                "mp_sigma2": get("sigma2"), "mp_lambda_plus": lp, "mp_ks": get("D_MP"),
+                "n_spikes": get("n_out"), "mp_soft_rank": get("mp_soft_rank"),
+                "frac_above_edge": float(np.mean(evals > lp)) if np.isfinite(lp) else nan,
+            })
+        if "phase" in sets:
+            out["phase"] = float(PHASES.index(res.phase)) if res is not None else nan
     if "norms" in sets:
         for k, v in met.scalar_metrics(evals, shape).items():
             if k not in out and np.ndim(v) == 0:
                 out[k] = float(v)
-    if "mp" in sets:
-        fit = mp.fit_bulk(evals, shape)
-        out["mp_sigma2"] = float(fit.sigma2)
-        out["mp_lambda_plus"] = float(fit.lambda_plus)
-        out["mp_ks"] = float(fit.ks)
-        spikes = mp.count_spikes(evals, shape, sigma2=fit.sigma2)
-        out["n_spikes"] = float(getattr(spikes, "count", spikes))
-        out["mp_soft_rank"] = float(mp.mp_soft_rank(evals, shape, sigma2=fit.sigma2))
-        out["frac_above_edge"] = float(np.mean(evals > fit.lambda_plus))
-    if "phase" in sets:
-        res = phases.classify_phase(evals, shape)
-        out["phase"] = float(PHASES.index(res.phase))
     if "teacher" in sets and beta is not None:
         if G is None:
             G, ev = _gram_eigs(xp, W)
@@ -168,8 +169,15 @@ def _top_right_vector(xp: Any, W: Any, G: Any, lam1: float) -> Any:
     shift = lam1 * (1.0 + 1e-10) + 1e-300
     A = G - shift * xp.eye(N, dtype=G.dtype)
     x = xp.ones(N, dtype=G.dtype) / np.sqrt(N) + xp.asarray(np.random.default_rng(0).standard_normal(N) * 1e-3)
+    if xp is np:
+        import scipy.linalg
+
+        lu = scipy.linalg.lu_factor(A, overwrite_a=True, check_finite=False)
+        solve = lambda v: scipy.linalg.lu_solve(lu, v, check_finite=False)  # noqa: E731
+    else:
+        solve = lambda v: xp.linalg.solve(A, v)  # noqa: E731
     for _ in range(2):
-        x = xp.linalg.solve(A, x)
+        x = solve(x)
         x = x / xp.linalg.norm(x)
     h, d = W.shape
     if h < d:
