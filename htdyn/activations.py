@@ -33,14 +33,24 @@ class Activation:
         ``df(xp, x, fx) -> phi'(x)``, where ``fx = f(xp, x)`` may be reused.
         When omitted, a central difference with step eps**(1/3) max(1, |x|) is
         used (relative accuracy ~ eps**(2/3): 1e-11 in float64, 4e-5 in float32).
+    f_out : callable, optional
+        ``f_out(nat, x, out) -> out``: phi(x) written into ``out`` with the
+        backend's own module ``nat`` (numpy, torch or cupy, whose functions take
+        ``out=``).  Lets a training step reuse its buffers.
+    df_inplace : callable, optional
+        ``df_inplace(nat, x, fx) -> fx``: phi'(x) written over ``fx`` in place
+        (``nat`` as for ``f_out``).
     """
 
     name: str
     f: Callable[..., Any]
     df: Callable[..., Any] | None = None
+    f_out: Callable[..., Any] | None = None
+    df_inplace: Callable[..., Any] | None = None
 
     def __call__(self, xp: Any, x: Any) -> Any:
         return self.f(xp, x)
+
 
     def derivative(self, xp: Any, x: Any, fx: Any) -> Any:
         if self.df is not None:
@@ -60,6 +70,17 @@ def _tanh(xp, x):
 
 def _dtanh(xp, x, fx):
     return 1.0 - fx * fx
+
+
+def _tanh_out(nat, x, out):
+    return nat.tanh(x, out=out)
+
+
+def _dtanh_inplace(nat, x, fx):
+    nat.multiply(fx, fx, out=fx)  # 1 - tanh^2 over fx: two passes, no new memory
+    if nat is np or nat.__name__ == "cupy":
+        return nat.subtract(1.0, fx, out=fx)
+    return fx.neg_().add_(1.0)  # torch
 
 
 def _relu(xp, x):
@@ -99,7 +120,7 @@ def _dlinear(xp, x, fx):
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", _tanh, _dtanh),
+    "tanh": Activation("tanh", _tanh, _dtanh, _tanh_out, _dtanh_inplace),
     "relu": Activation("relu", _relu, _drelu),
     "softplus": Activation("softplus", _softplus, _dsoftplus),
     "gelu": Activation("gelu", _gelu, _dgelu),

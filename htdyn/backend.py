@@ -8,6 +8,8 @@ numpy and CuPy arrays, and torch tensors through DLPack (:func:`analysis_namespa
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,32 @@ class Backend:
             return torch.as_tensor(np.asarray(a), device=self.device).to(dtype)
         return self.xp.asarray(a, dtype=dtype)
 
+    @property
+    def native(self) -> Any:
+        """The backend's own module (numpy, torch or cupy).
+
+        Its functions take ``out=`` (matmul and the element-wise ones), which the
+        array API does not offer; the engine's step uses them to write into
+        buffers it reuses, so a step allocates no new memory.
+        """
+        if self.name == "torch":
+            import torch
+
+            return torch
+        if self.name == "cupy":
+            import cupy
+
+            return cupy
+        return np
+
+    def empty(self, shape: tuple[int, ...]) -> Any:
+        """An uninitialised array of this backend's dtype on its device."""
+        if self.name == "torch":
+            import torch
+
+            return torch.empty(shape, dtype=self.dtype, device=self.device)
+        return self.native.empty(shape, dtype=self.dtype_name)
+
     def to_numpy(self, a: Any) -> np.ndarray:
         """Copy an array of this backend to a numpy array on the host."""
         return to_numpy(a)
@@ -64,6 +92,81 @@ class Backend:
             import cupy
 
             cupy.cuda.Device().synchronize()
+
+
+class Workspace:
+    """Named device buffers that a loop reuses from one iteration to the next.
+
+    Allocating fresh (B, n, h) arrays on every step costs page faults on the CPU
+    (fresh pages must be zeroed by the kernel; on some virtual machines 10-20x
+    slower than writing memory already held) and allocator traffic on the GPU.
+    ``get`` returns the same buffer for the same name and shape, so a training
+    step writes into memory it already holds.  The contents of a buffer are
+    only valid until the next iteration writes it.
+    """
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self.native = backend.native
+        self._buffers: dict[str, Any] = {}
+        # numpy runs element-wise work on one core; split it over the cores
+        # (torch already does, and on a GPU one kernel uses the whole device)
+        self.threads = _cpu_threads() if backend.name == "numpy" else 1
+
+    def map(self, fn: Any, *arrays: Any, axis: int = 1) -> None:
+        """Apply ``fn(*views)`` to matching slices of ``arrays`` along ``axis``.
+
+        ``fn`` must act element-wise along ``axis`` (each slice on its own),
+        typically writing into one of the arrays with ``out=``.  With numpy and
+        a large first array the slices run in parallel threads (numpy releases
+        the GIL inside its loops); otherwise ``fn`` is called once on the whole
+        arrays.  Arrays whose extent along ``axis`` is 1 broadcast and are
+        passed whole.  The result is the same bit for bit either way.
+        """
+        n = arrays[0].shape[axis]
+        k = min(self.threads, n) if math.prod(arrays[0].shape) >= _PARALLEL_MIN_SIZE else 1
+        if k <= 1:
+            fn(*arrays)
+            return
+        bounds = [n * i // k for i in range(k + 1)]
+
+        def part(i: int) -> None:
+            idx = (slice(None),) * axis + (slice(bounds[i], bounds[i + 1]),)
+            fn(*(a[idx] if a.shape[axis] == n else a for a in arrays))
+
+        for _ in _pool(k).map(part, range(k)):  # re-raises the first error
+            pass
+
+    def get(self, name: str, shape: tuple[int, ...]) -> Any:
+        """The buffer ``name`` of this shape (allocated on first use, uninitialised)."""
+        buf = self._buffers.get(name)
+        if buf is None or tuple(buf.shape) != tuple(shape):
+            buf = self._buffers[name] = self.backend.empty(tuple(shape))
+        return buf
+
+
+_PARALLEL_MIN_SIZE = 1 << 18  # below ~1 MB of float32 a thread hand-off costs more than it saves
+_POOL: Any = None
+
+
+def _cpu_threads() -> int:
+    env = os.environ.get("HTDYN_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))  # element-wise work is memory-bound: more threads do not help
+
+
+def _pool(k: int) -> Any:
+    global _POOL
+    if _POOL is None or _POOL._max_workers < k:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="htdyn")
+    return _POOL
 
 
 def to_numpy(a: Any) -> np.ndarray:

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from .activations import get_activation
-from .backend import Backend, get_backend, to_numpy
+from .backend import Backend, Workspace, get_backend, to_numpy
 from .config import RunConfig, SimConfig, resolve_steps
 from .data import STREAM_SHUFFLE, Dataset, dataset_from_arrays, make_dataset, make_init, rng
 from .errors import ConfigError
+from .model import loss as full_loss
 from .model import loss_and_grad
 from .optim import STATE_NAMES, BatchedOptimizer
 from .readout import evaluate
@@ -44,7 +45,9 @@ class StepInfo:
     Arrays are backend arrays with a leading run axis (positions in ``runs``).
     ``W`` is W_t, ``W_next`` is W_{t+1}, ``update`` is M_t = W_{t+1} - W_t,
     ``state`` the optimizer state after the step (torch's names), ``loss`` the
-    host losses of W_t.
+    host losses of W_t.  The device arrays live in buffers that later steps
+    overwrite (the engine allocates nothing per step): copy what you keep,
+    for example ``np.array(htdyn.backend.to_numpy(info.update))``.
     """
 
     t: int
@@ -313,6 +316,11 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
         n_loss, done = (t + 1, min(t + 1, T)) if s < 0 else (s + 1, s)
         writer.write_progress(idx[j], losses[j], lrs[j], n_loss, done, int(s))
 
+    # Buffers reused by every step (see Workspace): W_{t+1} alternates between two
+    # of them, neither of which holds W_0, so W_t is intact until W_{t+1} is done.
+    ws = Workspace(backend)
+    nat = backend.native
+    w_bufs = ("W_even", "W_odd")
     sqrt_hd = math.sqrt(h * d)
     last_flush = time.perf_counter()
     t_group = time.perf_counter()
@@ -321,8 +329,7 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
         if t in eval_set:
             do_eval(t, W)
         if t == T:  # final loss of W_T, final snapshot
-            loss, _, _ = loss_and_grad(xp, W, a, dev["Xs"], dev["y"], act)
-            lh = host(loss)
+            lh = host(full_loss(xp, W, a, dev["Xs"], dev["y"], act))
             losses[active, t] = lh[active]
             if writer is not None:
                 tw = time.perf_counter()
@@ -341,10 +348,11 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
             factor = wn_dev * (sqrt_hd / norms) + (1.0 - wn_dev)
             What = W * factor[:, None, None]
         Xb, yb = batch(t)
-        loss, gW, ga = loss_and_grad(xp, What, a, Xb, yb, act, grad_a=train_a)
+        loss, gW, ga = loss_and_grad(xp, What, a, Xb, yb, act, grad_a=train_a, ws=ws)
         params, grads = ([What, a], [gW, ga]) if train_a else ([What], [gW])
         deltas = opt.step(params, grads, lrs[:, t])
-        W_next = What + deltas[0]
+        W_next = ws.get(w_bufs[t % 2], W.shape)  # never W's own buffer
+        ws.map(lambda w, dw, o: nat.add(w, dw, out=o), What, deltas[0], W_next)
         a_next = a + deltas[1] if train_a else a
         lh = host(loss)
         ok = np.isfinite(lh) & host(xp.all(xp.isfinite(W_next), axis=(1, 2)))
@@ -360,7 +368,10 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
             if train_a:
                 a_next = xp.where(keep[:, None], a_next, a)
         need_update = (writer is not None and t in snap_set and config.snapshots.updates) or on_step
-        M = W_next - W if need_update else None
+        M = None
+        if need_update:
+            M = ws.get("M", W.shape)
+            ws.map(lambda w1, w0, o: nat.subtract(w1, w0, out=o), W_next, W, M)
         if on_step is not None:
             on_step(StepInfo(t, idx, W, W_next, M, opt.state_arrays(0), lh, active.copy()))
         if writer is not None and (t in snap_set or time.perf_counter() - last_flush > 5.0):

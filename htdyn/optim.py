@@ -11,6 +11,7 @@ weight decay, k = t + 1 the step count):
 - nesterov:  b as momentum;  Delta = -lr ((g + wd p) + mu b)
 - adam:      g' = g + wd p;  m = m + (1 - beta1)(g' - m);  v = beta2 v + (1 - beta2) g'^2;
              Delta = -(lr / (1 - beta1^k)) m / (sqrt(v) / sqrt(1 - beta2^k) + eps)
+             (evaluated as -(lr c / (1 - beta1^k)) m / (sqrt(v) + c eps), c = sqrt(1 - beta2^k))
 - adamw:     adam with g' = g, plus the decoupled decay -lr wd p
 - sign:      Delta = -lr sign(g + wd p)
 
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .backend import Workspace
 from .config import OptimizerConfig
 
 STATE_NAMES = {
@@ -59,6 +61,7 @@ class BatchedOptimizer:
         self.host = host
         self.use_wd = bool(np.any(host["weight_decay"] != 0))
         self.state: list[dict[str, Any]] = []
+        self.ws = Workspace(backend)
         self.k = 0  # steps taken
 
     def _col(self, values: np.ndarray, ndim: int) -> Any:
@@ -68,56 +71,81 @@ class BatchedOptimizer:
     def step(self, params: list[Any], grads: list[Any], lr: np.ndarray) -> list[Any]:
         """Updates for each parameter from its gradient; advances the state.
 
+        The updates are written into buffers the optimizer reuses: each is
+        valid until the next call.  Gradients are read, never kept.
+
         Parameters
         ----------
         params, grads : lists of (B, ...) arrays
         lr : (B,) host array of this step's learning rates
         """
-        xp = self.xp
+        xp, nat = self.xp, self.backend.native
         if not self.state:
             self.state = [{} for _ in params]
         self.k += 1
         k = self.k
         out = []
-        for p, g, st in zip(params, grads, self.state):
+        for i, (p, g, st) in enumerate(zip(params, grads, self.state)):
             nd = p.ndim
-            lr_c = self._col(lr, nd)
+            u = self.ws.get(f"update{i}", tuple(g.shape))  # the update, built in place
             wd = self.host["weight_decay"]
             if self.use_wd and self.name != "adamw":
                 g = g + self._col(wd, nd) * p
-            if self.name == "gd":
-                out.append(-lr_c * g)
-            elif self.name == "sign":
-                out.append(-lr_c * xp.sign(g))
-            elif self.name in ("momentum", "nesterov"):
+            neg_lr = self._col(-lr, nd)
+            if self.name in ("momentum", "nesterov"):
                 mu = self._col(self.host["momentum"], nd)
-                if "momentum_buffer" not in st:
-                    st["momentum_buffer"] = xp.asarray(g, copy=True)
-                else:
-                    buf = st["momentum_buffer"]
-                    buf *= mu
-                    buf += g
-                buf = st["momentum_buffer"]
-                out.append(-lr_c * (g + mu * buf) if self.name == "nesterov" else -lr_c * buf)
-            else:  # adam, adamw
-                b1 = self.host["beta1"]
-                b2 = self.host["beta2"]
+                first = "momentum_buffer" not in st
+                if first:
+                    st["momentum_buffer"] = xp.zeros_like(g)
+                nesterov = self.name == "nesterov"
+
+                def part(g, buf, u, mu=mu, neg_lr=neg_lr, first=first, nesterov=nesterov):
+                    if first:  # torch: the buffer starts as the first gradient
+                        buf[...] = g
+                    else:
+                        buf *= mu
+                        buf += g
+                    if nesterov:
+                        nat.multiply(buf, mu, out=u)
+                        u += g
+                    else:
+                        u[...] = buf
+                    u *= neg_lr
+
+                self.ws.map(part, g, st["momentum_buffer"], u)
+            elif self.name in ("adam", "adamw"):
+                b1, b2 = self.host["beta1"], self.host["beta2"]
                 if "exp_avg" not in st:
                     st["exp_avg"] = xp.zeros_like(g)
                     st["exp_avg_sq"] = xp.zeros_like(g)
-                m, v = st["exp_avg"], st["exp_avg_sq"]
-                m += self._col(1.0 - b1, nd) * (g - m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
-                v *= self._col(b2, nd)
-                v += self._col(1.0 - b2, nd) * (g * g)
-                step_size = lr / (1.0 - b1**k)
-                bc2_sqrt = np.sqrt(1.0 - b2**k)
-                denom = xp.sqrt(v) / self._col(bc2_sqrt, nd)
-                denom += self._col(self.host["eps"], nd)
-                upd = m / denom
-                upd *= self._col(-step_size, nd)
-                if self.name == "adamw" and self.use_wd:
-                    upd -= (lr_c * self._col(wd, nd)) * p
-                out.append(upd)
+                c1, c2, cb2 = self._col(1.0 - b1, nd), self._col(1.0 - b2, nd), self._col(b2, nd)
+                # m / (sqrt(v) / bc2 + eps) = bc2 m / (sqrt(v) + bc2 eps): one pass less over v
+                bc2 = np.sqrt(1.0 - b2**k)
+                eps = self._col(self.host["eps"] * bc2, nd)
+                step = self._col(-lr * bc2 / (1.0 - b1**k), nd)
+                decay = self._col(lr * wd, nd) if self.name == "adamw" and self.use_wd else None
+
+                def part(p, g, m, v, u, c1=c1, c2=c2, cb2=cb2, eps=eps, step=step, decay=decay):
+                    nat.subtract(g, m, out=u)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+                    u *= c1
+                    m += u
+                    nat.multiply(g, g, out=u)  # torch: exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+                    u *= c2
+                    v *= cb2
+                    v += u
+                    nat.sqrt(v, out=u)
+                    u += eps
+                    nat.divide(m, u, out=u)
+                    u *= step
+                    if decay is not None:  # AdamW: decoupled decay of the pre-step weights
+                        u -= decay * p
+
+                self.ws.map(part, p, g, st["exp_avg"], st["exp_avg_sq"], u)
+            elif self.name == "sign":
+                self.ws.map(lambda g, u, c=neg_lr: (nat.sign(g, out=u), nat.multiply(u, c, out=u)), g, u)
+            else:  # gd
+                self.ws.map(lambda g, u, c=neg_lr: nat.multiply(g, c, out=u), g, u)
+            out.append(u)
         return out
 
     def state_arrays(self, index: int = 0) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class TrajectoryWriter:
         within half the dtype's range: float16 above 32752, float32 above 1.7e38
         (float64 runs at huge learning rates get there without diverging).
         """
-        m = float(np.max(np.abs(arr))) if arr.size else 0.0
+        m = max(float(arr.max()), -float(arr.min())) if arr.size else 0.0  # max |x|, no temporary
         limit = float(np.finfo(sdtype).max) / 2
         scale = 1.0
         if np.isfinite(m) and m > limit:

@@ -195,3 +195,26 @@ def test_activation_derivatives_pointwise() -> None:
     sigmoid = np.exp(-np.logaddexp(0.0, -big))
     # (1 + tanh(x/2)) / 2 is accurate to eps absolutely (it flushes e^-50 ~ 2e-22 to 0), not relatively
     np.testing.assert_allclose(sp.derivative(xp, big, sp(xp, big)), sigmoid, rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "torch"])
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-data", "per-run-data"])
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+def test_workspace_gradient_matches_autograd(torch, backend_name: str, name: str, shared: bool) -> None:
+    """The training loop's buffered path (out= products, in-place derivative) against autograd.
+
+    Called twice with one workspace: the second call must not see the first one's buffers.
+    """
+    from htdyn.backend import Workspace, get_backend, to_numpy
+
+    be = get_backend("cpu", "float64", backend_name)
+    ws = Workspace(be)
+    act = get_activation(name)
+    for seed in (0, 1):
+        W, a, Xs, y = _problem(shared, seed)
+        loss, gW, ga = loss_and_grad(be.xp, *(be.asarray(v) for v in (W, a, Xs, y)), act, grad_a=True, ws=ws)
+        l_ref, gW_ref, ga_ref = _autograd(torch, _torch_phi(torch, name), W, a, Xs, y)
+        np.testing.assert_allclose(to_numpy(loss), l_ref, rtol=1e-13)
+        for b in range(B):
+            np.testing.assert_allclose(to_numpy(gW)[b], gW_ref[b], rtol=1e-12, atol=1e-12 * np.abs(gW_ref[b]).max())
+            np.testing.assert_allclose(to_numpy(ga)[b], ga_ref[b], rtol=1e-12, atol=1e-12 * np.abs(ga_ref[b]).max())
