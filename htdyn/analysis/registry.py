@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import analysis_namespace
+from .phases import PHASES
 
-PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
 METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift", "features")
 #: sets that need only W_t (and beta): usable online, during simulation
 ONLINE_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher")
