@@ -85,9 +85,18 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
     h, d = W.shape
     out: dict[str, Any] = {}
     G = None
+    v1 = None
     if evals is None:
-        # one Gram matrix serves the ESD and the top singular vector (see _top_right_vector)
-        G, ev = _gram_eigs(xp, W)
+        # one Gram matrix serves the ESD and the top singular vector: on the CPU both come
+        # from one tridiagonal reduction (_eigs_and_top_vector); on CuPy by inverse iteration
+        if xp is np and "teacher" in sets and beta is not None and min(h, d) >= 3:
+            G = _gram(xp, W)
+            ev, v1 = _eigs_and_top_vector(G)
+            if h < d:
+                v1 = W.T @ v1
+                v1 = v1 / np.linalg.norm(v1)
+        else:
+            G, ev = _gram_eigs(xp, W)
         evals = _host_eigs(xp, ev)
         if normalize:
             evals = evals / max(h, d)
@@ -129,16 +138,27 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
             if k not in out and np.ndim(v) == 0:
                 out[k] = float(v)
     if "teacher" in sets and beta is not None:
-        if G is None:
-            G, ev = _gram_eigs(xp, W)
-        else:
-            ev = xp.asarray(evals * (max(h, d) if normalize else 1.0))
-        v1 = _top_right_vector(xp, W, G, float(ev[-1]))
+        if v1 is None:
+            if G is None:
+                G, ev = _gram_eigs(xp, W)
+            else:
+                ev = xp.asarray(evals * (max(h, d) if normalize else 1.0))
+            v1 = _top_right_vector(xp, W, G, float(ev[-1]))
         b = xp.asarray(beta, dtype=xp.float64)
         out["sim_beta"] = float(abs(xp.sum(v1 * b)) / float(xp.linalg.norm(b)))
     if normalize:
         out["normalize"] = 1.0
     return out
+
+
+def _gram(xp: Any, W: Any) -> Any:
+    """The smaller Gram matrix of W in float64 (W^T W, or W W^T when h < d)."""
+    W = xp.asarray(W, dtype=xp.float64)
+    h, d = W.shape
+    G = W.T @ W if d <= h else W @ W.T
+    if not bool(xp.all(xp.isfinite(G))):
+        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
+    return G
 
 
 def _gram_eigs(xp: Any, W: Any) -> tuple[Any, Any]:
@@ -147,12 +167,39 @@ def _gram_eigs(xp: Any, W: Any) -> tuple[Any, Any]:
     Same route and accuracy as :func:`htdyn.analysis.esd.esd`; kept here so the Gram
     matrix can be reused for the top singular vector.
     """
-    W = xp.asarray(W, dtype=xp.float64)
-    h, d = W.shape
-    G = W.T @ W if d <= h else W @ W.T
-    if not bool(xp.all(xp.isfinite(G))):
-        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
+    G = _gram(xp, W)
     return G, xp.maximum(xp.linalg.eigvalsh(G), 0.0)
+
+
+def _eigs_and_top_vector(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every eigenvalue of a symmetric G and its top eigenvector, for the price of the eigenvalues (G is overwritten).
+
+    ``eigvalsh`` reduces G to tridiagonal form T = Q^T G Q (LAPACK ``sytrd``, the O(N^3)
+    part) and takes T's eigenvalues (``sterf``, O(N^2)); this does the same, then finds
+    T's top eigenvector by inverse iteration (``stein``, O(N)) and maps it back with the
+    N - 1 Householder reflectors of Q (O(N^2)).  Eigenvalues ascending, clipped at 0.
+    """
+    from scipy.linalg import lapack
+
+    N = G.shape[0]
+    c, diag, off, tau, info = lapack.dsytrd(G, lower=1, lwork=64 * N, overwrite_a=True)  # G is spent
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dsytrd failed (info={info})")
+    w, info = lapack.dsterf(diag, off)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dsterf did not converge (info={info})")
+    iblock = np.ones(N, dtype=np.int32)
+    isplit = np.zeros(N, dtype=np.int32)
+    isplit[0] = N  # one block: the tridiagonal matrix as a whole
+    z, info = lapack.dstein(diag, off, w[-1:], iblock, isplit)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dstein did not converge (info={info})")
+    x = z[:, 0].copy()
+    for i in range(N - 2, -1, -1):  # Q = H_0 H_1 ... H_{N-2}; H_i = I - tau_i v v^T, v = (1, c[i+2:, i])
+        v = c[i + 1:, i].copy()
+        v[0] = 1.0
+        x[i + 1:] -= (tau[i] * (v @ x[i + 1:])) * v
+    return np.maximum(w, 0.0), x / np.linalg.norm(x)
 
 
 def _top_right_vector(xp: Any, W: Any, G: Any, lam1: float) -> Any:
