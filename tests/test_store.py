@@ -327,9 +327,14 @@ def test_interrupted_and_failed_status(tmp_path) -> None:
 
 CHILD = textwrap.dedent(
     """
+    import signal
     import sys
     import htdyn
     from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
+
+    # a shell that starts a job in the background (CI runners do) leaves SIGINT ignored in
+    # its children; restore Python's handler so the test's SIGINT acts as a user's Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     steps = int(sys.argv[2])
     runs = [RunConfig(model=ModelConfig(n=64, d=16, h=24, n_test=16), optimizer=OptimizerConfig("adam", lr=lr),
