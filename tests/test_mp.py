@@ -348,3 +348,40 @@ def test_bad_arguments() -> None:
         mp.fit_bulk(np.zeros(10), (20, 10))
     with pytest.raises(ValueError):
         mp.aspect((0, 3))
+
+
+def _bisection_quantile(p: np.ndarray, Q: float) -> np.ndarray:
+    """Plain 80-step bisection of mp_cdf on [lambda_-, lambda_+] (the slow, obvious reference)."""
+    a, b = mp.mp_edges(Q, 1.0)
+    lo, hi = np.full(p.shape, a), np.full(p.shape, b)
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        below = mp.mp_cdf(mid, Q) < p
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return np.where(p <= max(0.0, 1.0 - Q), 0.0, 0.5 * (lo + hi))
+
+
+@pytest.mark.parametrize("Q", [0.5, 1.0, 1.5, 2.0, 10.0, 1000.0])
+def test_quantile_equals_bisection_near_edges_and_atom(Q: float) -> None:
+    atom = max(0.0, 1.0 - Q)
+    inner = np.linspace(0.0, 1.0, 2001)
+    extreme = np.array([1e-12, 1e-9, 1e-6, 1 - 1e-6, 1 - 1e-9])
+    p = np.concatenate([atom + (1 - atom) * inner, atom + (1 - atom) * extreme, [0.0, atom, 1.0]])
+    got, ref = mp.mp_quantile(p, Q), _bisection_quantile(p, Q)
+    b = mp.mp_edges(Q, 1.0)[1]
+    # mp_cdf is exact only to its own rounding: it divides O(1 + y) terms by 2 pi y (y = 1/Q),
+    # and arccos near +-1 (the edges) amplifies that; bisection finds where the computed F
+    # crosses p.  Forward: the fast quantile is as close to its level as the exhaustive one
+    # (within a factor 2: near an edge the computed F is noisy at several times `noise`).
+    noise = 8 * np.finfo(float).eps * max(1.0, Q)
+    cont = p > atom
+    res_got = np.abs(mp.mp_cdf(got[cont], Q) - p[cont])
+    res_ref = np.abs(mp.mp_cdf(ref[cont], Q) - p[cont])
+    assert np.all(res_got <= 2 * np.maximum(res_ref, noise) + noise)
+    # backward, where the quantile is well conditioned (levels 1e-3 from the ends): by the
+    # mean value theorem |got - ref| <= (res_got + res_ref) / min density between them
+    mid = cont & (p - atom > 1e-3 * (1 - atom)) & (p < 1 - 1e-3 * (1 - atom))
+    dens = mp.mp_density(ref[mid], Q)
+    bound = (np.abs(mp.mp_cdf(got[mid], Q) - p[mid]) + np.abs(mp.mp_cdf(ref[mid], Q) - p[mid]) + 2 * noise) / dens
+    assert np.all(np.abs(got[mid] - ref[mid]) <= 1.01 * bound + 4 * np.finfo(float).eps * b)
+    assert got[p >= 1.0] == pytest.approx(b, rel=1e-15) if np.any(p >= 1.0) else True

@@ -24,7 +24,7 @@ def test_eigs_and_top_vector_match_eigh(N: int) -> None:
     r = np.random.default_rng(N)
     A = r.standard_normal((N + 7, N))
     G = A.T @ A
-    w, x = _eigs_and_top_vector(G.copy())
+    w, x = _eigs_and_top_vector(np.asfortranarray(G))
     ev, V = np.linalg.eigh(G)
     # both from a backward-stable reduction: |error| <~ N eps ||G||
     np.testing.assert_allclose(w, np.maximum(ev, 0), rtol=0, atol=N * 1e-15 * ev[-1])
@@ -44,3 +44,19 @@ def test_teacher_alignment_and_esd_match_svd(shape: tuple[int, int]) -> None:
     # the inverse-iteration route (no ESD requested first) gives the same number
     alone = matrix_metrics(W, ("teacher",), beta=beta, evals=np.sort(s**2))
     assert alone["sim_beta"] == pytest.approx(out["sim_beta"], abs=1e-10)
+
+
+def test_float32_and_strided_inputs() -> None:
+    W, beta = _spiked(120, 80, seed=2)
+    ref = matrix_metrics(W, ("esd", "teacher"), beta=beta)
+    for V in (W.astype(np.float32).astype(np.float64), np.asfortranarray(W), W[:, ::1].copy(order="F")):
+        out = matrix_metrics(V, ("esd", "teacher"), beta=beta)
+        np.testing.assert_allclose(out["esd"], ref["esd"], rtol=0, atol=1e-6 * ref["esd"][-1])
+        assert out["sim_beta"] == pytest.approx(ref["sim_beta"], abs=1e-6)
+    out32 = matrix_metrics(W.astype(np.float32), ("esd", "teacher"), beta=beta)
+    # float32 storage rounds W by 2^-24 relative: eigenvalues move by ~1e-7 of lambda_max
+    np.testing.assert_allclose(out32["esd"], ref["esd"], rtol=0, atol=1e-6 * ref["esd"][-1])
+    with pytest.raises(ValueError, match="non-finite"):
+        W2 = W.copy()
+        W2[3, 4] = np.inf
+        matrix_metrics(W2, ("esd",))

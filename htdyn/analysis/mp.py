@@ -160,23 +160,47 @@ def mp_cdf(x: Any, Q: float, sigma2: float = 1.0) -> Any:
 
 
 def mp_quantile(p: Any, Q: float, sigma2: float = 1.0) -> np.ndarray:
-    """Quantiles of the MP law (inverse of :func:`mp_cdf`), by vectorised bisection.
+    """Quantiles of the MP law (inverse of :func:`mp_cdf`).
 
     Accurate to ~1e-13 relative.  Levels ``p <= 1 - Q`` (the atom, Q < 1) map to 0.
     Host (numpy) computation; returns a numpy array (or a 0-d array for a scalar p).
+
+    Method: the CDF on a grid of 513 points, uniform in the angle ``phi`` of
+    :func:`mp_cdf` (dense near both edges, where the density vanishes), brackets every
+    level; Newton steps on ``F(t) - p`` (derivative: :func:`mp_density`) refine it, with a
+    bisection step whenever Newton would leave the bracket, until no quantile moves by more
+    than a few ulp.  Typically 4-6 evaluations of the CDF where plain bisection needs 60
+    (tested against an 80-step bisection).
     """
     _check_q(Q, sigma2)
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-    a, b = mp_edges(Q, 1.0)
-    lo = np.full(p.shape, a)
-    hi = np.full(p.shape, b)
-    for _ in range(60):  # (b - a) / 2^60 < 1e-17
-        mid = 0.5 * (lo + hi)
-        below = mp_cdf(mid, Q) < p
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    q = 0.5 * (lo + hi)
-    q = np.where(p <= max(0.0, 1.0 - Q), 0.0, q)
+    y = 1.0 / Q
+    sy = math.sqrt(y)
+    t_grid = 1.0 + y - 2.0 * sy * np.cos(np.linspace(0.0, math.pi, 513))  # edge a .. edge b, increasing
+    F_grid = mp_cdf(t_grid, Q)
+    j = np.clip(np.searchsorted(F_grid, p, side="left"), 1, t_grid.size - 1)
+    lo, hi = t_grid[j - 1], t_grid[j]
+    Flo, Fhi = F_grid[j - 1], F_grid[j]
+    # start at the linear interpolation inside the bracket
+    w = np.where(Fhi > Flo, (p - Flo) / np.where(Fhi > Flo, Fhi - Flo, 1.0), 0.5)
+    t = lo + np.clip(w, 0.0, 1.0) * (hi - lo)
+    eps = np.finfo(np.float64).eps
+    noise = 8.0 * eps * max(1.0, Q)  # the rounding level of mp_cdf (it divides O(1 + y) terms by 2 pi y)
+    todo = np.ones(p.shape, dtype=bool)
+    for _ in range(100):  # quadratic in the interior; bisection within ~1e-4 of an edge, where F is flat
+        g = mp_cdf(t, Q) - p
+        todo &= np.abs(g) > noise  # F(t) = p as far as F can tell: t is final
+        if not todo.any():
+            break
+        lo = np.where(g < 0, t, lo)
+        hi = np.where(g < 0, hi, t)
+        dens = mp_density(t, Q)
+        t_new = t - np.where(dens > 0, g / np.where(dens > 0, dens, 1.0), np.inf)
+        t_new = np.where((t_new >= lo) & (t_new <= hi), t_new, 0.5 * (lo + hi))
+        todo &= np.abs(t_new - t) > 2.0 * eps * np.abs(t)  # the bracket is down to an ulp
+        t = np.where(todo, t_new, t)
+    t = np.where(p >= 1.0, t_grid[-1], np.where(p <= F_grid[0], t_grid[0], t))
+    q = np.where(p <= max(0.0, 1.0 - Q), 0.0, t)
     return sigma2 * q
 
 
