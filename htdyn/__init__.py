@@ -7,27 +7,42 @@
 ...     W = traj.runs[0].W(traj.runs[0].steps[-1])
 """
 
-from ._version import __version__
-from .activations import Activation
-from .config import (
-    EvalConfig,
-    ModelConfig,
-    OptimizerConfig,
-    RunConfig,
-    ScheduleConfig,
-    SimConfig,
-    SnapshotConfig,
-    from_dict,
-    load_config,
-    simulation,
-)
-from .engine import RunResult, SimulationResult, StepInfo, simulate
-from .errors import ConfigError, HtdynError, StoreError
-from .reader import Run, Trajectory, open
+from __future__ import annotations
 
-__all__ = [
-    "__version__", "Activation", "EvalConfig", "ModelConfig", "OptimizerConfig", "RunConfig",
-    "ScheduleConfig", "SimConfig", "SnapshotConfig", "from_dict", "load_config", "simulation",
-    "RunResult", "SimulationResult", "StepInfo", "simulate", "ConfigError", "HtdynError",
-    "StoreError", "Run", "Trajectory", "open",
-]
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+# The public names and the modules that define them, imported on first use
+# (PEP 562): ``import htdyn`` loads no numpy, so the command line can set
+# BLAS options that are read when numpy loads (see htdyn.cli).
+_EXPORTS = {
+    "Activation": "activations",
+    "EvalConfig": "config", "ModelConfig": "config", "OptimizerConfig": "config", "RunConfig": "config",
+    "ScheduleConfig": "config", "SimConfig": "config", "SnapshotConfig": "config", "from_dict": "config",
+    "load_config": "config", "simulation": "config",
+    "RunResult": "engine", "SimulationResult": "engine", "StepInfo": "engine", "simulate": "engine",
+    "ConfigError": "errors", "HtdynError": "errors", "StoreError": "errors",
+    "Run": "reader", "Trajectory": "reader", "open": "reader",
+}
+_SUBMODULES = {
+    "activations", "analysis", "backend", "cli", "config", "data", "engine", "errors", "model", "optim",
+    "reader", "readout", "schedules", "store",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'htdyn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_SUBMODULES})

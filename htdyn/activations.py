@@ -78,9 +78,9 @@ def _tanh_out(nat, x, out):
 
 def _dtanh_inplace(nat, x, fx):
     nat.multiply(fx, fx, out=fx)  # 1 - tanh^2 over fx: two passes, no new memory
-    if nat is np or nat.__name__ == "cupy":
-        return nat.subtract(1.0, fx, out=fx)
-    return fx.neg_().add_(1.0)  # torch
+    if hasattr(fx, "neg_"):  # torch: subtract() wants a tensor first
+        return fx.neg_().add_(1.0)
+    return nat.subtract(1.0, fx, out=fx)
 
 
 def _relu(xp, x):
