@@ -152,7 +152,8 @@ def header(args: argparse.Namespace, backend: Backend, sizes: tuple[int, int, in
         import cupy
 
         print(f"cupy        : {cupy.__version__}")
-    print(f"sizes       : n={n} d={d} h={h}   steps={args.steps}   repeats={args.repeats}"
+    print(f"sizes       : n={n} d={d} h={h}   steps={args.steps}   "
+          f"repeats={args.repeats} (table 2: {args.write_repeats})"
           + ("   (--quick)" if args.quick else ""))
     print("model       : f(x) = a.tanh(W x/sqrt(d))/sqrt(h), full-batch Adam (lr per run), teacher softplus")
     print("timed       : training only (eval={'at': 'none'}); a warm-up simulation runs first in this process")
@@ -418,7 +419,7 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
     base_wall, base_train = [], []
     res_v: dict[str, dict[str, list[float]]] = {
         v[0]: {"wall": [], "train": [], "write": [], "size": [], "ovh": [], "ovh_train": []} for v in variants}
-    for rep in range(args.repeats):
+    for rep in range(args.write_repeats):
         # alternate: no file, then each file variant, so drifts hit both sides alike
         res, wall, _ = timed_simulate(make_config(args, sizes, lrs, snapshots=base_snap))
         base_wall.append(wall)
@@ -482,8 +483,9 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
          "others;",
          f"  one float32 snapshot of W is {snap_mb:.1f} MB; W and M per step = {2 * snap_mb:.1f} MB. "
          f"Temp dir: {tmp} (filesystem: {fs_type(tmp)}).",
-         f"  lzf / gzip / float16 / store_data=False rows are for information ({min(args.info_repeats, args.repeats)} "
-         f"repeat(s) each); the target (on train_s) applies to float32 uncompressed (store_data=True, the default) "
+         "  lzf / gzip / float16 / store_data=False rows are for information "
+         f"({min(args.info_repeats, args.write_repeats)} repeat(s) each); the target (on train_s) applies to "
+         "float32 uncompressed (store_data=True, the default) "
          "on the CPU."],
     )
 
@@ -585,7 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=None, help="n,d,h (default 2000,1000,1500)")
     p.add_argument("--steps", type=int, default=None, help="Adam steps per simulation (default 10)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="repeats of tables 1 and 2 (default 5; --quick 2)")
+                   help="repeats of table 1 (default 5; --quick 2)")
+    p.add_argument("--write-repeats", type=int, default=None,
+                   help="repeats of table 2 (default 9; --quick 2): file-writing times vary with the page cache")
     p.add_argument("--info-repeats", type=int, default=2,
                    help="repeats of the information-only rows of table 2 (lzf, gzip, float16)")
     p.add_argument("--batch-repeats", type=int, default=None, help="repeats of table 3 (default 2; --quick 1)")
@@ -610,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--steps must be >= 2 (per-step times are differences of step stamps)")
     if args.repeats is None:
         args.repeats = 2 if args.quick else 5
+    if args.write_repeats is None:
+        args.write_repeats = 2 if args.quick else 9
     if args.batch_repeats is None:
         args.batch_repeats = 1 if args.quick else 2
     args.step_runs = parse_ints(args.step_runs or ("1,16" if args.device == "cuda" else "1"))
