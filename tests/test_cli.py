@@ -151,3 +151,17 @@ def test_demo_config_runs_and_is_documented(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str) -> None:
     sim = htdyn.load_config(ROOT / "sims" / name)
     assert sim.runs and sim.steps > 0
+
+
+@pytest.mark.parametrize("preset", [None, "9"])
+def test_cli_sets_openblas_thread_timeout_before_numpy_loads(preset: str | None) -> None:
+    """`import htdyn` loads no numpy, so the CLI module can set OpenBLAS's spin time first; a user's value wins."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    code = ("import os, sys, htdyn; assert 'numpy' not in sys.modules; import htdyn.cli; "
+            "assert 'numpy' not in sys.modules; print(os.environ['OPENBLAS_THREAD_TIMEOUT']); "
+            "from htdyn import RunConfig, simulate; assert 'numpy' in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (preset or "4")
