@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/ is on sys.path when a script runs
 
 
 def best_of(fn, repeats: int) -> float:
@@ -38,16 +38,7 @@ def best_of(fn, repeats: int) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, numpy {np.__version__}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, numpy {np.__version__}"
 
 
 def trained_matrix(n: int, d: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
 from htdyn.backend import Backend, get_backend
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, SimConfig, simulation
@@ -55,17 +56,6 @@ WRITE_TARGET = 0.25  # snapshot-writing overhead (fraction of the no-file time),
 
 
 # --------------------------------------------------------------------------- machine
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def blas_info() -> str:

@@ -37,23 +37,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/ is on sys.path when a script runs
 
 from htdyn.analysis.esd import esd
 from htdyn.analysis.powerlaw import fit_hill, fit_ks
 
 SPEEDUP_TARGET = 20.0
 ALPHA_TOL = 1e-6
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _busy_jiffies() -> float | None:
