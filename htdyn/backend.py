@@ -169,6 +169,16 @@ def _pool(k: int) -> Any:
     return _POOL
 
 
+def _forget_pool_after_fork() -> None:
+    # a forked child inherits the pool object but not its threads: work sent to it would wait forever
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def to_numpy(a: Any) -> np.ndarray:
     """Return ``a`` (numpy, CuPy or torch) as a numpy array on the host."""
     if isinstance(a, np.ndarray):

@@ -389,3 +389,36 @@ def test_cuda_equals_cpu(backend: str, dtype: str) -> None:
     for a, b in zip(cpu.runs, gpu.runs):
         assert rel_err(b.W_final, a.W_final) < tol
         np.testing.assert_allclose(b.loss, a.loss, rtol=tol)
+
+
+def test_forked_child_runs_after_parent_used_the_thread_pool(tmp_path) -> None:
+    """A child forked after the parent split element-wise work over threads must not wait on dead threads."""
+    import multiprocessing as mp_
+
+    from htdyn.backend import Workspace, get_backend
+
+    if "fork" not in mp_.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    ws = Workspace(get_backend("cpu", "float32"))
+    ws.threads = 2
+    big = np.ones((1, 1024, 512), dtype=np.float32)
+    ws.map(lambda x: np.multiply(x, 2.0, out=x), big)  # the parent's pool now exists
+    ctx = mp_.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_map, args=(q,))
+    p.start()
+    p.join(timeout=30)
+    if p.is_alive():
+        p.kill()
+        pytest.fail("the forked child hung on the parent's thread pool")
+    assert q.get(timeout=5) == pytest.approx(2.0 * 1024 * 512)
+
+
+def _child_map(q) -> None:
+    from htdyn.backend import Workspace, get_backend
+
+    ws = Workspace(get_backend("cpu", "float32"))
+    ws.threads = 2
+    x = np.ones((1, 1024, 512), dtype=np.float32)
+    ws.map(lambda v: np.multiply(v, 2.0, out=v), x)
+    q.put(float(x.sum()))
