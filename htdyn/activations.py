@@ -51,7 +51,6 @@ class Activation:
     def __call__(self, xp: Any, x: Any) -> Any:
         return self.f(xp, x)
 
-
     def derivative(self, xp: Any, x: Any, fx: Any) -> Any:
         if self.df is not None:
             return self.df(xp, x, fx)

@@ -181,8 +181,9 @@ class TrajectoryWriter:
         """Store ``arr / scale`` with scale = 1 unless the values overflow the storage dtype.
 
         The scale (a power of two, so dividing is exact) keeps the largest entry
-        within half the dtype's range: float16 above 32752, float32 above 1.7e38
-        (float64 runs at huge learning rates get there without diverging).
+        within half the dtype's range when the values come from a wider dtype:
+        float16 storage above 32752, float32 storage of float64 weights above
+        1.7e38 (float64 runs at huge learning rates get there without diverging).
         """
         limit = float(np.finfo(sdtype).max) / 2
         scale = 1.0
@@ -196,7 +197,7 @@ class TrajectoryWriter:
         g[name + "_scale"][i] = scale
         ds = g[name]
         data = np.ascontiguousarray(arr, dtype=sdtype)
-        if ds.compression is None and data.shape == ds.chunks[1:]:
+        if ds.chunks is not None and data.shape == ds.chunks[1:] and ds.id.get_create_plist().get_nfilters() == 0:
             # one snapshot is exactly one uncompressed chunk: hand its bytes to HDF5 as they
             # are, skipping its selection and conversion machinery (as fast as a plain write())
             ds.id.write_direct_chunk((i,) + (0,) * data.ndim, memoryview(data).cast("B"))

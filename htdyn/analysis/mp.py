@@ -162,7 +162,10 @@ def mp_cdf(x: Any, Q: float, sigma2: float = 1.0) -> Any:
 def mp_quantile(p: Any, Q: float, sigma2: float = 1.0) -> np.ndarray:
     """Quantiles of the MP law (inverse of :func:`mp_cdf`).
 
-    Accurate to ~1e-13 relative.  Levels ``p <= 1 - Q`` (the atom, Q < 1) map to 0.
+    ``F(q) = p`` to the accuracy of :func:`mp_cdf` itself (a few ulp times max(1, Q)), so q
+    is accurate to ~1e-13 relative away from the edges; within ~1e-4 of an edge, where the
+    density vanishes, q is as ill-conditioned as the level allows.  Levels ``p <= 1 - Q``
+    (the atom, Q < 1) map to 0.
     Host (numpy) computation; returns a numpy array (or a 0-d array for a scalar p).
 
     Method: the CDF on a grid of 513 points, uniform in the angle ``phi`` of
