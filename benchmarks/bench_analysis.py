@@ -16,8 +16,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# as `htdyn analyze` does (see htdyn/cli.py): OpenBLAS threads sleep right after a call
+# instead of spinning on the cores; the child process of part 2 inherits it
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import argparse  # noqa: E402
 import subprocess
 import sys
 import tempfile

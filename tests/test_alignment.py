@@ -21,6 +21,7 @@ from htdyn.analysis.alignment import (
     singular_triplets,
     subspace_overlap,
     teacher_alignment,
+    top_singular_triplets,
     update_teacher_alignment,
 )
 
@@ -380,3 +381,43 @@ def test_cupy_matches_numpy(planted):
     assert abs(subspace_overlap(Wd, Bd, 4) - subspace_overlap(W, B, 4)) < 1e-12
     er, er0 = effective_ranks(Wd), effective_ranks(W)
     assert all(abs(er[key] - er0[key]) < 1e-10 * er0[key] for key in er)
+
+
+def _planted(h: int, d: int, s: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A = U diag(s) V^T with Haar-random orthonormal U (h x m), V (d x m)."""
+    r = np.random.default_rng(seed)
+    m = len(s)
+    U = np.linalg.qr(r.standard_normal((h, m)))[0]
+    V = np.linalg.qr(r.standard_normal((d, m)))[0]
+    return (U * s) @ V.T, U, V
+
+
+@pytest.mark.parametrize("shape", [(90, 60), (60, 90), (70, 70)], ids=["tall", "wide", "square"])
+def test_top_singular_triplets_match_svd(shape: tuple[int, int]) -> None:
+    h, d = shape
+    m = min(h, d)
+    s = np.concatenate([[40.0, 20.0, 10.0, 5.0, 3.0], np.linspace(1.0, 0.01, m - 5)])
+    A, U, V = _planted(h, d, s, seed=3)
+    k = 5
+    Uk, sk, Vhk = top_singular_triplets(A, k)
+    assert Uk.shape == (h, k) and sk.shape == (k,) and Vhk.shape == (k, d)
+    # eigenvalues of the Gram matrix to ~m eps lambda_1: s_i = sqrt(lambda_i) to ~m eps s_1^2 / s_i
+    np.testing.assert_allclose(sk, s[:k], rtol=m * 1e-15 * (s[0] / s[k - 1]) ** 2)
+    # vectors: error ~ eps s_1^2 / (gap of s_i^2); the smallest gap here is 3^2 - 1 = 8
+    tol = 100 * 1e-16 * s[0] ** 2 / 8
+    np.testing.assert_allclose(np.abs(np.sum(Uk * U[:, :k], axis=0)), 1.0, atol=tol)
+    np.testing.assert_allclose(np.abs(np.sum(Vhk * V[:, :k].T, axis=1)), 1.0, atol=tol)
+    # orthonormal, and A v_i = s_i u_i
+    np.testing.assert_allclose(Vhk @ Vhk.T, np.eye(k), atol=tol)
+    np.testing.assert_allclose(A @ Vhk.T, Uk * sk, atol=tol * s[0])
+
+
+def test_top_singular_triplets_rank_deficient_and_errors() -> None:
+    A, U, V = _planted(50, 30, np.array([3.0, 2.0]), seed=4)  # rank 2
+    Uk, sk, Vhk = top_singular_triplets(A, 4)
+    np.testing.assert_allclose(sk[:2], [3.0, 2.0], rtol=1e-13)
+    assert np.all(sk[2:] < 1e-6)  # sqrt of round-off: ~sqrt(eps) * s_1
+    with pytest.raises(ValueError, match="non-finite"):
+        top_singular_triplets(np.full((4, 3), np.inf), 1)
+    with pytest.raises(ValueError, match="k must be"):
+        top_singular_triplets(A, 0)

@@ -172,3 +172,28 @@ def test_default_sets_documented() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
     for s in DEFAULT_SETS + ("features",):
         assert f"`{s}`" in doc
+
+
+def test_update_and_drift_sets_equal_full_svd(traj: Path) -> None:
+    """The top-k route of the update and drift sets against overlaps from full SVDs."""
+    from htdyn.analysis import alignment
+
+    res = analyze(traj, metrics=["update", "drift"], write=False)
+    get = {(r["run"], r["step"], r["set"]): r for r in res.rows}
+    with htdyn.open(traj) as tr:
+        for run in tr.runs:
+            W0 = run.W(0)
+            for t in (0, 1, STEPS - 1):
+                W, M, W1 = run.W(t), run.update(t), run.W(t + 1)
+                upd = get[(run.index, t, "update")]
+                for tag, A in (("prev", W), ("next", W1)):
+                    L, R = alignment.overlap_matrices(A, M, k=5)
+                    s = alignment.overlap_summary(L, R, k=5)
+                    for key in ("left_top1", "right_top1", "left_mass", "right_mass"):
+                        # the same matrices' vectors by two backward-stable routes: ~eps / gap apart
+                        assert upd[f"overlap_{tag}_{key}"] == pytest.approx(float(s[key]), abs=1e-8)
+                sm = np.linalg.svd(M.astype(np.float64), compute_uv=False)
+                assert upd["update_spectral"] == pytest.approx(sm[0], rel=1e-12)
+                assert upd["update_fro"] == pytest.approx(np.sqrt(np.sum(sm**2)), rel=1e-12)
+                drift = get[(run.index, t, "drift")]["drift_overlap_top10"]
+                assert drift == pytest.approx(alignment.subspace_overlap(W, W0, 10), abs=1e-8)

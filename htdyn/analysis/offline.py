@@ -22,6 +22,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import StoreError
+from .alignment import top_singular_triplets
 from .registry import (
     DEFAULT_SETS,
     ONLINE_SETS,
@@ -164,9 +165,10 @@ def _analyze_run(run: Any, sets: list[str], steps: Sequence[int] | None, device:
     todo = snap if steps is None else [s for s in snap if s in set(steps)]
     upd = set(int(s) for s in run.update_steps)
     beta = run.beta
-    W0 = None
+    W0 = Vh0 = None
     if "drift" in sets and snap:
         W0 = _to_device(run.W(snap[0]), device)
+        Vh0 = top_singular_triplets(W0, 10)[2]  # once per run, not per snapshot
     feat = None
     if "features" in sets:
         data = run.data()
@@ -190,7 +192,7 @@ def _analyze_run(run: Any, sets: list[str], steps: Sequence[int] | None, device:
             W_next = _to_device(run.W(nxt), device) if nxt in snap else None
             per_set["update"] = update_metrics(W, M, W_next=W_next, beta=_to_device(beta, device))
         if "drift" in sets and W0 is not None:
-            per_set["drift"] = drift_metrics(W, W0)
+            per_set["drift"] = drift_metrics(W, W0, 10, Vh0=Vh0)
         if feat is not None:
             Xp, yp, act = feat
             per_set["features"] = feature_metrics(W, _to_device(Xp, device), _to_device(yp, device), act)

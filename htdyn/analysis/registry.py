@@ -260,8 +260,9 @@ def _top_right_vector(xp: Any, W: Any, G: Any, lam1: float) -> Any:
 def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: int = 5) -> dict[str, float]:
     """Metrics of the update M_t against W_t and W_{t+1} (the paper's overlap view).
 
-    One thin SVD each of W_t, W_{t+1} (= W_t + M_t unless given) and M_t; the
-    squared overlaps of their top-k singular vectors are summarised by
+    The top-k singular triplets of W_t, W_{t+1} (= W_t + M_t unless given) and M_t
+    (:func:`htdyn.analysis.alignment.top_singular_triplets`: one symmetric reduction each,
+    not a full SVD); the squared overlaps of their vectors are summarised by
     :func:`htdyn.analysis.alignment.overlap_summary`.
     """
     from . import alignment
@@ -273,19 +274,20 @@ def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: i
     else:
         _, W_next = analysis_namespace(W_next)
     out: dict[str, float] = {}
-    Um, sm, Vhm = alignment.singular_triplets(M)
-    sv = _host_eigs(xp, sm)
-    fro2 = float(np.sum(sv**2))
+    M64 = xp.asarray(M, dtype=xp.float64)
+    fro2 = float(xp.sum(M64 * M64))
+    k = min(k, *M.shape)
+    Um, sm, Vhm = alignment.top_singular_triplets(M64, k)
+    s1 = float(sm[0])
     out["update_fro"] = float(np.sqrt(fro2))
-    out["update_spectral"] = float(sv[0])
-    out["update_stable_rank"] = fro2 / float(sv[0] ** 2) if sv[0] > 0 else float("nan")
-    if sv[0] == 0:
+    out["update_spectral"] = s1
+    out["update_stable_rank"] = fro2 / s1**2 if s1 > 0 else float("nan")
+    if s1 == 0:
         return out
-    k = min(k, sv.shape[0])
     for tag, A in (("prev", W), ("next", W_next)):
-        Ua, _, Vha = alignment.singular_triplets(A)
-        L = (xp.matmul(Ua[:, :k].T, Um[:, :k])) ** 2
-        R = (xp.matmul(Vha[:k], Vhm[:k].T)) ** 2
+        Ua, _, Vha = alignment.top_singular_triplets(A, k)
+        L = (xp.matmul(Ua.T, Um)) ** 2
+        R = (xp.matmul(Vha, Vhm.T)) ** 2
         s = alignment.overlap_summary(L, R, k=k)
         out[f"overlap_{tag}_left_top1"] = float(s["left_top1"])
         out[f"overlap_{tag}_right_top1"] = float(s["right_top1"])
@@ -297,11 +299,19 @@ def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: i
     return out
 
 
-def drift_metrics(W: Any, W0: Any, k: int = 10) -> dict[str, float]:
-    """Subspace overlap of the top-k right singular vectors of W_t with those of W_0."""
-    from .alignment import subspace_overlap
+def drift_metrics(W: Any, W0: Any, k: int = 10, *, Vh0: Any = None) -> dict[str, float]:
+    """Subspace overlap of the top-k right singular vectors of W_t with those of W_0.
 
-    return {"drift_overlap_top10": float(subspace_overlap(W, W0, k))}
+    ``Vh0``: W_0's top-k right singular vectors as rows (``top_singular_triplets(W0, k)[2]``),
+    to compute them once for a whole trajectory; ``W0`` is not read when it is given.
+    """
+    from .alignment import top_singular_triplets
+
+    xp, W = analysis_namespace(W)
+    _, _, Va = top_singular_triplets(W, k)
+    Vb = top_singular_triplets(W0, k)[2] if Vh0 is None else Vh0
+    C = xp.matmul(Va, Vb.T)  # as alignment.subspace_overlap, from the top-k triplets only
+    return {"drift_overlap_top10": float(xp.sum(C * C)) / Va.shape[0]}
 
 
 def feature_metrics(W: Any, X: Any, y: Any, activation: str) -> dict[str, float]:
