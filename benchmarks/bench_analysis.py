@@ -20,7 +20,7 @@ import os
 
 # as `htdyn analyze` does (see htdyn/cli.py): OpenBLAS threads sleep right after a call
 # instead of spinning on the cores; the child process of part 2 inherits it
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 import argparse  # noqa: E402
 import subprocess

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import os
 
-# as `htdyn run` does (see htdyn/cli.py): OpenBLAS threads sleep right after a call instead
-# of busy-waiting, leaving the cores to the element-wise work; set it to 28 (OpenBLAS's
+# as `htdyn run` does (see htdyn/cli.py): OpenBLAS threads sleep ~0.1 ms after a call
+# instead of ~0.1 s, leaving the cores to the element-wise work; set it to 28 (OpenBLAS's
 # default) to measure without
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 import argparse  # noqa: E402
 import datetime as _dt

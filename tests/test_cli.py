@@ -164,4 +164,4 @@ def test_cli_sets_openblas_thread_timeout_before_numpy_loads(preset: str | None)
             "from htdyn import RunConfig, simulate; assert 'numpy' in sys.modules")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == (preset or "4")
+    assert out.stdout.strip() == (preset or "18")
