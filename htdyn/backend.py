@@ -108,7 +108,7 @@ class Workspace:
     def __init__(self, backend: Backend):
         self.backend = backend
         self.native = backend.native
-        self._buffers: dict[str, Any] = {}
+        self._buffers: dict[tuple, Any] = {}
         # numpy runs element-wise work on one core; split it over the cores
         # (torch already does, and on a GPU one kernel uses the whole device)
         self.threads = _cpu_threads() if backend.name == "numpy" else 1
@@ -138,10 +138,15 @@ class Workspace:
             pass
 
     def get(self, name: str, shape: tuple[int, ...]) -> Any:
-        """The buffer ``name`` of this shape (allocated on first use, uninitialised)."""
-        buf = self._buffers.get(name)
-        if buf is None or tuple(buf.shape) != tuple(shape):
-            buf = self._buffers[name] = self.backend.empty(tuple(shape))
+        """The buffer ``name`` of this shape (allocated on first use, uninitialised).
+
+        One buffer per name and shape: minibatches whose last batch is shorter
+        alternate between two shapes without reallocating.
+        """
+        key = (name, tuple(shape))
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = self.backend.empty(tuple(shape))
         return buf
 
 

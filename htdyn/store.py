@@ -185,6 +185,9 @@ class TrajectoryWriter:
         float16 storage above 32752, float32 storage of float64 weights above
         1.7e38 (float64 runs at huge learning rates get there without diverging).
         """
+        arr = np.asarray(arr)
+        if arr.dtype.kind != "f":
+            arr = arr.astype(np.float64)
         limit = float(np.finfo(sdtype).max) / 2
         scale = 1.0
         if np.finfo(arr.dtype).max <= np.finfo(sdtype).max:  # the storage dtype holds every value
@@ -197,7 +200,8 @@ class TrajectoryWriter:
         g[name + "_scale"][i] = scale
         ds = g[name]
         data = np.ascontiguousarray(arr, dtype=sdtype)
-        if ds.chunks is not None and data.shape == ds.chunks[1:] and ds.id.get_create_plist().get_nfilters() == 0:
+        if (ds.chunks is not None and ds.chunks == (1, *data.shape) and ds.dtype == data.dtype
+                and ds.id.get_create_plist().get_nfilters() == 0):
             # one snapshot is exactly one uncompressed chunk: hand its bytes to HDF5 as they
             # are, skipping its selection and conversion machinery (as fast as a plain write())
             ds.id.write_direct_chunk((i,) + (0,) * data.ndim, memoryview(data).cast("B"))

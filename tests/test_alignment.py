@@ -416,7 +416,12 @@ def test_top_singular_triplets_rank_deficient_and_errors() -> None:
     A, U, V = _planted(50, 30, np.array([3.0, 2.0]), seed=4)  # rank 2
     Uk, sk, Vhk = top_singular_triplets(A, 4)
     np.testing.assert_allclose(sk[:2], [3.0, 2.0], rtol=1e-13)
-    assert np.all(sk[2:] < 1e-6)  # sqrt of round-off: ~sqrt(eps) * s_1
+    # beyond the rank: 0 with zero vectors on both sides, in both orientations
+    for Ux, sx, Vhx in (top_singular_triplets(A, 4), top_singular_triplets(A.T, 4)):
+        assert np.all(sx[2:] == 0)
+        assert np.all(Ux[:, 2:] == 0) and np.all(Vhx[2:] == 0)
+    Ut, st, Vht = top_singular_triplets(A.T, 4)
+    np.testing.assert_allclose(np.abs(Ut[:, :2].T @ Vhk[:2].T), np.eye(2), atol=1e-12)  # u(A^T) = v(A)
     with pytest.raises(ValueError, match="non-finite"):
         top_singular_triplets(np.full((4, 3), np.inf), 1)
     with pytest.raises(ValueError, match="k must be"):

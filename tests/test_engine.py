@@ -422,3 +422,23 @@ def _child_map(q) -> None:
     x = np.ones((1, 1024, 512), dtype=np.float32)
     ws.map(lambda v: np.multiply(v, 2.0, out=v), x)
     q.put(float(x.sum()))
+
+
+def test_step_hook_arrays_can_be_kept() -> None:
+    """Arrays a hook keeps stay as they were at that step, though the engine reuses its buffers."""
+    kept: list = []
+    live: list = []
+
+    def hook(info) -> None:
+        kept.append((info.W, info.W_next, info.update, info.state))
+        live.append(info.view("update"))
+
+    runs = [RunConfig(model=ModelConfig(**TINY), optimizer=OptimizerConfig("adam", lr=0.1), seed=0)]
+    res = htdyn.simulate(simulation(runs, steps=5, dtype="float64"), path=False, on_step=hook)
+    for t, (W, W_next, M, state) in enumerate(kept):
+        np.testing.assert_array_equal(M, W_next - W)  # M_t = W_{t+1} - W_t, computed the same way
+        if t + 1 < len(kept):
+            np.testing.assert_array_equal(W_next, kept[t + 1][0])  # W_{t+1} is the next step's W_t
+            assert not np.array_equal(state["exp_avg"], kept[t + 1][3]["exp_avg"])
+    np.testing.assert_array_equal(kept[-1][1][0], res.runs[0].W_final)
+    assert len({id(v) for v in live}) == 1  # view(): the engine's one update buffer, no copies

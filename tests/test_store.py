@@ -446,3 +446,20 @@ def test_sigint_leaves_interrupted_file(tmp_path) -> None:
         proc.stderr.close()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     _check_partial_file(path, "interrupted")
+
+
+def test_integer_snapshot_is_stored_as_float(tmp_path) -> None:
+    """write_snapshot takes any real array; integers go through the ordinary float path."""
+    from htdyn.store import TrajectoryWriter
+
+    sim = simulation([RunConfig(model=ModelConfig(**TINY))], steps=1)
+    run = sim.runs[0]
+    h, d = run.model.h, run.model.d
+    w = TrajectoryWriter(tmp_path / "i.h5", sim)
+    w.add_run(0, run, h=h, d=d, snapshot_steps=[0, 1], eval_steps=[], data_path="/data",
+              a0=np.zeros(h), state_names=(), group=0)
+    Wi = np.arange(h * d, dtype=np.int64).reshape(h, d)
+    w.write_snapshot(0, 0, Wi)
+    w.finish()
+    with h5py.File(tmp_path / "i.h5", "r") as f:
+        np.testing.assert_array_equal(f["runs/0000/W"][0], Wi.astype(np.float32))

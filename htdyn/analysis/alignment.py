@@ -142,7 +142,10 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
     Returns
     -------
     U : (h, k), s : (k,) descending, Vh : (k, d)
-        As :func:`singular_triplets`, truncated; columns of a zero singular value are 0.
+        As :func:`singular_triplets`, truncated.  Singular values the Gram matrix cannot
+        resolve (``s_i <= sqrt(N eps) s_1``, N = min(h, d): a rank-deficient A) are
+        returned as 0 with zero vectors on both sides, where an SVD would return an
+        arbitrary completion; overlaps with them are then 0 whatever A's orientation.
     """
     xp, A = _prepare(A, "float64")
     if A.ndim != 2:
@@ -163,7 +166,12 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
                                  overwrite_a=True, check_finite=False)
     lam, vec = lam[::-1], vec[:, ::-1]
     s = np.sqrt(np.maximum(lam, 0.0))
-    inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
+    # the Gram matrix resolves s_i only down to ~sqrt(N eps) s_1: below that, s_i is round-off
+    # and its vectors arbitrary (a rank-deficient A); report 0 with zero vectors on both sides
+    resolved = s > math.sqrt(N * np.finfo(np.float64).eps) * s[0]
+    s = np.where(resolved, s, 0.0)
+    vec = vec * resolved
+    inv = np.divide(1.0, s, out=np.zeros_like(s), where=resolved)
     if d <= h:  # vec are right vectors v_i
         return (A @ vec) * inv, s, np.ascontiguousarray(vec.T)
     return vec, s, np.ascontiguousarray(((A.T @ vec) * inv).T)

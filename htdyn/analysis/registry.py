@@ -263,7 +263,8 @@ def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: i
     The top-k singular triplets of W_t, W_{t+1} (= W_t + M_t unless given) and M_t
     (:func:`htdyn.analysis.alignment.top_singular_triplets`: one symmetric reduction each,
     not a full SVD); the squared overlaps of their vectors are summarised by
-    :func:`htdyn.analysis.alignment.overlap_summary`.
+    :func:`htdyn.analysis.alignment.overlap_summary`.  An update of numerical rank r < k
+    (a minibatch of r samples, say) has r directions: the masses count those only.
     """
     from . import alignment
 
