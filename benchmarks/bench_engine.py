@@ -467,6 +467,8 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
          "excludes file creation and",
          "  the data sets stored once per file, store_data=True by default); write_s: timings['write_s'] (host "
          "copy + HDF5 writes + flush).",
+         f"  spread of the train_s overhead over the {len(raw_s)} repeats (min / quartiles / max): default "
+         f"{spread(res_v[variants[0][0]]['ovh_train'])}; floor {spread(raw_s)}",
          "  floor row: the same training with no file, writing W_t and M_t with plain write() calls from an "
          "on_step hook (the same bytes at the same",
          "  moments, no HDF5): the cost of the bytes alone on this machine, paired with the no-file run like the "
@@ -478,6 +480,12 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
          "float32 uncompressed (store_data=True, the default) "
          "on the CPU."],
     )
+
+
+def spread(values: list[float]) -> str:
+    """min / quartiles / max of fractions, as percentages."""
+    q = np.percentile(np.asarray(values) * 100, [0, 25, 50, 75, 100])
+    return " / ".join(f"{v:+.0f}%" for v in q)
 
 
 def write_floor_run(config: SimConfig, path: Path) -> float:
@@ -517,6 +525,67 @@ def fs_type(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- table 3
+
+
+def bench_writer(args: argparse.Namespace, sizes: tuple[int, int, int], tmp: Path) -> None:
+    """htdyn's writer alone against plain write() of the same bytes, back to back, no training.
+
+    Isolates what htdyn adds to the bytes (HDF5 chunk writes, scale entries, progress
+    counters, two flushes a step) from the state of the machine's page cache, which
+    decides most of table 2 on a machine where fresh pages are slow.
+    """
+    from htdyn.store import TrajectoryWriter
+
+    n, d, h = sizes
+    T = args.steps
+    cfg = make_config(args, sizes, lr_grid(1), snapshots={"at": 1})
+    run = cfg.runs[0]
+    gen = np.random.default_rng(2)
+    W = gen.standard_normal((h, d)).astype(np.float32)
+    M = (gen.standard_normal((h, d)) * 1e-3).astype(np.float32)
+    losses, lrs = np.zeros(T + 1), np.ones(T)
+
+    def htdyn_writer(path: Path) -> float:
+        w = TrajectoryWriter(path, cfg, overwrite=True)  # file creation and layout: outside train_s too
+        w.add_run(0, run, h=h, d=d, snapshot_steps=list(range(T + 1)), eval_steps=[], data_path="/data",
+                  a0=np.zeros(h), state_names=(), group=0)
+        t0 = time.perf_counter()
+        for t in range(T):
+            w.write_snapshot(0, t, W, M)
+            w.write_progress(0, losses, lrs, t + 1, t + 1, -1)
+            w.flush()
+        w.write_snapshot(0, T, W)
+        w.flush()
+        dt = time.perf_counter() - t0
+        w.finish()
+        return dt
+
+    def plain(path: Path) -> float:
+        t0 = time.perf_counter()
+        with open(path, "wb") as fh:
+            for arr in [W, M] * T + [W]:
+                fh.write(memoryview(arr).cast("B"))
+                fh.flush()
+        return time.perf_counter() - t0
+
+    times: dict[str, list[float]] = {"htdyn": [], "plain": []}
+    for rep in range(args.write_repeats):
+        for name in (("htdyn", "plain") if rep % 2 == 0 else ("plain", "htdyn")):
+            path = tmp / f"writer_{name}.bin"
+            times[name].append((htdyn_writer if name == "htdyn" else plain)(path))
+            path.unlink()
+    med = statistics.median
+    ratio = [a / b for a, b in zip(times["htdyn"], times["plain"])]
+    rows = [[name, str(len(v)), fmt_ms(min(v)), fmt_ms(med(v)), fmt_ms(max(v))] for name, v in times.items()]
+    table(
+        f"[2b] The writer alone  ({2 * T + 1} x {h}x{d} float32 snapshots into a new file, no training; times in ms)",
+        ["writer", "reps", "min", "median", "max"],
+        rows,
+        [f"  htdyn: TrajectoryWriter's per-step work (file creation and layout excluded, as from train_s), with a "
+         "progress update and a flush per step as the engine does; plain: "
+         f"write() of the same bytes. Median of the per-repeat ratio htdyn / plain: {med(ratio):.2f}",
+         "  (the two alternate which goes first; min is the warm page-cache case, max the cold one)."],
+    )
 
 
 def bench_batched(args: argparse.Namespace, backend: Backend, sizes: tuple[int, int, int]) -> None:
@@ -579,7 +648,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=None,
                    help="repeats of table 1 (default 5; --quick 2)")
     p.add_argument("--write-repeats", type=int, default=None,
-                   help="repeats of table 2 (default 9; --quick 2): file-writing times vary with the page cache")
+                   help="repeats of table 2 (default 15; --quick 2): file-writing times vary with the page cache")
     p.add_argument("--info-repeats", type=int, default=2,
                    help="repeats of the information-only rows of table 2 (lzf, gzip, float16)")
     p.add_argument("--batch-repeats", type=int, default=None, help="repeats of table 3 (default 2; --quick 1)")
@@ -605,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats is None:
         args.repeats = 2 if args.quick else 5
     if args.write_repeats is None:
-        args.write_repeats = 2 if args.quick else 9
+        args.write_repeats = 2 if args.quick else 15
     if args.batch_repeats is None:
         args.batch_repeats = 1 if args.quick else 2
     args.step_runs = parse_ints(args.step_runs or ("1,16" if args.device == "cuda" else "1"))
@@ -627,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         meter.start()
         with tempfile.TemporaryDirectory(prefix="htdyn_bench_", dir=args.tmpdir) as tmp:
             bench_write(args, backend, sizes, Path(tmp))  # type: ignore[arg-type]
+            bench_writer(args, sizes, Path(tmp))  # type: ignore[arg-type]
         meter.report()
     if 3 in tables:
         wait_idle(args.wait_idle)
