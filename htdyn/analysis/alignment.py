@@ -156,12 +156,11 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
         U, s, Vh = xp.linalg.svd(A, full_matrices=False)
         return U[:, :k], s[:k], Vh[:k]
     import scipy.linalg
-    from scipy.linalg import blas
+
+    from .esd import gram_lower
 
     N = min(h, d)
-    G = blas.dsyrk(1.0, A.T, trans=0 if d <= h else 1, lower=1)  # scipy's BLAS, as the reduction
-    if not bool(np.all(np.isfinite(np.diagonal(G)))):
-        raise ValueError("A has non-finite entries (or A^T A overflows float64)")
+    G = gram_lower(A)
     lam, vec = scipy.linalg.eigh(G, lower=True, subset_by_index=[N - k, N - 1], driver="evr",
                                  overwrite_a=True, check_finite=False)
     lam, vec = lam[::-1], vec[:, ::-1]

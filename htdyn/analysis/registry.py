@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import analysis_namespace
+from .esd import gram_lower
 from .phases import PHASES
 
 METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift", "features")
@@ -91,7 +92,7 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
         # from one tridiagonal reduction (_eigs_and_top_vector); on CuPy by inverse iteration
         if xp is np and min(h, d) >= 3:
             want_v1 = "teacher" in sets and beta is not None
-            ev, v1 = _eigs_and_top_vector(_gram_lower(W), vector=want_v1)
+            ev, v1 = _eigs_and_top_vector(gram_lower(W), vector=want_v1)
             if v1 is not None and h < d:
                 v1 = W.T @ v1
                 v1 = v1 / np.linalg.norm(v1)
@@ -151,43 +152,18 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
     return out
 
 
-def _gram(xp: Any, W: Any) -> Any:
-    """The smaller Gram matrix of W in float64 (W^T W, or W W^T when h < d)."""
-    W = xp.asarray(W, dtype=xp.float64)
-    h, d = W.shape
-    G = W.T @ W if d <= h else W @ W.T
-    if not bool(xp.all(xp.isfinite(G))):
-        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
-    return G
-
-
 def _gram_eigs(xp: Any, W: Any) -> tuple[Any, Any]:
     """The smaller Gram matrix of W in float64 and its eigenvalues (ascending, clipped at 0).
 
     Same route and accuracy as :func:`htdyn.analysis.esd.esd`; kept here so the Gram
     matrix can be reused for the top singular vector.
     """
-    G = _gram(xp, W)
-    return G, xp.maximum(xp.linalg.eigvalsh(G), 0.0)
-
-
-def _gram_lower(W: np.ndarray) -> np.ndarray:
-    """The lower triangle of the smaller Gram matrix of W in float64, Fortran order (BLAS ``syrk``).
-
-    ``syrk`` forms one triangle of W^T W (or W W^T when h < d): half the flops of a
-    matrix product.  It is scipy's BLAS, the same library as the LAPACK calls that
-    follow: alternating numpy's and scipy's OpenBLAS (each with its own thread pool)
-    doubled the time of the reduction on a 2-core machine.
-    """
-    from scipy.linalg import blas
-
+    W = xp.asarray(W, dtype=xp.float64)
     h, d = W.shape
-    A = np.asarray(W, dtype=np.float64).T  # (d, h): a Fortran-ordered view of a C-ordered W, no copy
-    G = blas.dsyrk(1.0, A, trans=0 if d <= h else 1, lower=1)
-    # |G_ij| <= sqrt(G_ii G_jj): a finite diagonal means a finite matrix
-    if not bool(np.all(np.isfinite(np.diagonal(G)))):
+    G = W.T @ W if d <= h else W @ W.T
+    if not bool(xp.all(xp.isfinite(G))):
         raise ValueError("W has non-finite entries (or W^T W overflows float64)")
-    return G
+    return G, xp.maximum(xp.linalg.eigvalsh(G), 0.0)
 
 
 def _eigs_and_top_vector(G: np.ndarray, vector: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
