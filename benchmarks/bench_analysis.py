@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 
-# as `htdyn analyze` does (see htdyn/cli.py): OpenBLAS threads sleep right after a call
-# instead of spinning on the cores; the child process of part 2 inherits it
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
+from htdyn.blas import THREAD_TIMEOUT
 
-import argparse  # noqa: E402
+# as the htdyn command does (htdyn/blas.py), before numpy loads; 28 to measure without
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT)
+
+import argparse
 import subprocess
 import sys
 import tempfile

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import os
 
-# as `htdyn run` does (see htdyn/cli.py): OpenBLAS threads sleep ~0.1 ms after a call
-# instead of ~0.1 s, leaving the cores to the element-wise work; set it to 28 (OpenBLAS's
-# default) to measure without
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
+from htdyn.blas import THREAD_TIMEOUT
 
-import argparse  # noqa: E402
+# as the htdyn command does (htdyn/blas.py), before numpy loads; 28 to measure without
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT)
+
+import argparse
 import datetime as _dt
 import math
-import os
 import platform
 import socket
 import statistics
@@ -405,7 +404,7 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
     simulate(make_config(args, sizes, lrs, steps=2, name="warmup"), path=False)
     n, d, h = sizes
     n_snap = 2 * args.steps + 1  # W at t = 0..T, M at t = 0..T-1
-    raw_s: list[float] = []
+    floor_ovh: list[float] = []
     base_wall, base_train = [], []
     res_v: dict[str, dict[str, list[float]]] = {
         v[0]: {"wall": [], "train": [], "write": [], "size": [], "ovh": [], "ovh_train": []} for v in variants}
@@ -418,7 +417,7 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
         # machines that recycle freshly freed page-cache pages faster than new ones, whichever
         # writes first after a deletion is favoured
         def floor(rep: int = rep) -> None:
-            raw_s.append(write_floor_run(make_config(args, sizes, lrs, snapshots=base_snap), tmp / f"raw_{rep}.bin")
+            floor_ovh.append(write_floor_run(make_config(args, sizes, lrs, snapshots=base_snap), tmp / f"raw_{rep}.bin")
                          / base_train[-1] - 1.0)
 
         if rep % 2 == 0:
@@ -452,8 +451,8 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
         rows.append([f"snapshots every step, {label}", str(len(r["wall"])), fmt_ms(med(r["wall"])),
                      fmt_ms(med(r["train"])), fmt_ms(med(r["write"])), f"{mb:7.1f}",
                      f"{med(r['ovh']) * 100:+6.1f}%", f"{ovh * 100:+6.1f}%", verdict])
-    rows.append([f"floor: the same {n_snap} x {h}x{d} float32 by plain write()", str(len(raw_s)), "", "", "",
-                 f"{n_snap * h * d * 4 / 1e6:7.1f}", "", f"{med(raw_s) * 100:+6.1f}%", "floor"])
+    rows.append([f"floor: the same {n_snap} x {h}x{d} float32 by plain write()", str(len(floor_ovh)), "", "", "",
+                 f"{n_snap * h * d * 4 / 1e6:7.1f}", "", f"{med(floor_ovh) * 100:+6.1f}%", "floor"])
     snap_mb = h * d * 4 / 1e6
     table(
         f"[2] Snapshot writing overhead  ({args.steps} steps, 1 run; W_t at t=0..{args.steps} and M_t at "
@@ -467,8 +466,8 @@ def bench_write(args: argparse.Namespace, backend: Backend, sizes: tuple[int, in
          "excludes file creation and",
          "  the data sets stored once per file, store_data=True by default); write_s: timings['write_s'] (host "
          "copy + HDF5 writes + flush).",
-         f"  spread of the train_s overhead over the {len(raw_s)} repeats (min / quartiles / max): default "
-         f"{spread(res_v[variants[0][0]]['ovh_train'])}; floor {spread(raw_s)}",
+         f"  spread of the train_s overhead over the {len(floor_ovh)} repeats (min / quartiles / max): default "
+         f"{spread(res_v[variants[0][0]]['ovh_train'])}; floor {spread(floor_ovh)}",
          "  floor row: the same training with no file, writing W_t and M_t with plain write() calls from an "
          "on_step hook (the same bytes at the same",
          "  moments, no HDF5): the cost of the bytes alone on this machine, paired with the no-file run like the "

@@ -27,7 +27,7 @@ _EXPORTS = {
     "Run": "reader", "Trajectory": "reader", "open": "reader",
 }
 _SUBMODULES = {
-    "activations", "analysis", "backend", "cli", "config", "data", "engine", "errors", "model", "optim",
+    "activations", "analysis", "backend", "blas", "cli", "config", "data", "engine", "errors", "model", "optim",
     "reader", "readout", "schedules", "store",
 }
 

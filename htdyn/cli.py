@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-
-if "numpy" not in sys.modules:
-    # OpenBLAS's worker threads busy-wait for 2^28 cycles (~0.1 s) after every BLAS call
-    # before they sleep, holding the cores that the element-wise work between two matrix
-    # products (activations, the optimizer update) could use: 10% of a CPU training step.
-    # 2^18 cycles (~0.1 ms) frees the cores for that work and still keeps the threads awake
-    # between the back-to-back BLAS calls inside LAPACK (eigvalsh slows down below ~2^16).
-    # OpenBLAS reads this once, when numpy loads it; a value set by the user wins.
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from .blas import set_thread_timeout
 from .errors import HtdynError
+
+# nothing above loads numpy (the commands import it when they run): OpenBLAS still reads this
+set_thread_timeout()
 
 app = typer.Typer(
     name="htdyn",
