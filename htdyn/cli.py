@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .blas import set_thread_timeout
@@ -61,14 +62,16 @@ def run(
 
     from .config import load_config
     from .engine import simulate
+    from .store import check_destination, partial_path
 
     overrides = list(set_)
     if device is not None:
         overrides.append(f"device={device}")
     sim = load_config(config, overrides)
     path = output if output is not None else sim.output_path()
-    if path.exists() and not overwrite:
-        raise HtdynError(f"{str(path)!r} exists; pass --overwrite to replace it or -o to write elsewhere")
+    if path.exists() and config.exists() and path.resolve() == config.resolve():
+        raise HtdynError(f"output {str(path)!r} is the config file itself; choose another output (-o)")
+    check_destination(path, overwrite=overwrite)
     total = _total_steps(sim)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -78,9 +81,12 @@ def run(
         try:
             result = simulate(sim, path=str(path), overwrite=overwrite,
                               progress=lambda k: bar.advance(task, k))
-        except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted[/]: completed snapshots are kept in {path}")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            part = partial_path(path)
+            console.print(f"[yellow]interrupted[/]: the completed snapshots are kept in {escape(str(part))} "
+                          f"(status interrupted){'' if not path.exists() else f'; {escape(str(path))} is unchanged'}",
+                          highlight=False)
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     table = Table(title=f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
     for col in ("run", "label", "optimizer", "lr", "final loss", "probe loss", "test loss", "diverged"):
         table.add_column(col, justify="right" if col not in ("label", "optimizer") else "left")
@@ -103,9 +109,9 @@ def _last(v: object) -> float:
 
 
 def _total_steps(sim: object) -> int:
-    from .engine import _group_key
+    from .plan import batch_key
 
-    return sim.steps * len({_group_key(r) for r in sim.runs})  # type: ignore[attr-defined]
+    return sim.steps * len({batch_key(r) for r in sim.runs})  # type: ignore[attr-defined]
 
 
 @app.command()
@@ -115,14 +121,14 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
 
     with open_traj(path) as traj:
         a = traj.attrs
-        status = traj.status
-        colour = "green" if status == "complete" else "yellow"
-        out.print(f"[bold]{path}[/]  {a.get('name')}  format v{a.get('format_version')}  "
-                  f"htdyn {a.get('htdyn_version')}  status [{colour}]{status}[/]")
         h, d = traj.runs[0].shape if traj.runs else (0, 0)
+        out.print(f"[bold]{escape(str(path))}[/]  {escape(str(a.get('name')))}  format v{a.get('format_version')}  "
+                  f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False)
+        took = a.get("timing_total_s")
         out.print(f"{len(traj.runs)} run(s), W {h} x {d}, {a.get('steps')} steps  "
                   f"backend {a.get('backend')}/{a.get('device')} {a.get('dtype')}  "
-                  f"created {a.get('created')}  took {a.get('timing_total_s', float('nan')):.2f} s")
+                  f"created {a.get('created')}" + (f"  took {took:.2f} s" if took is not None else ""),
+                  highlight=False)
         table = Table()
         cols = ("run", "label", "opt", "lr", "snaps", "done", "diverged", "loss", "probe", "test")
         for c in cols:
@@ -135,6 +141,25 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
         out.print(table)
         if "analysis" in traj.f:
             out.print(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}")
+
+
+def _status_text(traj: object) -> str:
+    """The status as a reader should take it: complete, interrupted, failed, being written, or incomplete."""
+    from .filelock import describe
+
+    status = traj.status  # type: ignore[attr-defined]
+    writer = traj.writer  # type: ignore[attr-defined]
+    if status == "complete":
+        return "[green]complete[/]"
+    steps = int(traj.attrs.get("steps", 0))  # type: ignore[attr-defined]
+    # groups run one after the other: the first unfinished run is in the group that was being written
+    done = next((r.steps_done for r in traj.runs if r.steps_done < steps and not r.diverged), steps)  # type: ignore
+    if writer is None:
+        return f"[yellow]{escape(status)}[/] (stopped after step {done})"
+    if writer["alive"]:
+        return f"[yellow]running[/]: being written by {escape(describe(writer))}, step {done} so far"
+    return (f"[red]incomplete[/]: the writer ({escape(describe(writer))}) stopped at step {done}; "
+            "the snapshots it flushed are readable")
 
 
 @app.command()
@@ -220,22 +245,32 @@ def _analysis_table(res: object) -> None:
     out.print(table)
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    from .errors import Interrupted
+
+    raise Interrupted(signum)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)  # a clean stop (status interrupted, exit 143), as Ctrl-C
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        sys.exit(code or 0)
     except HtdynError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:  # typer.Exit carries the exit code
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)
-    except typer.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except typer.Abort as exc:  # click turns a KeyboardInterrupt outside a command's own handling into Abort
         console.print("interrupted")
-        sys.exit(130)
+        sys.exit(getattr(exc.__context__, "exit_code", 130))
+    except KeyboardInterrupt as exc:
+        console.print("interrupted")
+        sys.exit(getattr(exc, "exit_code", 130))
     except Exception as exc:  # click usage errors
         import click
 

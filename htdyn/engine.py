@@ -27,13 +27,15 @@ from .activations import get_activation
 from .backend import Backend, Workspace, get_backend, to_numpy
 from .config import RunConfig, SimConfig, resolve_steps
 from .data import STREAM_SHUFFLE, Dataset, dataset_from_arrays, make_dataset, make_init, rng
-from .errors import ConfigError
+from .diskspace import is_disk_full
+from .errors import ConfigError, StoreError
 from .model import loss as full_loss
 from .model import loss_and_grad
 from .optim import STATE_NAMES, BatchedOptimizer
+from .plan import batch_key, check_resources, data_key
 from .readout import evaluate
 from .schedules import learning_rate
-from .store import TrajectoryWriter
+from .store import TrajectoryWriter, check_destination
 
 EVAL_KEYS = ("probe_loss", "test_loss", "net_train_loss", "net_test_loss")
 
@@ -117,18 +119,6 @@ class SimulationResult:
     backend: str = ""
 
 
-def _group_key(run: RunConfig) -> tuple:
-    m, o = run.model, run.optimizer
-    act = m.activation if isinstance(m.activation, str) else id(m.activation)
-    return (m.n, m.d, m.h, m.n_test, act, o.name, m.train_readout, o.batch_size or 0)
-
-
-def _data_key(run: RunConfig) -> str:
-    m = run.model
-    teacher = m.teacher if isinstance(m.teacher, str) else getattr(m.teacher, "__name__", "callable")
-    return f"seed{run.data_seed_}_n{m.n}_d{m.d}_ntest{m.n_test}_{teacher}_noise{m.noise_std:g}"
-
-
 def _per_run(value: Any, n: int, what: str) -> list:
     if value is None:
         return [None] * n
@@ -175,36 +165,59 @@ def simulate(
     SimulationResult
     """
     config.validate()
+    _check_metric_names(config)
     backend = get_backend(config.device, config.dtype, config.backend)
     runs = config.runs
     user_data = _per_run(data, len(runs), "data")
     user_init = _per_run(init, len(runs), "init")
     out_path = None if path is False else str(path if path not in (None, True) else config.output_path())
+    if out_path is not None:
+        check_destination(out_path, overwrite=overwrite)
+    check_resources(config, out_path, backend=backend)
     writer = None
     if out_path is not None:
         writer = TrajectoryWriter(out_path, config, overwrite=overwrite, device_info={
             "backend": backend.name, "device": backend.device, "dtype": backend.dtype_name})
     groups: dict[tuple, list[int]] = {}
     for i, run in enumerate(runs):
-        key = _group_key(run) if user_data[i] is None else (_group_key(run), "user", i)
+        key = batch_key(run) if user_data[i] is None else (batch_key(run), "user", i)
         groups.setdefault(key, []).append(i)
     results: list[RunResult | None] = [None] * len(runs)
     timings: dict[str, float] = {"total_s": 0.0, "train_s": 0.0, "eval_s": 0.0, "write_s": 0.0}
     t_start = time.perf_counter()
-    status = "failed"
+    status, disk_error = "failed", None
     try:
-        for gi, idx in enumerate(groups.values()):
-            _run_group(gi, idx, config, backend, writer, user_data, user_init, results, timings,
-                       on_step, progress)
+        # overflow at large learning rates is expected: the run is recorded as diverged, not warned about
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for gi, idx in enumerate(groups.values()):
+                _run_group(gi, idx, config, backend, writer, user_data, user_init, results, timings,
+                           on_step, progress)
         status = "complete"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except (OSError, RuntimeError) as exc:
+        if writer is None or not is_disk_full(exc):
+            raise
+        disk_error = exc
     finally:
         timings["total_s"] = time.perf_counter() - t_start
         if writer is not None:
-            writer.finish(status, timings)
+            out_path = str(_close(writer, status, timings, disk_error))
     return SimulationResult(config, out_path, results, timings, backend.name)  # type: ignore[arg-type]
+
+
+def _close(writer: TrajectoryWriter, status: str, timings: dict, disk_error: BaseException | None) -> str:
+    """Finish the file; on a full disk stop cleanly and say where the snapshots written are."""
+    if disk_error is None:
+        try:
+            return str(writer.finish(status, timings))
+        except (OSError, RuntimeError) as exc:
+            if not is_disk_full(exc):
+                raise
+    part = writer.abandon("failed")
+    raise StoreError(f"the disk holding {str(writer.dest)!r} is full; the snapshots flushed before are kept in "
+                     f"{str(part)!r} (status failed); free some space and run again") from None
 
 
 def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, writer: TrajectoryWriter | None,
@@ -230,7 +243,7 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
         if user_data[i] is not None:
             ds, key = dataset_from_arrays(run.model, user_data[i]), f"user_run{i:04d}"
         else:
-            key = _data_key(run)
+            key = data_key(run)
             if key not in cache:
                 cache[key] = make_dataset(run.model, run.data_seed_)
             ds = cache[key]
@@ -313,11 +326,8 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
 
     def do_eval(t: int, Wt: Any) -> None:
         t0 = time.perf_counter()
-        try:
-            pre = 1.0 if config.eval.features == "model" else 1.0 / math.sqrt(d)
-            ev = {k: host(v) for k, v in evaluate(xp, Wt, a, dev, act, config.eval.ridge_lambda, pre).items()}
-        except Exception:  # a singular solve on a run gone wild: record NaN, keep going
-            ev = {k: np.full(B, np.nan) for k in EVAL_KEYS}
+        pre = 1.0 if config.eval.features == "model" else 1.0 / math.sqrt(d)
+        ev = _evaluate_runs(xp, Wt, a, dev, act, config.eval.ridge_lambda, pre)
         e = eval_steps.index(t)
         mv = metric_fn(Wt, betas) if metric_fn else {}
         for j in range(B):
@@ -432,6 +442,36 @@ def _run_group(gi: int, idx: list[int], config: SimConfig, backend: Backend, wri
     for j, i in enumerate(idx):
         results[i] = RunResult(i, runs[j], losses[j], lrs[j], eval_steps, {k: v[j] for k, v in evals.items()},
                                int(diverged[j]), Wf[j], af[j], {k: v[j] for k, v in metrics.items()})
+
+
+def _evaluate_runs(xp: Any, W: Any, a: Any, dev: dict, act: Any, lam: float, pre: float) -> dict[str, np.ndarray]:
+    """Evaluate every run of a group; when the batched solve fails (a run gone wild), each run alone.
+
+    A run whose own evaluation fails gets NaN; the others keep their values.
+    """
+    try:
+        return {k: to_numpy(v) for k, v in evaluate(xp, W, a, dev, act, lam, pre).items()}
+    except Exception:
+        pass
+    B = W.shape[0]
+    out = {k: np.full(B, np.nan) for k in EVAL_KEYS}
+    for j in range(B):
+        sub = {k: v[j:j + 1] if v.shape[0] == B and B > 1 else v for k, v in dev.items()}
+        try:
+            ev = evaluate(xp, W[j:j + 1], a[j:j + 1], sub, act, lam, pre)
+        except Exception:  # a singular solve on a run gone wild: NaN for that run only
+            continue
+        for k in EVAL_KEYS:
+            out[k][j] = to_numpy(ev[k])[0]
+    return out
+
+
+def _check_metric_names(config: SimConfig) -> None:
+    """Unknown ``eval.metrics`` names fail before any file is touched."""
+    if config.eval.metrics:
+        from .analysis.registry import ONLINE_SETS, check_sets
+
+        check_sets(config.eval.metrics, ONLINE_SETS, where="eval.metrics")
 
 
 def _online_metrics(config: SimConfig, h: int, d: int) -> tuple[Callable | None, dict]:

@@ -17,3 +17,16 @@ class ConfigError(HtdynError, ValueError):
 
 class StoreError(HtdynError, OSError):
     """A trajectory file is missing, corrupt, or would be overwritten."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal: SIGINT (Ctrl-C) or SIGTERM.
+
+    A KeyboardInterrupt, so every handler of Ctrl-C handles it too; ``exit_code``
+    is the shell's convention, 128 + the signal number (130, 143).
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum

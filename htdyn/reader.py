@@ -22,7 +22,8 @@ import h5py
 import numpy as np
 
 from .errors import StoreError
-from .store import FORMAT_NAME, FORMAT_VERSION
+from .filelock import describe, holder
+from .store import FORMAT_NAME, FORMAT_VERSION, partial_path
 
 
 def open(path: str | os.PathLike) -> Trajectory:  # noqa: A001 - mirrors h5py.File / builtins.open
@@ -37,19 +38,21 @@ class Trajectory:
     ----------
     path : str
     status : str
-        ``complete``, ``running`` (the writer was killed: incomplete),
-        ``interrupted`` (Ctrl-C) or ``failed``.
+        ``complete``, ``running`` (being written, or its writer was killed:
+        see :attr:`writer`), ``interrupted`` (Ctrl-C, SIGTERM) or ``failed``.
+    live : bool
+        The file is open in a writer (a read of its flushed state).
     runs : list of Run
     """
 
     def __init__(self, path: str | os.PathLike, mode: str = "r"):
         self.path = str(path)
+        self.live = False
+        if os.path.isdir(self.path):
+            raise StoreError(f"{self.path!r} is a directory, not a trajectory file")
         if not os.path.exists(self.path):
-            raise StoreError(f"trajectory file {self.path!r} does not exist")
-        try:
-            self.f = h5py.File(self.path, mode)
-        except OSError as exc:
-            raise StoreError(f"{self.path!r} is not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+            raise StoreError(f"trajectory file {self.path!r} does not exist{_partial_hint(self.path)}")
+        self.f = self._open(mode)
         if self.f.attrs.get("format") != FORMAT_NAME:
             self.f.close()
             raise StoreError(f"{self.path!r} is an HDF5 file but not an htdyn trajectory (no format attribute)")
@@ -58,6 +61,50 @@ class Trajectory:
             self.f.close()
             raise StoreError(f"{self.path!r} has format version {version}; this htdyn reads up to "
                              f"{FORMAT_VERSION}: upgrade htdyn")
+        writer = self.writer
+        if mode != "r" and writer is not None and writer["alive"]:
+            # never write into a file a live writer holds (HDF5_USE_FILE_LOCKING=FALSE lets the open through)
+            self.f.close()
+            raise StoreError(f"{self.path!r} is being written by {describe(writer)}; "
+                             "wait until the run ends to change it")
+
+    def _open(self, mode: str) -> h5py.File:
+        try:
+            return h5py.File(self.path, mode)
+        except OSError as exc:
+            first = str(exc).splitlines()[0]
+            if "lock" not in first.lower():
+                raise StoreError(f"{self.path!r} is not a readable HDF5 file ({first})") from None
+        # the HDF5 file lock is taken: a writer has the file open
+        try:
+            f = h5py.File(self.path, "r", locking=False)
+        except OSError as exc:
+            raise StoreError(f"{self.path!r} is locked by another process and cannot be read "
+                             f"({str(exc).splitlines()[0]})") from None
+        info = {k[len("writer_"):]: _py(v) for k, v in f.attrs.items() if k.startswith("writer_")}
+        who = describe(info) if info else "another process"
+        if mode != "r":
+            f.close()
+            raise StoreError(f"{self.path!r} is being written by {who}; wait until the run ends to change it")
+        self.live = True  # a read of the flushed state: the counters say what is complete
+        return f
+
+    @cached_property
+    def writer(self) -> dict | None:
+        """Who wrote (or is writing) an unfinished file: host, pid, started, command, and ``alive``.
+
+        None for a finished file (any status but ``running``).  ``alive`` is
+        False when the writer stopped without finishing (killed): the file then
+        holds what it flushed before, and no more will come.
+        """
+        if self.status != "running":
+            return None
+        info = {k[len("writer_"):]: _py(v) for k, v in self.f.attrs.items() if k.startswith("writer_")}
+        dest = os.path.join(os.path.dirname(self.path), str(self.f.attrs.get("destination", "")))
+        held = holder(dest) if self.f.attrs.get("destination") else None
+        info["alive"] = self.live or (held is not None and held.get("pid") == info.get("pid")
+                                      and held.get("host") == info.get("host"))
+        return info
 
     def __enter__(self) -> Trajectory:
         return self
@@ -241,6 +288,13 @@ class Run:
             "snapshots": len(self.steps), "steps_done": self.steps_done, "diverged_step": self.diverged_step,
             "loss": last(self.loss), "probe_loss": last(ev["probe_loss"]), "test_loss": last(ev["test_loss"]),
         }
+
+
+def _partial_hint(path: str) -> str:
+    part = partial_path(path)
+    if part.exists():
+        return f"; {str(part)!r} holds its unfinished run (htdyn info {part})"
+    return ""
 
 
 def _py(v: Any) -> Any:

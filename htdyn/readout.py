@@ -20,27 +20,63 @@ from typing import Any
 import numpy as np
 
 from .activations import Activation
+from .backend import to_numpy
 from .model import features, predict
+
+#: trace(G) / c above which a run's ridge read-out is solved by least squares
+COND_LIMIT = 1e10
 
 
 def ridge_readout(xp: Any, Z: Any, y: Any, lam: float) -> Any:
     """a_hat for features Z (B, n, h) and targets y (B_y, n), in float64.
 
     Uses (Z^T Z + c I_h)^{-1} Z^T y when h <= n and Z^T (Z Z^T + c I_n)^{-1} y
-    otherwise, with c = (lam / h) n.  Returns (B, h).
+    otherwise, with c = (lam / h) n.  A run whose normal matrix G is too
+    ill-conditioned for that (trace(G) / c > ``COND_LIMIT``, which bounds
+    cond(G); never for bounded activations at the paper's lambda) is solved
+    by :func:`ridge_lstsq` instead.  Returns (B, h).
     """
     Z = xp.astype(Z, xp.float64)
     y = xp.astype(y, xp.float64)
     n, h = Z.shape[-2], Z.shape[-1]
     c = lam / h * n
     Zt = xp.matrix_transpose(Z)
-    if h <= n:
-        G = xp.matmul(Zt, Z) + c * xp.eye(h, dtype=xp.float64, device=_device(Z))
-        rhs = xp.matmul(Zt, y[..., None])
-        return xp.squeeze(xp.linalg.solve(G, rhs), axis=-1)
-    G = xp.matmul(Z, Zt) + c * xp.eye(n, dtype=xp.float64, device=_device(Z))
-    alpha = xp.linalg.solve(G, xp.broadcast_to(y[..., None], (Z.shape[0], n, 1)))
-    return xp.squeeze(xp.matmul(Zt, alpha), axis=-1)
+    k = min(n, h)
+    G = xp.matmul(Zt, Z) if h <= n else xp.matmul(Z, Zt)
+    G = G + c * xp.eye(k, dtype=xp.float64, device=_device(Z))
+    # cond(G) <= trace(G) / c: past 1e10 the normal equations lose more than ~1e-6 of a_hat
+    # (features of a run gone wild, e.g. linear or relu at a huge lr); those runs take lstsq
+    tr = to_numpy(xp.sum(xp.linalg.diagonal(G), axis=-1))
+    bad = ~(tr <= COND_LIMIT * c)
+    if bad.any():
+        keep = xp.asarray(~bad, device=_device(Z))[:, None, None]
+        G = xp.where(keep, G, xp.eye(k, dtype=xp.float64, device=_device(Z)))
+    rhs = xp.matmul(Zt, y[..., None]) if h <= n else xp.broadcast_to(y[..., None], (Z.shape[0], n, 1))
+    sol = xp.linalg.solve(G, rhs)
+    a_hat = xp.squeeze(sol if h <= n else xp.matmul(Zt, sol), axis=-1)
+    if not bad.any():
+        return a_hat
+    out = np.array(to_numpy(a_hat), dtype=np.float64)
+    Zb, yb = to_numpy(Z)[bad], to_numpy(y)
+    out[bad] = ridge_lstsq(Zb, yb[bad] if yb.shape[0] == Z.shape[0] else np.broadcast_to(yb, (len(Zb), n)), c)
+    return out if isinstance(Z, np.ndarray) else xp.asarray(out, device=_device(Z))
+
+
+def ridge_lstsq(Z: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+    """a_hat for ill-conditioned features, as a least-squares problem (host numpy, float64).
+
+    a_hat = argmin ||Z a - y||^2 + c ||a||^2 is the least-squares solution of
+    [Z; sqrt(c) I] a = [y; 0], which ``numpy.linalg.lstsq`` (SVD) solves to
+    working accuracy whatever the conditioning of Z^T Z.  Z (B, n, h), y (B, n);
+    NaN for a run whose features are not finite.
+    """
+    B, n, h = Z.shape
+    out = np.full((B, h), np.nan)
+    for b in range(B):
+        if np.all(np.isfinite(Z[b])):
+            A = np.concatenate([Z[b], math.sqrt(c) * np.eye(h)])
+            out[b] = np.linalg.lstsq(A, np.concatenate([y[b], np.zeros(h)]), rcond=None)[0]
+    return out
 
 
 def _device(a: Any) -> Any:

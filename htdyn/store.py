@@ -25,7 +25,9 @@ import numpy as np
 
 from ._version import __version__
 from .config import RunConfig, SimConfig, _to_plain, flatten
+from .diskspace import Reserve
 from .errors import StoreError
+from .filelock import WriterLock
 
 FORMAT_NAME = "htdyn-trajectory"
 FORMAT_VERSION = 1
@@ -48,31 +50,88 @@ def _compression(name: str) -> dict:
     return {"compression": "lzf", "shuffle": True}
 
 
+def partial_path(dest: str | os.PathLike) -> Path:
+    """Where a trajectory is written until it completes: ``<stem>.partial<suffix>`` beside ``dest``."""
+    dest = Path(dest)
+    return dest.with_name(f"{dest.stem}.partial{dest.suffix}")
+
+
+def check_destination(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Check that a trajectory can be written to ``dest``; returns it as a Path.
+
+    Raises
+    ------
+    StoreError
+        ``dest`` is a directory, its parent is not a directory or not writable,
+        ``dest`` exists and ``overwrite`` is false, or an interrupted run's
+        partial file is in the way and ``overwrite`` is false.
+    """
+    dest = Path(dest)
+    if dest.is_dir():
+        raise StoreError(f"output {str(dest)!r} is a directory; give a file path such as {str(dest / 'name.h5')!r}")
+    parent = dest.absolute().parent
+    for p in (parent, *parent.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise StoreError(f"cannot write {str(dest)!r}: {str(p)!r} is a file, not a directory")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise StoreError(f"cannot write {str(dest)!r}: no permission to write in {str(p)!r}")
+            break
+    if dest.exists() and not overwrite:
+        raise StoreError(f"{str(dest)!r} exists; pass --overwrite (overwrite=True) to replace it once the new "
+                         "run completes, or write elsewhere (-o)")
+    part = partial_path(dest)
+    if part.exists() and not overwrite:
+        raise StoreError(f"{str(part)!r} holds an unfinished earlier run (htdyn info {part}); move it away, "
+                         "or pass --overwrite (overwrite=True) to discard it")
+    return dest
+
+
 class TrajectoryWriter:
     """Writes a simulation's trajectory file as the engine runs.
+
+    The file is written under :func:`partial_path` and renamed to ``path`` by
+    :meth:`finish` when the simulation completes, so an existing file at
+    ``path`` is replaced only by a complete one; an interrupted or failed run
+    leaves its partial file, readable, with its status.  The writer holds a
+    :class:`~htdyn.filelock.WriterLock` on ``path`` (a second writer is refused)
+    and a :class:`~htdyn.diskspace.Reserve` for a clean stop on a full disk.
 
     Parameters
     ----------
     path : path-like
+        The destination.
     config : SimConfig
     overwrite : bool
-        Replace an existing file; otherwise an existing file is an error.
+        Replace an existing file (when the new one completes); otherwise an
+        existing file is an error.
     device_info : dict
         Backend name, device and dtype, written as root attributes.
     """
 
     def __init__(self, path: str | os.PathLike, config: SimConfig, *, overwrite: bool = False,
                  device_info: dict | None = None):
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise StoreError(f"{str(self.path)!r} exists; pass --overwrite (overwrite=True) to replace it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.config = config
+        self.dest = Path(path)
+        check_destination(self.dest, overwrite=overwrite)
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = WriterLock(self.dest).acquire()
         try:
+            check_destination(self.dest, overwrite=overwrite)  # again, now that nobody else can write it
+            self.path = partial_path(self.dest)
+            self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
             self.f = h5py.File(self.path, "w")
         except OSError as exc:
+            self._release()
             raise StoreError(f"cannot create {str(self.path)!r}: {exc}") from None
-        f = self.f
+        except BaseException:
+            self._release()
+            raise
+        self.config = config
+        self._write_header(device_info or {})
+        self.runs: dict[int, dict] = {}
+
+    def _write_header(self, device_info: dict) -> None:
+        f, config = self.f, self.config
         cfg = config.to_dict()
         f.attrs["format"] = FORMAT_NAME
         f.attrs["format_version"] = FORMAT_VERSION
@@ -82,11 +141,14 @@ class TrajectoryWriter:
         f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         f.attrs["host"] = socket.gethostname()
         f.attrs["status"] = "running"
+        f.attrs["destination"] = self.dest.name
+        for k, v in self.lock.info.items():
+            f.attrs[f"writer_{k}"] = _attr(v)
         f.attrs["name"] = config.name
         f.attrs["steps"] = config.steps
         f.attrs["n_runs"] = len(config.runs)
         f.attrs["config_json"] = json.dumps(cfg, indent=1)
-        for k, v in (device_info or {}).items():
+        for k, v in device_info.items():
             f.attrs[k] = _attr(v)
         g = f.create_group("config")
         for k, v in flatten({k: v for k, v in cfg.items() if k != "runs"}).items():
@@ -94,7 +156,11 @@ class TrajectoryWriter:
         f.create_group("data")
         f.create_group("runs")
         f.flush()
-        self.runs: dict[int, dict] = {}
+
+    def _release(self) -> None:
+        if getattr(self, "reserve", None) is not None:
+            self.reserve.release()
+        self.lock.release()
 
     # ------------------------------------------------------------------ data
     def write_data(self, key: str, data: Any, store_arrays: bool, seed: int | None) -> str:
@@ -269,13 +335,46 @@ class TrajectoryWriter:
         if dirty:
             self.f.flush()
 
-    def finish(self, status: str = "complete", timings: dict | None = None) -> None:
-        """Record the final status and timings and close the file."""
-        if not self.f.id.valid:
-            return
-        self.flush()
-        for k, v in (timings or {}).items():
-            self.f.attrs[f"timing_{k}"] = v
-        self.f.attrs["status"] = status
-        self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        self.f.close()
+    def finish(self, status: str = "complete", timings: dict | None = None) -> Path:
+        """Record the final status and timings, close the file, and publish it.
+
+        A complete file replaces the destination (an atomic rename); any other
+        status leaves the partial file where it is.  Returns where the file is.
+        """
+        if self.f.id.valid:
+            try:
+                self.flush()
+                for k, v in (timings or {}).items():
+                    self.f.attrs[f"timing_{k}"] = v
+                self.f.attrs["status"] = status
+                self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            finally:
+                self.f.close()
+        try:
+            if status == "complete":
+                os.replace(self.path, self.dest)
+                return self.dest
+            return self.path
+        finally:
+            self._release()
+
+    def abandon(self, status: str = "failed") -> Path:
+        """Stop after a failed write (a full disk): give the reserve back, keep what was flushed.
+
+        The last flush's snapshots and counters stay readable; the status is
+        set when the space given back allows it.  Returns the partial file.
+        """
+        self.reserve.release()
+        if self.f.id.valid:
+            try:
+                self.f.flush()
+                self.f.attrs["status"] = status
+                self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            except (OSError, RuntimeError):
+                pass
+            try:
+                self.f.close()
+            except (OSError, RuntimeError):
+                pass
+        self._release()
+        return self.path

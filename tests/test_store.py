@@ -21,6 +21,7 @@ import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, from_dict, simulation
 from htdyn.data import make_dataset, make_init
 from htdyn.errors import StoreError
+from htdyn.store import partial_path
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 6
@@ -315,7 +316,8 @@ def test_interrupted_and_failed_status(tmp_path) -> None:
             htdyn.simulate(simulation(runs, steps=STEPS, dtype="float64"), path=str(path), on_step=stop(exc))
         ref = StepLog()
         htdyn.simulate(simulation(runs, steps=STEPS, dtype="float64"), path=False, on_step=ref)
-        with htdyn.open(path) as traj:
+        assert not path.exists()  # only a complete run is published under its name
+        with htdyn.open(partial_path(path)) as traj:
             assert traj.status == status and not traj.complete
             for j, r in enumerate(traj.runs):
                 assert 1 <= len(r.steps) <= 4
@@ -427,7 +429,10 @@ def test_sigkill_leaves_readable_file(tmp_path, k: int, delay: float) -> None:
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    _check_partial_file(path, "running")
+    assert not path.exists()
+    _check_partial_file(partial_path(path), "running")
+    with htdyn.open(partial_path(path)) as traj:  # the writer's identity tells a dead writer from a live one
+        assert traj.writer is not None and traj.writer["pid"] == proc.pid and not traj.writer["alive"]
 
 
 def test_sigint_leaves_interrupted_file(tmp_path) -> None:
@@ -445,7 +450,7 @@ def test_sigint_leaves_interrupted_file(tmp_path) -> None:
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
-    _check_partial_file(path, "interrupted")
+    _check_partial_file(partial_path(path), "interrupted")
 
 
 def test_integer_snapshot_is_stored_as_float(tmp_path) -> None:
