@@ -1,0 +1,311 @@
+"""`htdyn run` never destroys a file it did not finish replacing; signals, live and dead writers, full disks.
+
+Each test drives the installed `htdyn` command in a subprocess (or the Python API where a
+hook must act mid-run) and checks the exit code, the absence of a traceback, the message's
+key words, and that earlier bytes survive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import htdyn
+from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
+from htdyn.errors import ConfigError, StoreError
+from htdyn.store import partial_path
+
+REPO = Path(__file__).resolve().parents[1]
+HTDYN = shutil.which("htdyn")
+pytestmark = pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+
+TINY = """
+name = "tiny"
+steps = 3
+[model]
+n = 64
+d = 16
+h = 24
+n_test = 16
+[optimizer]
+name = "adam"
+lr = 0.1
+"""
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    e = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([HTDYN, *args], capture_output=True, text=True, env=e, timeout=timeout)
+
+
+def one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    err = r.stderr.strip()
+    assert err.startswith("error:"), err
+    for w in words:
+        assert w in err, (w, err)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY)
+    return p
+
+
+@pytest.fixture
+def precious(tiny: Path, tmp_path: Path) -> Path:
+    """A complete trajectory whose bytes the tests check are never lost."""
+    out = tmp_path / "keep.h5"
+    r = cli("run", str(tiny), "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+# --------------------------------------------------------------------------- --overwrite keeps the old file
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("eval.metrics=[\"powerlaww\"]", ("eval.metrics", "powerlaww")),
+    ("model.d=1000000", ("memory", "model.d")),
+])
+def test_overwrite_keeps_old_file_when_the_new_run_cannot_start(tiny: Path, precious: Path, setting: str,
+                                                                 words: tuple) -> None:
+    before = precious.read_bytes()
+    extra = ["--set", "model.h=1000000"] if "model.d" in setting else []
+    t0 = time.monotonic()
+    r = cli("run", str(tiny), "-o", str(precious), "-q", "--overwrite", "--set", setting, *extra)
+    one_line_error(r, *words)
+    assert time.monotonic() - t0 < 30  # refused up front, not after trying to allocate terabytes
+    assert precious.read_bytes() == before
+    assert not partial_path(precious).exists()
+
+
+def test_overwrite_replaces_only_on_completion(tiny: Path, precious: Path) -> None:
+    """A run that fails mid-way leaves the old file as it was and its own partial file, marked failed."""
+    before = precious.read_bytes()
+    sim = htdyn.load_config(tiny, ["steps=5"])
+
+    def boom(info):
+        if info.t == 2:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        htdyn.simulate(sim, path=str(precious), overwrite=True, on_step=boom)
+    assert precious.read_bytes() == before
+    with htdyn.open(partial_path(precious)) as traj:
+        assert traj.status == "failed" and list(traj.runs[0].steps) == [0, 1]  # the hook runs before step 2 is stored
+    # a later run asked to overwrite completes and replaces both
+    assert cli("run", str(tiny), "-o", str(precious), "-q", "--overwrite").returncode == 0
+    assert not partial_path(precious).exists()
+    with htdyn.open(precious) as traj:
+        assert traj.complete
+
+
+def test_output_is_the_config_or_a_directory(tiny: Path, tmp_path: Path) -> None:
+    before = tiny.read_bytes()
+    one_line_error(cli("run", str(tiny), "-o", str(tiny), "--overwrite", "-q"), "config file itself")
+    assert tiny.read_bytes() == before
+    one_line_error(cli("run", str(tiny), "-o", str(tmp_path), "--overwrite", "-q"), "is a directory")
+    r = cli("run", str(tiny), "-o", str(tmp_path), "-q")
+    one_line_error(r, "is a directory")
+    assert "--overwrite" not in r.stderr  # a directory is not a file to overwrite
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    one_line_error(cli("run", str(tiny), "-o", str(blocker / "out.h5"), "-q"), "is a file, not a directory")
+
+
+def test_unfinished_partial_file_is_not_discarded_silently(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    part = partial_path(out)
+    part.write_bytes(b"an interrupted run")
+    one_line_error(cli("run", str(tiny), "-o", str(out), "-q"), "unfinished", "--overwrite")
+    assert part.read_bytes() == b"an interrupted run"
+    r = cli("info", str(out))
+    one_line_error(r, "does not exist", "partial")
+
+
+# --------------------------------------------------------------------------- signals, live and dead writers
+
+SLOW = TINY.replace("steps = 3", "steps = 200000") + '[snapshots]\nat = "first_last"\n'
+
+
+def _start(config: Path, out: Path, env: dict | None = None) -> subprocess.Popen:
+    e = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    # a shell that runs jobs in the background ignores SIGINT in them; give the child Python's handler back
+    return subprocess.Popen([HTDYN, "run", str(config), "-o", str(out), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=e,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _wait_running(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the partial file holds a flushed step (its first progress flush comes within ~5 s)."""
+    part = partial_path(out)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        assert proc.poll() is None, proc.stderr.read()
+        if part.exists():
+            with contextlib.suppress(StoreError, OSError, KeyError), htdyn.open(part) as traj:
+                if traj.runs and traj.runs[0].steps_done > 0:
+                    return
+        time.sleep(0.2)
+    raise AssertionError("the run did not start")
+
+
+@contextlib.contextmanager
+def running(config: Path, out: Path, env: dict | None = None):
+    proc = _start(config, out, env)
+    try:
+        _wait_running(out, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_stop_cleanly_with_the_shell_exit_code(tmp_path: Path, sig: int, code: int) -> None:
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(SLOW)
+    out = tmp_path / "s.h5"
+    with running(cfg, out) as proc:
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "interrupted" in err and str(partial_path(out)) in err
+    with htdyn.open(partial_path(out)) as traj:
+        assert traj.status == "interrupted" and traj.writer is None
+        assert traj.runs[0].steps_done > 0 and list(traj.runs[0].steps) == [0]
+
+
+def test_live_writer_refuses_second_writer_and_analysis(tmp_path: Path, tiny: Path) -> None:
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(SLOW)
+    out = tmp_path / "live.h5"
+    part = partial_path(out)
+    with running(cfg, out) as proc:
+        # a second writer to the same destination is refused, naming the first
+        r = cli("run", str(tiny), "-o", str(out), "-q", "--overwrite")
+        one_line_error(r, "being written by process", str(proc.pid))
+        # the live file can be read (its flushed state), not changed
+        r = cli("info", str(part))
+        assert r.returncode == 0, r.stderr
+        assert "being written by process" in r.stdout and str(proc.pid) in r.stdout
+        with htdyn.open(part) as traj:
+            assert traj.live and traj.writer["alive"] and traj.runs[0].steps_done > 0
+        one_line_error(cli("analyze", str(part), "-q"), "being written by process", str(proc.pid))
+        # with HDF5's own locking off, the writer's claim still keeps analyze out
+        one_line_error(cli("analyze", str(part), "-q", env={"HDF5_USE_FILE_LOCKING": "FALSE"}),
+                       "being written by process")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    with htdyn.open(part) as traj:
+        assert "analysis" not in traj.f and traj.status == "interrupted"
+
+
+def test_killed_writer_is_reported_incomplete(tmp_path: Path) -> None:
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(SLOW)
+    out = tmp_path / "dead.h5"
+    with running(cfg, out) as proc:
+        proc.kill()  # SIGKILL: no handler runs
+        proc.wait(timeout=30)
+    r = cli("info", str(partial_path(out)))
+    assert r.returncode == 0, r.stderr
+    assert "incomplete" in r.stdout and "stopped at step" in r.stdout and str(proc.pid) in r.stdout
+    assert "nan" not in r.stdout.lower()
+    # nothing holds it now: it can be analysed, and rerunning with --overwrite replaces the partial file
+    assert cli("analyze", str(partial_path(out)), "-q").returncode == 0
+
+
+# --------------------------------------------------------------------------- full disks
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 2 MiB tmpfs (we need root to mount one; skipped elsewhere)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_full_disk_refused_up_front(tiny: Path, small_disk: Path) -> None:
+    out = small_disk / "big.h5"
+    r = cli("run", str(tiny), "-o", str(out), "-q", "--set", "model.d=256", "--set", "model.h=256",
+            "--set", "steps=20")
+    one_line_error(r, "free", "snapshots")
+    assert not out.exists() and not partial_path(out).exists()
+
+
+def test_disk_filled_by_another_process_keeps_flushed_snapshots(small_disk: Path) -> None:
+    out = small_disk / "t.h5"
+    runs = [RunConfig(model=ModelConfig(n=64, d=64, h=96, n_test=16), optimizer=OptimizerConfig("adam", lr=0.01))]
+    sim = simulation(runs, steps=12)  # W and the update, 24 KiB each a step: ~0.6 MiB in all
+
+    def fill(info):  # after step 4, another process takes every free byte
+        if info.t == 4:
+            with open(small_disk / "filler", "wb") as fh:
+                with contextlib.suppress(OSError):
+                    while True:
+                        fh.write(b"\0" * 65536)
+                        fh.flush()
+
+    with pytest.raises(StoreError, match="full") as exc:
+        htdyn.simulate(sim, path=str(out), on_step=fill)
+    assert str(partial_path(out)) in str(exc.value) and "\n" not in str(exc.value)
+    assert not out.exists()
+    (small_disk / "filler").unlink()
+    with htdyn.open(partial_path(out)) as traj:
+        assert traj.status == "failed"
+        r = traj.runs[0]
+        assert len(r.steps) >= 4 and list(r.steps) == list(range(len(r.steps)))
+        ref = htdyn.simulate(simulation(runs, steps=int(r.steps[-1])), path=False).runs[0]
+        np.testing.assert_array_equal(r.W(int(r.steps[-1])), ref.W_final.astype(np.float32))
+
+
+# --------------------------------------------------------------------------- quiet about expected overflow
+
+
+def test_divergence_warnings_stay_off_the_screen(tmp_path: Path) -> None:
+    cfg = tmp_path / "wild.toml"
+    cfg.write_text(TINY.replace('name = "adam"', 'name = "gd"').replace("lr = 0.1", "lr = 1e6")
+                   .replace("steps = 3", "steps = 10").replace("[model]\n", '[model]\nactivation = "linear"\n'))
+    r = cli("run", str(cfg), "-o", str(tmp_path / "w.h5"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "Warning" not in r.stderr and "overflow" not in r.stderr
+    with htdyn.open(tmp_path / "w.h5") as traj:
+        assert traj.runs[0].diverged
+
+
+def test_memory_check_names_what_to_reduce() -> None:
+    from htdyn.plan import check_resources, footprint
+
+    sim = simulation([RunConfig(model=ModelConfig(n=100, d=50, h=60, n_test=10), optimizer=OptimizerConfig("gd"))],
+                     steps=2)
+    fp = footprint(sim)
+    # W-sized buffers (5, no optimizer state) in float32, X W^T and the gradient's product, the inputs twice
+    # (device float32, host float64), the float64 initial weights
+    expect = 5 * 60 * 50 * 4 + 100 * (60 + 50) * 4 + 210 * 50 * (4 + 8) + 60 * 50 * 8
+    assert fp.memory_bytes == expect
+    with pytest.raises(ConfigError, match="model.n, model.d, model.h"):
+        check_resources(sim, None, memory=expect - 1)
+    check_resources(sim, None, memory=expect)
