@@ -35,7 +35,7 @@ from .optim import STATE_NAMES, BatchedOptimizer
 from .plan import batch_key, check_resources, data_key
 from .readout import evaluate
 from .schedules import learning_rate
-from .store import TrajectoryWriter, check_destination
+from .store import TrajectoryWriter
 
 EVAL_KEYS = ("probe_loss", "test_loss", "net_train_loss", "net_test_loss")
 
@@ -171,8 +171,6 @@ def simulate(
     user_data = _per_run(data, len(runs), "data")
     user_init = _per_run(init, len(runs), "init")
     out_path = None if path is False else str(path if path not in (None, True) else config.output_path())
-    if out_path is not None:
-        check_destination(out_path, overwrite=overwrite)
     check_resources(config, out_path, backend=backend)
     writer = None
     if out_path is not None:

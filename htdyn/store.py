@@ -115,16 +115,15 @@ class TrajectoryWriter:
         check_destination(self.dest, overwrite=overwrite)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.lock = WriterLock(self.dest).acquire()
+        self.path = partial_path(self.dest)
         try:
             check_destination(self.dest, overwrite=overwrite)  # again, now that nobody else can write it
-            self.path = partial_path(self.dest)
             self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
             self.f = h5py.File(self.path, "w")
-        except OSError as exc:
+        except BaseException as exc:
             self._release()
-            raise StoreError(f"cannot create {str(self.path)!r}: {exc}") from None
-        except BaseException:
-            self._release()
+            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+                raise StoreError(f"cannot create {str(self.path)!r}: {exc}") from None
             raise
         self.config = config
         self._write_header(device_info or {})
