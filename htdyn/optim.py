@@ -148,6 +148,15 @@ class BatchedOptimizer:
             out.append(u)
         return out
 
+    def get_state(self) -> tuple[list[dict[str, Any]], int]:
+        """The state to save: per parameter, its arrays by torch's names; and the steps taken."""
+        return [dict(st) for st in self.state], self.k
+
+    def set_state(self, state: list[dict[str, Any]], steps: int) -> None:
+        """Continue from a saved state (arrays on this optimizer's backend) after ``steps`` steps."""
+        self.state = [dict(st) for st in state]
+        self.k = int(steps)
+
     def state_arrays(self, index: int = 0) -> dict[str, Any]:
         """The optimizer state of parameter ``index`` (0 = W), by torch's names."""
         if not self.state:
