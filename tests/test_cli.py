@@ -66,10 +66,26 @@ def test_set_overrides_and_replaces_grid(cfg: Path, tmp_path: Path) -> None:
 
 
 def test_yaml_config(tmp_path: Path) -> None:
+    """Every value of the YAML file reaches the run (1e-3 included, which YAML reads as a string)."""
     p = tmp_path / "c.yaml"
-    p.write_text("steps: 2\nmodel: {n: 32, d: 8, h: 12, n_test: 8}\noptimizer: {name: gd, lr: 1e-3}\n")
+    p.write_text("steps: 2\nmodel: {n: 32, d: 8, h: 12, n_test: 8, noise_std: 0.05}\n"
+                 "optimizer: {name: gd, lr: 1e-3}\nsnapshots: {at: first_last}\n")
     r = htdyn_cli("run", str(p), "-o", str(tmp_path / "y.h5"), "-q")
     assert r.returncode == 0, r.stderr
+    with htdyn.open(tmp_path / "y.h5") as traj:
+        assert traj.complete and traj.attrs["steps"] == 2 and len(traj.runs) == 1
+        run = traj.runs[0]
+        assert run.config["model"] == {**run.config["model"], "n": 32, "d": 8, "h": 12, "n_test": 8,
+                                       "noise_std": 0.05}
+        assert run.config["optimizer"]["name"] == "gd" and run.config["optimizer"]["lr"] == 1e-3
+        assert run.shape == (12, 8) and list(run.steps) == [0, 2]
+        np.testing.assert_array_equal(run.lr, [1e-3, 1e-3])  # the learning rate the steps used
+        data = run.data()
+        assert data["X"].shape == (32, 8) and data["y_test"].shape == (8,)
+        # the noise level reached the labels: y - softplus(beta . x) has sd 0.05 (SE 0.05/sqrt(2 * 32))
+        eps = data["y"] - np.logaddexp(0.0, data["X"].astype(np.float64) @ run.beta)
+        assert abs(eps.std() - 0.05) < 5 * 0.05 / np.sqrt(64)
+        assert np.all(np.isfinite(run.loss)) and run.loss.shape == (3,)
 
 
 @pytest.mark.parametrize(

@@ -387,15 +387,28 @@ def test_compare_favours_the_true_law():
 
 
 def test_compare_p_value_is_vuongs():
+    """R, p and the normalised ratio against Vuong's test computed here from log-likelihoods
+    written out by hand: the fitted power law (alpha - 1)/xmin (x/xmin)^-alpha and the
+    exponential MLE Lambda = 1/mean(x - xmin) on the tail x >= xmin (the lognormal and the
+    truncated fits by hand: tests/test_peers.py)."""
     from scipy.special import erfc
 
     rng = np.random.default_rng(8)
-    x = rng.lognormal(0.0, 1.0, 1000)
-    f = fit_ks(x)
-    for alt in ("exponential", "lognormal"):
-        lr = compare(x, f, alt)
-        # p = erfc(|R| / sqrt(2 k s^2)) and R_norm = R / sqrt(k s^2)  =>  p = erfc(|R_norm| / sqrt 2)
-        assert lr.p == pytest.approx(float(erfc(abs(lr.normalized_ratio) / math.sqrt(2.0))), rel=1e-12)
+    for x in (rng.lognormal(0.0, 1.0, 1000), rng.pareto(1.5, 800) + 1.0):
+        f = fit_ks(x)
+        tail = x[x >= f.xmin]
+        lam = 1.0 / np.mean(tail - f.xmin)
+        diff = (np.log((f.alpha - 1.0) / f.xmin) - f.alpha * np.log(tail / f.xmin)) \
+            - (np.log(lam) - lam * (tail - f.xmin))
+        k = tail.size
+        R = float(np.sum(diff))
+        s2 = float(np.mean((diff - diff.mean()) ** 2))  # Vuong's variance: 1/k, about the mean
+        lr = compare(x, f, "exponential")
+        assert lr.k == k and lr.params["Lambda"] == pytest.approx(lam, rel=1e-12)
+        # the same k logarithms summed in another order: ~k eps max|ln| absolute
+        assert lr.R == pytest.approx(R, rel=1e-10, abs=1e-10)
+        assert lr.normalized_ratio == pytest.approx(R / math.sqrt(k * s2), rel=1e-9)
+        assert lr.p == pytest.approx(float(erfc(abs(R) / math.sqrt(2.0 * k * s2))), rel=1e-8)
 
 
 def test_compare_agrees_with_powerlaw_package():
