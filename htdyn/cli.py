@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .blas import set_thread_timeout
@@ -65,7 +66,7 @@ def run(
     overrides = list(set_)
     if device is not None:
         overrides.append(f"device={device}")
-    sim = load_config(config, overrides)
+    sim = load_config(config, overrides, allow_empty=False)
     path = output if output is not None else sim.output_path()
     if path.exists() and not overwrite:
         raise HtdynError(f"{str(path)!r} exists; pass --overwrite to replace it or -o to write elsewhere")
@@ -220,29 +221,38 @@ def _analysis_table(res: object) -> None:
     out.print(table)
 
 
-def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
-    try:
-        app(standalone_mode=False)
-    except HtdynError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except (typer.Exit, SystemExit) as exc:  # typer.Exit carries the exit code
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code or 0)
-    except typer.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+def _version(value: bool) -> None:
+    if value:
+        from ._version import __version__
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        out.print(f"htdyn {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Simulate two-layer network training and analyse the spectra of its weight matrices."""
+
+
+def main() -> None:
+    """Console entry point.
+
+    typer runs in its standalone mode, so usage errors (unknown command or
+    option, missing argument) get typer's own message and exit code 2 on every
+    typer the dependency range allows; errors of user input (:class:`HtdynError`)
+    become one line ``error: ...`` on stderr and exit code 2.
+    """
+    try:
+        app(prog_name="htdyn")
+    except HtdynError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted", markup=False, highlight=False)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
