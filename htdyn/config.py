@@ -167,6 +167,10 @@ class RunConfig:
     def init_seed_(self) -> int:
         return self.seed if self.init_seed is None else self.init_seed
 
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable; callables become their names), as a trajectory stores it."""
+        return _to_plain(dataclasses.asdict(self))
+
     def validate(self) -> None:
         self.model.validate()
         self.optimizer.validate()
