@@ -48,7 +48,9 @@ def run(
     """Run the simulation a config describes and write its trajectory file.
 
     Runs that share sizes, activation and optimizer family are batched on one
-    device. Ends with a table of the final losses of every run.
+    device. Ends with a table of the final losses of every run and the config
+    keys that differ between runs. Off a terminal (CI logs, pipes) progress is
+    a plain line about every tenth of the run.
 
     Example: htdyn run sims/demo.toml --set optimizer.lr=0.5 -o outputs/demo_lr05.h5
     """

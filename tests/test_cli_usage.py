@@ -119,7 +119,7 @@ def test_empty_config_is_refused(tmp_path: Path, name: str, text: str) -> None:
     """An empty file would run the paper-size default (143 MB): refuse it and point at examples."""
     p = tmp_path / name
     p.write_text(text)
-    error_line(cli("run", str(p), "--set", "steps=1"), name, "empty", "sims/")
+    error_line(cli("run", str(p), "--set", "steps=1", cwd=tmp_path), name, "empty", "sims/")
     assert not any(tmp_path.glob("**/*.h5")) and not (tmp_path / "outputs").exists()
 
 
