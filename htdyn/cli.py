@@ -8,10 +8,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from .blas import set_thread_timeout
 from .errors import HtdynError
+from .progress import progress
+from .tables import RunTable, config_grid, swept_keys
 
 # nothing above loads numpy (the commands import it when they run): OpenBLAS still reads this
 set_thread_timeout()
@@ -30,14 +32,6 @@ console = Console(stderr=True)
 out = Console()
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        if v != v:
-            return "-"
-        return f"{v:.4g}"
-    return str(v)
-
-
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Simulation config, TOML or YAML (see sims/)."),
@@ -49,17 +43,17 @@ def run(
         [], "--set", "-s", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output file if it exists."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
 ) -> None:
     """Run the simulation a config describes and write its trajectory file.
 
     Runs that share sizes, activation and optimizer family are batched on one
-    device. Ends with a table of the final losses of every run.
+    device. Ends with a table of the final losses of every run and the config
+    keys that differ between runs. Off a terminal (CI logs, pipes) progress is
+    a plain line about every tenth of the run.
 
     Example: htdyn run sims/demo.toml --set optimizer.lr=0.5 -o outputs/demo_lr05.h5
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from .config import load_config
     from .engine import simulate
     from .store import check_destination, partial_path
@@ -67,37 +61,37 @@ def run(
     overrides = list(set_)
     if device is not None:
         overrides.append(f"device={device}")
-    sim = load_config(config, overrides)
+    sim = load_config(config, overrides, allow_empty=False)
     path = output if output is not None else sim.output_path()
     if path.exists() and config.exists() and path.resolve() == config.resolve():
         raise HtdynError(f"output {str(path)!r} is the config file itself; choose another output (-o)")
     check_destination(path, overwrite=overwrite)
     total = _total_steps(sim)
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, disable=quiet, transient=False,
-    ) as bar:
-        task = bar.add_task(f"{sim.name}: {len(sim.runs)} run(s)", total=total)
+    with progress(console, f"{sim.name}: {len(sim.runs)} run(s)", total, "steps", quiet) as advance:
         try:
-            result = simulate(sim, path=str(path), overwrite=overwrite,
-                              progress=lambda k: bar.advance(task, k))
+            result = simulate(sim, path=str(path), overwrite=overwrite, progress=advance)
         except KeyboardInterrupt as exc:
             part = partial_path(path)
+            kept = f"; {escape(str(path))} is unchanged" if path.exists() else ""
             console.print(f"[yellow]interrupted[/]: the completed snapshots are kept in {escape(str(part))} "
-                          f"(status interrupted){'' if not path.exists() else f'; {escape(str(path))} is unchanged'}",
-                          highlight=False)
+                          f"(status interrupted){kept}", highlight=False)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
-    table = Table(title=f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
-    for col in ("run", "label", "optimizer", "lr", "final loss", "probe loss", "test loss", "diverged"):
-        table.add_column(col, justify="right" if col not in ("label", "optimizer") else "left")
-    for r in result.runs:
-        table.add_row(
-            str(r.index), r.config.label, r.config.optimizer.name, _fmt(r.config.optimizer.lr),
-            _fmt(_last(r.loss)), _fmt(r.final("probe_loss")), _fmt(r.final("test_loss")),
-            f"step {r.diverged_step}" if r.diverged else "no",
-        )
-    out.print(table)
-    out.print(f"trajectory written to [bold]{path}[/]  (inspect: htdyn info {path})")
+    _run_table(result, f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
+    out.print(f"trajectory written to [bold]{escape(str(path))}[/]  (inspect: htdyn info {escape(str(path))})")
+
+
+def _run_table(result: object, title: str) -> None:
+    """Final losses of every run of a simulation result, with what was swept."""
+    runs = result.runs  # type: ignore[attr-defined]
+    labelled = any(r.config.label for r in runs)
+    table = RunTable(title, [r.config.to_dict() for r in runs],
+                     [("final loss", True), ("probe loss", True), ("test loss", True), ("diverged", True)],
+                     lead=("run", "label") if labelled else ("run",))
+    for r in runs:
+        table.add([r.index, r.config.label] if labelled else [r.index],
+                  [_last(r.loss), r.final("probe_loss"), r.final("test_loss"),
+                   f"step {r.diverged_step}" if r.diverged else "no"])
+    table.print(out)
 
 
 def _last(v: object) -> float:
@@ -129,18 +123,28 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
                   f"backend {a.get('backend')}/{a.get('device')} {a.get('dtype')}  "
                   f"created {a.get('created')}" + (f"  took {took:.2f} s" if took is not None else ""),
                   highlight=False)
-        table = Table()
-        cols = ("run", "label", "opt", "lr", "snaps", "done", "diverged", "loss", "probe", "test")
-        for c in cols:
-            table.add_column(c, justify="left" if c in ("label", "opt") else "right")
-        for r in traj.runs:
-            s = r.summary()
-            table.add_row(str(s["run"]), s["label"], s["optimizer"], _fmt(s["lr"]), str(s["snapshots"]),
-                          str(s["steps_done"]), f"step {s['diverged_step']}" if s["diverged_step"] >= 0 else "no",
-                          _fmt(s["loss"]), _fmt(s["probe_loss"]), _fmt(s["test_loss"]))
-        out.print(table)
+        _info_table(traj)
         if "analysis" in traj.f:
-            out.print(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}")
+            out.print(Text(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}"))
+
+
+def _info_table(traj: object) -> None:
+    """The shared config once, then one row per run: what was swept, snapshots, progress, losses."""
+    runs = traj.runs  # type: ignore[attr-defined]
+    configs = [r.config for r in runs]
+    out.print(Text("config (shared by every run):"))
+    out.print(config_grid(traj.config, skip=swept_keys(configs)))  # type: ignore[attr-defined]
+    labelled = any(r.label for r in runs)
+    table = RunTable("", configs, [("snaps", True), ("done", True), ("diverged", True), ("loss", True),
+                                   ("probe", True), ("test", True)],
+                     lead=("run", "label") if labelled else ("run",), same_line=False)
+    for r in runs:
+        s = r.summary()
+        table.add([s["run"], s["label"]] if labelled else [s["run"]],
+                  [s["snapshots"], s["steps_done"],
+                   f"step {s['diverged_step']}" if s["diverged_step"] >= 0 else "no",
+                   s["loss"], s["probe_loss"], s["test_loss"]])
+    table.print(out)
 
 
 def _status_text(traj: object) -> str:
@@ -178,7 +182,7 @@ def analyze(
     csv: Path | None = typer.Option(
         None, "--csv", help="Where the tidy CSV goes (default: next to the file, <name>.analysis.csv)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
 ) -> None:
     """Compute spectral metrics of every snapshot; store them in the file and a tidy CSV.
 
@@ -188,8 +192,6 @@ def analyze(
 
     Example: htdyn analyze outputs/demo.h5 --metrics powerlaw,mp,teacher --steps 0,1,10
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from .analysis.offline import analyze as run_analysis
     from .analysis.registry import DEFAULT_SETS
     from .errors import ConfigError
@@ -205,44 +207,62 @@ def analyze(
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
     with open_traj(path) as traj:
+        configs = {r.index: r.config for r in traj.runs}
         total = sum(len(r.steps) if step_list is None else len(set(step_list) & set(r.steps.tolist()))
                     for r in traj.runs)
     csv_path = csv if csv is not None else path.with_suffix(".analysis.csv")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, disable=quiet) as bar:
-        task = bar.add_task(f"analyze {path.name}", total=total)
+    with progress(console, f"analyze {path.name}", total, "snapshots", quiet) as advance:
         res = run_analysis(path, metrics=names, steps=step_list, device=device, normalize=normalize,
-                           csv_path=csv_path, progress=lambda k: bar.advance(task, k))
-    _analysis_table(res)
-    out.print(f"results in [bold]{path}[/] (/analysis) and [bold]{csv_path}[/]")
+                           csv_path=csv_path, progress=advance)
+    _analysis_table(res, configs)
+    out.print(f"results in [bold]{escape(str(path))}[/] (/analysis) and [bold]{escape(str(csv_path))}[/]")
 
 
-def _analysis_table(res: object) -> None:
-    rows = res.rows  # type: ignore[attr-defined]
-    last: dict = {}
-    for r in rows:
-        last.setdefault(r["run"], {})
-        if r["step"] >= last[r["run"]].get("_step", -1):
-            if r["step"] > last[r["run"]].get("_step", -1):
-                last[r["run"]] = {"_step": r["step"], "label": r["label"], "lr": r["lr"],
-                                  "optimizer": r["optimizer"]}
-            last[r["run"]].update({k: v for k, v in r.items() if k not in ("set",)})
+def _analysis_table(res: object, configs: dict[int, dict]) -> None:
+    """The last analysed snapshot of each run: step, power-law alphas, spikes, teacher alignment, phase.
+
+    Reads ``res.rows`` in the long form (one dict per run x step x metric set, keys run, label,
+    step, set and the metric values; ``phase`` an index into PHASES or already its name);
+    ``configs`` maps a run's index to its config (plain data), for the swept keys.
+    """
     from .analysis.registry import PHASES
 
-    table = Table(title="last analysed snapshot of each run")
-    cols = [("run", "run"), ("opt", "optimizer"), ("lr", "lr"), ("step", "_step"), ("alpha_hill", "alpha_hill"),
-            ("alpha_ks", "alpha_ks"), ("spikes", "n_spikes"), ("sim(W,beta)", "sim_beta"), ("phase", "phase")]
-    for name in (c[0] for c in cols):
-        table.add_column(name, justify="left" if name in ("opt", "phase") else "right")
+    last: dict[int, dict] = {}
+    for r in res.rows:  # type: ignore[attr-defined]
+        cur = last.get(r["run"])
+        if cur is None or r["step"] > cur["step"]:
+            last[r["run"]] = cur = {"step": r["step"]}
+        if r["step"] == cur["step"]:
+            cur.update(r)
+    metrics = [("alpha_hill", "alpha_hill"), ("alpha_ks", "alpha_ks"), ("spikes", "n_spikes"),
+               ("sim(W,beta)", "sim_beta")]
+    labelled = any(v.get("label") for v in last.values())
+    table = RunTable("last analysed snapshot of each run", [configs[run] for run in last],
+                     [("step", True), *((h, True) for h, _ in metrics), ("phase", False)],
+                     lead=("run", "label") if labelled else ("run",))
     for run, v in last.items():
-        cells = []
-        for _, key in cols:
-            x = v.get(key, float("nan")) if key != "run" else run
-            if key == "phase" and isinstance(x, float) and x == x:
-                x = PHASES[int(x)]
-            cells.append(_fmt(x) if not isinstance(x, str) else x)
-        table.add_row(*cells)
-    out.print(table)
+        phase = v.get("phase", float("nan"))
+        if isinstance(phase, float) and phase == phase:
+            phase = PHASES[int(phase)]
+        table.add([run, v.get("label", "")] if labelled else [run],
+                  [v["step"], *(v.get(key, float("nan")) for _, key in metrics), phase])
+    table.print(out)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        out.print(f"htdyn {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Simulate two-layer network training and analyse the spectra of its weight matrices."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -252,32 +272,24 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
+    """Console entry point.
+
+    typer runs in its standalone mode, so usage errors (unknown command or
+    option, missing argument) get typer's own message and exit code 2 on every
+    typer the dependency range allows; errors of user input (:class:`HtdynError`)
+    become one line ``error: ...`` on stderr and exit code 2.
+    """
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)  # a clean stop (status interrupted, exit 143), as Ctrl-C
     try:
-        code = app(standalone_mode=False)
-        sys.exit(code or 0)
+        app(prog_name="htdyn")
     except HtdynError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (typer.Exit, SystemExit) as exc:  # typer.Exit carries the exit code
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code or 0)
-    except typer.Abort as exc:  # click turns a KeyboardInterrupt outside a command's own handling into Abort
-        console.print("interrupted")
-        sys.exit(getattr(exc.__context__, "exit_code", 130))
     except KeyboardInterrupt as exc:
-        console.print("interrupted")
+        console.print("interrupted", markup=False, highlight=False)
         sys.exit(getattr(exc, "exit_code", 130))
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -167,6 +167,10 @@ class RunConfig:
     def init_seed_(self) -> int:
         return self.seed if self.init_seed is None else self.init_seed
 
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable; callables become their names), as a trajectory stores it."""
+        return _to_plain(dataclasses.asdict(self))
+
     def validate(self) -> None:
         self.model.validate()
         self.optimizer.validate()
@@ -264,6 +268,7 @@ class SimConfig:
         _choice(self.dtype, ("float32", "float64"), "dtype")
         if not isinstance(self.output, str) or not self.output:
             raise ConfigError(f"output must be a file path, got {self.output!r}")
+        _check_placeholders(self.output, "output", ("name",))
         _bool(self.store_data, "store_data")
         self.snapshots.validate()
         self.eval.validate()
@@ -290,39 +295,72 @@ SIM_KEYS = {f.name for f in dataclasses.fields(SimConfig)} - {"runs"}
 RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)}
 
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> SimConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = (), *, allow_empty: bool = True) -> SimConfig:
     """Read a TOML or YAML config file, apply ``key=value`` overrides, validate.
+
+    A file names its steps explicitly, so a snapshot or evaluation step past
+    ``steps`` is an error here (the Python API, :func:`resolve_steps`, drops them).
+
+    Parameters
+    ----------
+    path : the .toml, .yaml or .yml file.
+    overrides : ``dotted.key=value`` strings, applied in order (see :func:`apply_override`).
+    allow_empty : an empty file (or one of comments only) means the default config, the
+        paper's size (n=2000, d=1000, h=1500, 143 MB of snapshots); False makes it an error,
+        as the command line does.
 
     Raises
     ------
     ConfigError
-        Missing or unreadable file, syntax error, unknown key, bad value.
+        Missing, unreadable, binary or empty file, syntax error, unknown key, bad value.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text()
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            raw = _toml_loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"config file {str(path)!r}: unknown format; use .toml, .yaml or .yml")
-    except ConfigError:
-        raise
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"config file {str(path)!r} is not valid {suffix[1:].upper()}: {msg}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a table of keys at the top")
+    raw = _read_config_file(path, allow_empty)
     raw.setdefault("name", path.stem)
     for item in overrides:
         apply_override(raw, item)
-    return from_dict(raw)
+    sim = from_dict(raw)
+    _check_steps_in_range(sim.snapshots.at, sim.steps, "snapshots.at")
+    _check_steps_in_range(sim.eval.at, sim.steps, "eval.at")
+    return sim
+
+
+def _read_config_file(path: Path, allow_empty: bool) -> dict:
+    """The top-level table of a config file; every way it can be wrong is a one-line ConfigError."""
+    where = f"config file {str(path)!r}"
+    if path.is_dir():
+        raise ConfigError(f"{where} is a directory; expected a .toml, .yaml or .yml file (examples in sims/)")
+    if not path.is_file():
+        raise ConfigError(f"{where} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(f"{where}: unknown format; use .toml, .yaml or .yml")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where} is not a text file (byte {exc.start} is not UTF-8); "
+                          "expected TOML or YAML text") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    try:
+        if suffix == ".toml":
+            raw = _toml_loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{where} is not valid {suffix[1:].upper()}: {msg}") from None
+    if raw is None:  # YAML: an empty document
+        raw = {}
+    if raw == {} and not allow_empty:
+        # the defaults are the paper's setting (n=2000, d=1000, h=1500): never run them by accident
+        raise ConfigError(f"{where} is empty; a config sets at least the model sizes and the optimizer "
+                          "(copy one from sims/, e.g. sims/demo.toml)")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must hold a table of keys at the top")
+    return raw
 
 
 def apply_override(raw: dict, item: str) -> None:
@@ -589,6 +627,25 @@ def _check_schedule_spec(spec: Any, key: str) -> None:
         f"{key} = {spec!r} is not valid; use an int k (every k steps), a list of steps, "
         "'log:N' (N >= 2), 'first_last' or 'none'"
     )
+
+
+def _check_steps_in_range(spec: Any, steps: int, key: str) -> None:
+    """An explicit list of steps must lie in 0..steps (W_0 .. W_steps exist; nothing later)."""
+    if isinstance(spec, list):
+        late = [s for s in spec if s > steps]
+        if late:
+            raise ConfigError(f"{key} = {spec!r}: step {late[0]} is past the end of the run; "
+                              f"with steps = {steps} the valid steps are 0..{steps}")
+
+
+def _check_placeholders(text: str, key: str, valid: Sequence[str]) -> None:
+    """Only the ``{name}``-style placeholders in ``valid`` may appear in ``text``."""
+    import re
+
+    for found in re.findall(r"\{([^{}]*)\}", text):
+        if found not in valid:
+            raise ConfigError(f"{key} = {text!r}: unknown placeholder {{{found}}}; "
+                              f"valid placeholders: {', '.join('{' + v + '}' for v in valid)}")
 
 
 def resolve_steps(spec: Any, steps: int) -> list[int]:

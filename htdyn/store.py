@@ -12,7 +12,6 @@ flushes.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
 import os
@@ -24,7 +23,7 @@ import h5py
 import numpy as np
 
 from ._version import __version__
-from .config import RunConfig, SimConfig, _to_plain, flatten
+from .config import RunConfig, SimConfig, flatten
 from .diskspace import Reserve
 from .errors import StoreError
 from .filelock import WriterLock
@@ -187,7 +186,7 @@ class TrajectoryWriter:
         steps = cfg.steps
         snap = cfg.snapshots
         g = self.f.create_group(f"runs/{index:04d}")
-        run_dict = _to_plain(dataclasses.asdict(run))
+        run_dict = run.to_dict()
         g.attrs["index"] = index
         g.attrs["label"] = run.label
         g.attrs["batch_group"] = group
