@@ -136,7 +136,7 @@ class Trajectory:
     @cached_property
     def runs(self) -> list[Run]:
         g = self.f["runs"]
-        return [Run(g[k]) for k in sorted(g)]
+        return sorted((Run(g[k]) for k in g), key=lambda r: r.index)  # by index: names sort wrongly past 9999
 
     def __getitem__(self, i: int) -> Run:
         return self.runs[i]
@@ -164,6 +164,15 @@ class Run:
     @property
     def index(self) -> int:
         return int(self.g.attrs["index"])
+
+    @property
+    def run_id(self) -> str:
+        """The run's stable id (:func:`htdyn.runid.run_id` of its config; computed for files older than it)."""
+        if "run_id" in self.g.attrs:
+            return str(self.g.attrs["run_id"])
+        from .runid import run_id
+
+        return run_id(self.config)
 
     @property
     def label(self) -> str:

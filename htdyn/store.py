@@ -27,6 +27,7 @@ from .config import RunConfig, SimConfig, flatten
 from .diskspace import Reserve
 from .errors import StoreError
 from .filelock import WriterLock
+from .runid import run_id
 
 FORMAT_NAME = "htdyn-trajectory"
 FORMAT_VERSION = 1
@@ -188,6 +189,7 @@ class TrajectoryWriter:
         g = self.f.create_group(f"runs/{index:04d}")
         run_dict = run.to_dict()
         g.attrs["index"] = index
+        g.attrs["run_id"] = run_id(run_dict)
         g.attrs["label"] = run.label
         g.attrs["batch_group"] = group
         g.attrs["config_json"] = json.dumps(run_dict)
