@@ -158,8 +158,9 @@ def analyze(
     """Compute spectral metrics of every snapshot; store them in the file and a tidy CSV.
 
     Snapshots are streamed one at a time (memory stays at a few matrices). Results go
-    to the file's /analysis group (re-running replaces it; the simulation data are
-    never touched) and to a CSV with one row per run x step x metric set.
+    to the file's /analysis group (re-running replaces it once the new results are
+    complete; the simulation data are never touched) and to a tidy CSV: one row per
+    run and step, the swept config keys, the losses and every metric as columns.
 
     Example: htdyn analyze outputs/demo.h5 --metrics powerlaw,mp,teacher --steps 0,1,10
     """
