@@ -173,7 +173,7 @@ def analyze(
 
     names = DEFAULT_SETS if metrics == "default" else [m.strip() for m in metrics.split(",") if m.strip()]
     step_list = None
-    if steps:
+    if steps is not None:  # "" is an error, not "every step"
         try:
             step_list = [int(s) for s in steps.split(",")]
         except ValueError:

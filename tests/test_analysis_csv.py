@@ -138,7 +138,7 @@ def test_cells_nan_missing_and_integers() -> None:
     ctx = {0: {"label": "", "config": {}, "loss": np.array([1.0, np.nan]), "eval_steps": [], "eval": {}}}
     _, recs = tidy.wide_records(rows, ctx, [])
     assert recs[0]["n_spikes"] == 4 and isinstance(recs[0]["n_spikes"], int) and recs[0]["phase"] == "rank-collapse"
-    assert math.isnan(recs[1]["n_spikes"]) and recs[1]["phase"] is None and math.isnan(recs[1]["loss"])
+    assert math.isnan(recs[1]["n_spikes"]) and math.isnan(recs[1]["phase"]) and math.isnan(recs[1]["loss"])
 
 
 def test_normalize_is_one_column(traj: Path) -> None:

@@ -82,6 +82,7 @@ def _one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
     (["--steps", "0,2,7,9"], ["steps 7, 9 are not stored", "0-3"]),
     (["--metrics", ""], ["no metric set", "powerlaw"]),
     (["--metrics", " , "], ["no metric set"]),
+    (["--steps", ""], ["--steps", "comma-separated integers"]),
 ])
 def test_bad_request_is_refused_before_anything_is_written(analysed: tuple[Path, Path], args: list[str],
                                                            words: list[str]) -> None:
@@ -156,6 +157,8 @@ def test_an_interrupted_swap_is_recovered(analysed: tuple[Path, Path]) -> None:
     with h5py.File(path, "r+") as f:  # killed between renaming the old group and renaming the new one
         f.move("analysis", writer.OLD_GROUP)
         f.create_group(writer.TMP_GROUP)
+    assert read_analysis(path).records() == old  # readable as it is
+    with h5py.File(path, "r+") as f:
         writer.recover(f)
         assert "analysis" in f and writer.OLD_GROUP not in f and writer.TMP_GROUP not in f
     assert read_analysis(path).records() == old
@@ -164,6 +167,22 @@ def test_an_interrupted_swap_is_recovered(analysed: tuple[Path, Path]) -> None:
     analyze(path, metrics=["norms"])
     with h5py.File(path, "r") as f:
         assert writer.TMP_GROUP not in f and set(f["analysis/runs/0000"]) == {"norms"}
+
+
+def test_a_file_replaced_during_the_analysis_is_not_written(analysed: tuple[Path, Path], source: Path) -> None:
+    path, out = analysed
+    csv_before = _sha(out)
+    replacement = path.with_name("new.h5")
+    shutil.copy(source, replacement)
+    new_bytes = _sha(replacement)
+
+    def progress(k: int) -> None:  # e.g. htdyn run --overwrite renaming its finished file over the path
+        if replacement.exists():
+            os.replace(replacement, path)
+
+    with pytest.raises(StoreError, match="was replaced while it was being analysed"):
+        analyze(path, metrics=["norms"], csv_path=out, progress=progress)
+    assert _sha(path) == new_bytes and _sha(out) == csv_before
 
 
 # ---------------------------------------------------------------- --csv

@@ -173,6 +173,7 @@ def analyze(
         raise
     except OSError as exc:  # pragma: no cover - e.g. read-only file system
         raise StoreError(f"cannot open {str(path)!r} for writing the analysis: {exc}") from None
+    identity = writer.file_identity(path)
     with traj:
         plan, csv_file = _prepare(traj, result, sets, steps, runs, csv_path, normalize, write)
         attrs = {"metric_sets": json.dumps(sets), "normalize": bool(normalize), "htdyn_version": __version__,
@@ -187,7 +188,7 @@ def analyze(
     tmp_csv = tidy.write_text_beside(csv_file, result.csv_text()) if csv_file is not None else None
     try:
         if write:
-            writer.commit(str(path), by_run, attrs)
+            writer.commit(str(path), by_run, attrs, identity)
     except BaseException:
         if tmp_csv is not None:
             tmp_csv.unlink(missing_ok=True)
@@ -333,9 +334,10 @@ def read_analysis(path: str | os.PathLike) -> AnalysisResult:
 
     res = AnalysisResult(path=str(path))
     with Trajectory(path) as traj:
-        if "analysis" not in traj.f:
+        name = next((g for g in ("analysis", writer.OLD_GROUP) if g in traj.f), None)  # old: an interrupted swap
+        if name is None:
             raise StoreError(f"{str(path)!r} holds no analysis; run: htdyn analyze {path}")
-        ag = traj.f["analysis/runs"]
+        ag = traj.f[f"{name}/runs"]
         res.swept = varying_keys([r.config for r in traj.runs])
         for run in traj.runs:
             key = f"{run.index:04d}"

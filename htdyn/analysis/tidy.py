@@ -168,8 +168,8 @@ def _base(key: tuple[int, int], ctx: Mapping, swept: Sequence[str], losses: Sequ
 def _value(key: str, v: Any, phase_names: Sequence[str]) -> Any:
     x = float(v)
     if key == "phase":
-        if not math.isfinite(x):
-            return None
+        if not math.isfinite(x):  # the rule could not be applied (no fit possible)
+            return x
         i = int(x)
         return phase_names[i] if 0 <= i < len(phase_names) else str(i)
     if key in INT_KEYS and math.isfinite(x):

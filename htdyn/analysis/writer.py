@@ -39,7 +39,7 @@ from .tidy import ID_COLUMNS
 #: where a new analysis is written before it replaces ``/analysis``, and where the old one waits
 TMP_GROUP, OLD_GROUP = "analysis.tmp", "analysis.old"
 #: HDF5 overhead per data set (object header, chunk index) and per file, generously
-DATASET_BYTES, FIXED_BYTES = 2048, 64 * 1024
+DATASET_BYTES, FIXED_BYTES = 1024, 64 * 1024
 
 
 def estimate_bytes(plan: Sequence[tuple[Any, Sequence[int]]], sets: Sequence[str], n_swept: int,
@@ -121,7 +121,14 @@ def reserve(path: str, nbytes: int) -> None:
         os.close(fd)
 
 
-def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any]) -> None:
+def file_identity(path: str | os.PathLike) -> tuple[int, int]:
+    """(device, inode) of a file: what stays the same unless the file is replaced."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any],
+           identity: tuple[int, int] | None = None) -> None:
     """Write long rows as the file's new ``/analysis``: complete, or not at all.
 
     Parameters
@@ -129,14 +136,20 @@ def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any]) 
     path : the trajectory file (opened here for writing)
     runs : per run index, its long rows
     attrs : attributes of ``/analysis``
+    identity : :func:`file_identity` of the file that was analysed; a file replaced
+        since (e.g. by ``htdyn run --overwrite``) is not written
 
     Raises
     ------
     StoreError
-        The disk lacks the space or a write failed; the earlier ``/analysis`` is kept.
+        The file was replaced, the disk lacks the space or a write failed; the
+        earlier ``/analysis`` is kept.
     """
     from ..reader import Trajectory
 
+    if identity is not None and file_identity(path) != identity:
+        raise StoreError(f"{path!r} was replaced while it was being analysed; its analysis was not written "
+                         f"(run htdyn analyze {path} again)")
     with h5py.File(f"htdyn-analysis-{uuid.uuid4().hex}", "w", driver="core", backing_store=False) as mem:
         ag = mem.create_group("analysis")
         ag.attrs.update(dict(attrs))
