@@ -167,9 +167,9 @@ def analyze(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .analysis.offline import analyze as run_analysis
+    from .analysis.offline import check_request
     from .analysis.registry import DEFAULT_SETS
     from .errors import ConfigError
-    from .reader import open as open_traj
 
     names = DEFAULT_SETS if metrics == "default" else [m.strip() for m in metrics.split(",") if m.strip()]
     step_list = None
@@ -180,10 +180,10 @@ def analyze(
             raise ConfigError(f"--steps {steps!r} must be comma-separated integers, e.g. 0,1,10") from None
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
-    with open_traj(path) as traj:
-        total = sum(len(r.steps) if step_list is None else len(set(step_list) & set(r.steps.tolist()))
-                    for r in traj.runs)
     csv_path = csv if csv is not None else path.with_suffix(".analysis.csv")
+    # every check analyze makes before its work, here before the progress bar shows
+    total = check_request(path, metrics=names, steps=step_list, device=device, normalize=normalize,
+                          csv_path=csv_path)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, disable=quiet) as bar:
         task = bar.add_task(f"analyze {path.name}", total=total)

@@ -19,7 +19,7 @@ import pytest
 
 import htdyn
 from htdyn.analysis import writer
-from htdyn.analysis.offline import analyze, read_analysis
+from htdyn.analysis.offline import analyze, check_request, read_analysis
 from htdyn.analysis.phases import NON_FINITE, PHASES
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 from htdyn.errors import ConfigError, StoreError
@@ -88,7 +88,7 @@ def test_bad_request_is_refused_before_anything_is_written(analysed: tuple[Path,
                                                            words: list[str]) -> None:
     path, out = analysed
     before, csv_before = _sha(path), _sha(out)
-    r = _cli("analyze", str(path), "-q", "--csv", str(out), *args)
+    r = _cli("analyze", str(path), "--csv", str(out), *args)  # no -q: the error comes before any progress bar
     _one_line_error(r, *words)
     assert _sha(path) == before and _sha(out) == csv_before
 
@@ -102,6 +102,16 @@ def test_api_checks_runs_steps_and_metrics(analysed: tuple[Path, Path]) -> None:
         analyze(path, steps=[])
     with pytest.raises(ConfigError, match="no metric set given"):
         analyze(path, metrics=[])
+    assert _sha(path) == before
+
+
+def test_check_request_counts_what_analyze_will_do(analysed: tuple[Path, Path]) -> None:
+    path, _ = analysed
+    before = _sha(path)
+    assert check_request(path) == 2 * (STEPS + 1)
+    assert check_request(path, steps=[0, 2], runs=[1]) == 2
+    with pytest.raises(ConfigError, match="step 9 is not stored"):
+        check_request(path, steps=[9])
     assert _sha(path) == before
 
 

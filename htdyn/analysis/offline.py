@@ -156,23 +156,9 @@ def analyze(
         lacks the space.  Nothing has been written then, and an earlier analysis
         and CSV are as they were.
     """
-    from ..reader import Trajectory
-
-    sets = check_sets(list(metrics))
-    if not sets:
-        raise ConfigError(f"metrics: no metric set given; choose from {', '.join(METRIC_SETS)} or 'all'")
-    if device == "cuda":
-        try:
-            import cupy  # noqa: F401
-        except ImportError:
-            raise ConfigError("--device cuda needs CuPy for the analysis: pip install 'htdyn[cupy]'") from None
+    sets = _check_args(metrics, device)
     result = AnalysisResult(path=str(path))
-    try:
-        traj = Trajectory(path, mode="r+" if write else "r")  # r+: fail now on a read-only or busy file
-    except StoreError:
-        raise
-    except OSError as exc:  # pragma: no cover - e.g. read-only file system
-        raise StoreError(f"cannot open {str(path)!r} for writing the analysis: {exc}") from None
+    traj = _open(path, write)
     identity = writer.file_identity(path)
     with traj:
         plan, csv_file = _prepare(traj, result, sets, steps, runs, csv_path, normalize, write)
@@ -197,6 +183,56 @@ def analyze(
         os.replace(tmp_csv, csv_file)
         result.csv_path = str(csv_file)
     return result
+
+
+def check_request(
+    path: str | os.PathLike,
+    *,
+    metrics: Sequence[str] = DEFAULT_SETS,
+    steps: Sequence[int] | None = None,
+    runs: Sequence[int] | None = None,
+    device: str = "cpu",
+    normalize: bool = False,
+    csv_path: str | os.PathLike | None = None,
+    write: bool = True,
+) -> int:
+    """Check a request as :func:`analyze` does before its work, without doing the work.
+
+    Same parameters and errors as :func:`analyze` (a missing CSV directory is
+    created).  For the CLI: a bad request is reported before a progress bar shows.
+
+    Returns
+    -------
+    int
+        The number of snapshots :func:`analyze` will analyse (a progress bar's total).
+    """
+    sets = _check_args(metrics, device)
+    with _open(path, write) as traj:
+        plan, _ = _prepare(traj, AnalysisResult(path=str(path)), sets, steps, runs, csv_path, normalize, write)
+    return sum(len(todo) for _, todo in plan)
+
+
+def _check_args(metrics: Sequence[str], device: str) -> list[str]:
+    sets = check_sets(list(metrics))
+    if not sets:
+        raise ConfigError(f"metrics: no metric set given; choose from {', '.join(METRIC_SETS)} or 'all'")
+    if device == "cuda":
+        try:
+            import cupy  # noqa: F401
+        except ImportError:
+            raise ConfigError("--device cuda needs CuPy for the analysis: pip install 'htdyn[cupy]'") from None
+    return sets
+
+
+def _open(path: str | os.PathLike, write: bool) -> Any:
+    from ..reader import Trajectory
+
+    try:
+        return Trajectory(path, mode="r+" if write else "r")  # r+: fail now on a read-only or busy file
+    except StoreError:
+        raise
+    except OSError as exc:  # pragma: no cover - e.g. read-only file system
+        raise StoreError(f"cannot open {str(path)!r} for writing the analysis: {exc}") from None
 
 
 def _prepare(traj: Any, result: AnalysisResult, sets: list[str], steps: Sequence[int] | None,

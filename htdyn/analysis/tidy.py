@@ -216,7 +216,7 @@ def check_csv_path(path: str | os.PathLike, trajectory: str | os.PathLike | None
     p = Path(path)
     if p.is_dir():
         raise StoreError(f"--csv {str(p)!r} is a directory; give a file name, e.g. {str(p / 'analysis.csv')!r}")
-    if trajectory is not None and p.exists() and os.path.samefile(p, trajectory):
+    if trajectory is not None and p.exists() and os.path.exists(trajectory) and os.path.samefile(p, trajectory):
         raise StoreError(f"--csv {str(p)!r} is the trajectory file itself; give another file name")
     parent = p.parent
     try:
