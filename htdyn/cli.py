@@ -187,33 +187,41 @@ def analyze(
     """Compute spectral metrics of every snapshot; store them in the file and a tidy CSV.
 
     Snapshots are streamed one at a time (memory stays at a few matrices). Results go
-    to the file's /analysis group (re-running replaces it; the simulation data are
-    never touched) and to a CSV with one row per run x step x metric set.
+    to the file's /analysis group (re-running replaces it once the new results are
+    complete; the simulation data are never touched) and to a tidy CSV: one row per
+    run and step, the swept config keys, the losses and every metric as columns.
 
     Example: htdyn analyze outputs/demo.h5 --metrics powerlaw,mp,teacher --steps 0,1,10
     """
     from .analysis.offline import analyze as run_analysis
+    from .analysis.offline import check_request
     from .analysis.registry import DEFAULT_SETS
     from .errors import ConfigError
     from .reader import open as open_traj
 
     names = DEFAULT_SETS if metrics == "default" else [m.strip() for m in metrics.split(",") if m.strip()]
     step_list = None
-    if steps:
+    if steps is not None:  # "" is an error, not "every step"
         try:
             step_list = [int(s) for s in steps.split(",")]
         except ValueError:
             raise ConfigError(f"--steps {steps!r} must be comma-separated integers, e.g. 0,1,10") from None
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
+    csv_path = csv if csv is not None else path.with_suffix(".analysis.csv")
+    # every check analyze makes before its work, here before the progress bar shows
+    total = check_request(path, metrics=names, steps=step_list, device=device, normalize=normalize,
+                          csv_path=csv_path)
     with open_traj(path) as traj:
         configs = {r.index: r.config for r in traj.runs}
-        total = sum(len(r.steps) if step_list is None else len(set(step_list) & set(r.steps.tolist()))
-                    for r in traj.runs)
-    csv_path = csv if csv is not None else path.with_suffix(".analysis.csv")
     with progress(console, f"analyze {path.name}", total, "snapshots", quiet) as advance:
-        res = run_analysis(path, metrics=names, steps=step_list, device=device, normalize=normalize,
-                           csv_path=csv_path, progress=advance)
+        try:
+            res = run_analysis(path, metrics=names, steps=step_list, device=device, normalize=normalize,
+                               csv_path=csv_path, progress=advance)
+        except KeyboardInterrupt as exc:  # on every typer: the shell's code, and the earlier results kept
+            console.print("[yellow]interrupted[/]: the earlier analysis and CSV (if any) are unchanged",
+                          highlight=False)
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _analysis_table(res, configs)
     out.print(f"results in [bold]{escape(str(path))}[/] (/analysis) and [bold]{escape(str(csv_path))}[/]")
 

@@ -59,11 +59,14 @@ def test_analyze_writes_group_and_csv_without_touching_data(traj: Path, tmp_path
         assert g["esd/esd"].shape == (STEPS + 1, 200)
         assert list(g["update/steps"][()]) == list(range(STEPS))  # no update after the last step
     rows = list(csv.DictReader(out_csv.open()))
-    # one row per run x step x metric set (esd vectors stay in the file, not the CSV)
-    sets_per_step = {s for s in ("norms", "powerlaw", "mp", "phase", "teacher", "drift", "features")}
-    expected = 2 * ((STEPS + 1) * len(sets_per_step) + STEPS)  # + the update set for steps < STEPS
-    assert len(rows) == expected
-    assert {r["set"] for r in rows} == sets_per_step | {"update"}
+    # one row per run and step, a column per metric of every set (esd vectors stay in the file, not the CSV)
+    assert len(rows) == 2 * (STEPS + 1)
+    one_of_each = {"norms": "stable_rank", "powerlaw": "alpha_hill", "mp": "mp_sigma2", "phase": "phase",
+                   "teacher": "sim_beta", "drift": "drift_overlap_top10", "features": "kta", "update": "update_fro"}
+    assert set(one_of_each.values()) <= set(rows[0]) and "esd" not in rows[0]
+    for r in rows:  # the update set exists for steps < STEPS only (no update after the last step)
+        assert (r["update_fro"] == "") == (int(r["step"]) == STEPS)
+        assert all(r[c] != "" for k, c in one_of_each.items() if k != "update")
     # re-running replaces, never duplicates
     res2 = analyze(traj, metrics=["powerlaw"], write=True)
     with h5py.File(traj, "r") as f:
@@ -151,7 +154,9 @@ def test_cli_analyze(traj: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "alpha_hill" in r.stdout and str(out_csv.name) in r.stdout
     rows = list(csv.DictReader(out_csv.open()))
-    assert {int(x["step"]) for x in rows} == {0, 1} and len(rows) == 2 * 2 * 2
+    # one row per run and step, the powerlaw and teacher sets side by side
+    assert {int(x["step"]) for x in rows} == {0, 1} and len(rows) == 2 * 2
+    assert all(x["alpha_hill"] != "" and x["sim_beta"] != "" for x in rows)
     bad = subprocess.run([sys.executable, "-m", "htdyn.cli", "analyze", str(traj), "--metrics", "nope"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "nope" in bad.stderr and "Traceback" not in bad.stderr

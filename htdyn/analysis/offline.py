@@ -2,79 +2,111 @@
 
 Snapshots are streamed one at a time (W_t, its update M_t, W_{t+1} and W_0
 are the most held at once), so memory is bounded by a few matrices, not the
-file.  Results go into the file's ``/analysis`` group (re-running replaces
-it; the simulation data are never touched) and into a tidy table: one row per
-run x step x metric set.
+file.  Results go into the file's ``/analysis`` group and into a tidy CSV (one
+row per run and step, :mod:`htdyn.analysis.tidy`); the simulation data are
+never touched.
+
+Nothing is lost: the request (metric sets, steps, runs, the CSV path, the free
+disk space) is checked before any work; the results are computed in memory and
+only then written, the new group under a temporary name that replaces the old
+``/analysis`` when it is complete, the CSV through a temporary file beside it.
+An error, a full disk or Ctrl-C before that leaves the earlier results as they were.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from .._version import __version__
-from ..errors import StoreError
+from ..backend import analysis_namespace
+from ..errors import ConfigError, StoreError
+from ..runkeys import varying_keys
+from . import tidy, writer
 from .alignment import top_singular_triplets
+from .phases import PHASES
 from .registry import (
     DEFAULT_SETS,
+    METRIC_SETS,
     ONLINE_SETS,
     check_sets,
     drift_metrics,
     feature_metrics,
     matrix_metrics,
+    nonfinite_metrics,
     update_metrics,
 )
 
-ID_COLUMNS = ("run", "label", "optimizer", "lr", "seed", "step", "set")
+ID_COLUMNS = tidy.ID_COLUMNS
 
 
 @dataclass
 class AnalysisResult:
-    """Rows of the tidy table (one per run x step x metric set) and where they went."""
+    """The results of an analysis and where they went.
+
+    Attributes
+    ----------
+    rows : long rows, one per run x step x metric set (``esd`` rows hold the eigenvalues)
+    path : the trajectory file
+    csv_path : where the CSV went (None if nowhere)
+    runs : per run index, its label, swept config values and losses (:func:`tidy.run_context`)
+    swept : the config keys that differ between the file's runs
+    phase_names : the names the ``phase`` codes of ``rows`` index
+    """
 
     rows: list[dict] = field(default_factory=list)
     path: str = ""
     csv_path: str | None = None
+    runs: dict[int, dict] = field(default_factory=dict)
+    swept: list[str] = field(default_factory=list)
+    phase_names: tuple[str, ...] = PHASES
 
     @property
     def columns(self) -> list[str]:
+        """The columns of the long ``rows``."""
         cols = list(ID_COLUMNS)
         for r in self.rows:
             cols.extend(k for k in r if k not in cols)
         return cols
 
     def scalar_rows(self) -> list[dict]:
-        """The rows with a scalar per column (the ESD vectors stay in the file)."""
+        """The long rows with a scalar per column (the ESD vectors stay in the file)."""
         return [r for r in self.rows if r["set"] != "esd"]
 
+    def records(self) -> list[dict[str, Any]]:
+        """The tidy table: one dict per run and step, every metric a key (see :mod:`htdyn.analysis.tidy`)."""
+        return tidy.wide_records(self.rows, self.runs, self.swept, self.phase_names)[1]
+
+    @property
+    def record_columns(self) -> list[str]:
+        """The columns of :meth:`records`, in order."""
+        return tidy.wide_records(self.rows, self.runs, self.swept, self.phase_names)[0]
+
+    def csv_text(self) -> str:
+        """The tidy table as CSV text."""
+        return tidy.csv_text(*tidy.wide_records(self.rows, self.runs, self.swept, self.phase_names))
+
     def to_csv(self, path: str | os.PathLike) -> str:
-        """Write the tidy table (one row per run x step x metric set, ESD rows left out)."""
-        rows = self.scalar_rows()
-        cols = list(ID_COLUMNS)
-        for r in rows:
-            cols.extend(k for k in r if k not in cols)
-        with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols, restval="")
-            w.writeheader()
-            for r in rows:
-                w.writerow(r)
-        return str(path)
+        """Write the tidy table (through a temporary file beside ``path``); returns the path."""
+        p = tidy.check_csv_path(path, self.path or None)
+        os.replace(tidy.write_text_beside(p, self.csv_text()), p)
+        return str(p)
 
     def table(self) -> Any:
-        """A pandas DataFrame when pandas is installed, else the list of row dicts."""
+        """The tidy table as a pandas DataFrame when pandas is installed, else :meth:`records`."""
+        columns, records = tidy.wide_records(self.rows, self.runs, self.swept, self.phase_names)
         try:
             import pandas as pd
         except ImportError:
-            return self.rows
-        return pd.DataFrame(self.rows, columns=self.columns)
+            return records
+        return pd.DataFrame(records, columns=columns)
 
 
 def _to_device(a: np.ndarray, device: str) -> Any:
@@ -102,105 +134,214 @@ def analyze(
     Parameters
     ----------
     path : trajectory file
-    metrics : names of metric sets (see :mod:`htdyn.analysis.registry`) or ``["all"]``
-    steps : snapshot steps to analyse (default all written ones; others are ignored)
-    runs : run indices (default all)
+    metrics : names of metric sets (see :mod:`htdyn.analysis.registry`) or ``["all"]``; not empty
+    steps : snapshot steps to analyse (default all written ones); each must be stored in some run
+    runs : run indices (default all); each must be in the file
     device : ``"cpu"`` (numpy/SciPy) or ``"cuda"`` (CuPy for the decompositions)
     normalize : use the 1/N-normalised ESD (recorded in the output)
-    csv_path : also write the tidy table there
-    write : store the results in the file's ``/analysis`` group
+    csv_path : also write the tidy table there (missing directories are created)
+    write : store the results in the file's ``/analysis`` group (replacing an earlier one)
+    progress : called with 1 after each snapshot
 
     Returns
     -------
     AnalysisResult
-    """
-    from ..reader import Trajectory
 
+    Raises
+    ------
+    ConfigError
+        An unknown or empty metric list, a step or run the file does not hold.
+    StoreError
+        The file cannot be read or written, the CSV path is a directory, the disk
+        lacks the space.  Nothing has been written then, and an earlier analysis
+        and CSV are as they were.
+    """
+    sets = _check_args(metrics, device)
+    result = AnalysisResult(path=str(path))
+    traj = _open(path, write)
+    identity = writer.file_identity(path)
+    with traj:
+        plan, csv_file = _prepare(traj, result, sets, steps, runs, csv_path, normalize, write)
+        attrs = {"metric_sets": json.dumps(sets), "normalize": bool(normalize), "htdyn_version": __version__,
+                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                 "source_status": traj.status}
+        for run, todo in plan:
+            result.rows.extend(_analyze_run(run, sets, todo, device, normalize, progress))
+        by_run: dict[int, list[dict]] = {run.index: [] for run, _ in plan}
+    for r in result.rows:
+        by_run[r["run"]].append(r)
+    # the CSV first (to a temporary file), then the group, then the CSV's rename: all or nothing
+    tmp_csv = tidy.write_text_beside(csv_file, result.csv_text()) if csv_file is not None else None
+    try:
+        if write:
+            writer.commit(str(path), by_run, attrs, identity)
+    except BaseException:
+        if tmp_csv is not None:
+            tmp_csv.unlink(missing_ok=True)
+        raise
+    if tmp_csv is not None:
+        os.replace(tmp_csv, csv_file)
+        result.csv_path = str(csv_file)
+    return result
+
+
+def check_request(
+    path: str | os.PathLike,
+    *,
+    metrics: Sequence[str] = DEFAULT_SETS,
+    steps: Sequence[int] | None = None,
+    runs: Sequence[int] | None = None,
+    device: str = "cpu",
+    normalize: bool = False,
+    csv_path: str | os.PathLike | None = None,
+    write: bool = True,
+) -> int:
+    """Check a request as :func:`analyze` does before its work, without doing the work.
+
+    Same parameters and errors as :func:`analyze` (a missing CSV directory is
+    created).  For the CLI: a bad request is reported before a progress bar shows.
+
+    Returns
+    -------
+    int
+        The number of snapshots :func:`analyze` will analyse (a progress bar's total).
+    """
+    sets = _check_args(metrics, device)
+    with _open(path, write) as traj:
+        plan, _ = _prepare(traj, AnalysisResult(path=str(path)), sets, steps, runs, csv_path, normalize, write)
+    return sum(len(todo) for _, todo in plan)
+
+
+def _check_args(metrics: Sequence[str], device: str) -> list[str]:
     sets = check_sets(list(metrics))
+    if not sets:
+        raise ConfigError(f"metrics: no metric set given; choose from {', '.join(METRIC_SETS)} or 'all'")
     if device == "cuda":
         try:
             import cupy  # noqa: F401
         except ImportError:
-            from ..errors import ConfigError
-
             raise ConfigError("--device cuda needs CuPy for the analysis: pip install 'htdyn[cupy]'") from None
-    result = AnalysisResult(path=str(path))
-    mode = "r+" if write else "r"
+    return sets
+
+
+def _open(path: str | os.PathLike, write: bool) -> Any:
+    from ..reader import Trajectory
+
     try:
-        traj = Trajectory(path, mode=mode)
+        return Trajectory(path, mode="r+" if write else "r")  # r+: fail now on a read-only or busy file
     except StoreError:
         raise
     except OSError as exc:  # pragma: no cover - e.g. read-only file system
         raise StoreError(f"cannot open {str(path)!r} for writing the analysis: {exc}") from None
-    with traj:
-        f = traj.f
-        if write:
-            if "analysis" in f:
-                del f["analysis"]
-            ag = f.create_group("analysis")
-            ag.attrs["metric_sets"] = json.dumps(sets)
-            ag.attrs["normalize"] = bool(normalize)
-            ag.attrs["htdyn_version"] = __version__
-            ag.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-            ag.attrs["source_status"] = traj.status
-        for run in traj.runs:
-            if runs is not None and run.index not in runs:
-                continue
-            rows = _analyze_run(run, sets, steps, device, normalize, progress)
-            result.rows.extend(rows)
-            if write:
-                _write_run(f["analysis"], run, rows)
-                f.flush()
-    if csv_path is not None:
-        result.csv_path = result.to_csv(csv_path)
-    return result
 
 
-def _analyze_run(run: Any, sets: list[str], steps: Sequence[int] | None, device: str, normalize: bool,
+def _prepare(traj: Any, result: AnalysisResult, sets: list[str], steps: Sequence[int] | None,
+             runs: Sequence[int] | None, csv_path: str | os.PathLike | None, normalize: bool,
+             write: bool) -> tuple[list[tuple[Any, list[int]]], Path | None]:
+    """Check the request against the file and the disks; fill the result's run context."""
+    plan = _plan(traj, steps, runs)
+    csv_file = tidy.check_csv_path(csv_path, traj.path) if csv_path is not None else None
+    result.swept = varying_keys([r.config for r in traj.runs])
+    result.runs = {run.index: tidy.run_context(run, result.swept) for run, _ in plan}
+    h5_bytes, csv_bytes = writer.estimate_bytes(plan, sets, len(result.swept), normalize)
+    needs = [(os.path.dirname(os.path.abspath(traj.path)), h5_bytes)] if write else []
+    if csv_file is not None:
+        needs.append((str(csv_file.parent), csv_bytes))
+    writer.check_space(needs)
+    return plan, csv_file
+
+
+def _plan(traj: Any, steps: Sequence[int] | None, runs: Sequence[int] | None) -> list[tuple[Any, list[int]]]:
+    """The runs and, for each, the steps to analyse; errors for what the file does not hold."""
+    name = os.path.basename(traj.path)
+    indices = [r.index for r in traj.runs]
+    if runs is not None:
+        bad = sorted({int(i) for i in runs} - set(indices))
+        if bad:
+            raise ConfigError(f"run{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} not in {name!r}; "
+                              f"runs: {tidy.format_steps(indices)}")
+    chosen = [r for r in traj.runs if runs is None or r.index in {int(i) for i in runs}]
+    stored = {r.index: [int(s) for s in r.steps] for r in chosen}
+    every = sorted({s for v in stored.values() for s in v})
+    if not every:
+        raise StoreError(f"{name!r} holds no snapshot to analyse (was it run with snapshots.at = 'none', "
+                         "or stopped before step 0 was written?)")
+    if steps is not None:
+        want = {int(s) for s in steps}
+        if not want:
+            raise ConfigError(f"--steps: no step given; stored steps: {tidy.format_steps(every)}")
+        bad = sorted(want - set(every))
+        if bad:
+            what = f"step {bad[0]} is" if len(bad) == 1 else f"steps {tidy.format_steps(bad)} are"
+            raise ConfigError(f"{what} not stored in {name!r}; stored steps: {tidy.format_steps(every)}")
+        stored = {i: [s for s in v if s in want] for i, v in stored.items()}
+    return [(r, stored[r.index]) for r in chosen]
+
+
+def _analyze_run(run: Any, sets: list[str], todo: list[int], device: str, normalize: bool,
                  progress: Callable | None) -> list[dict]:
     cfg = run.config
     ident = {"run": run.index, "label": run.label, "optimizer": cfg["optimizer"]["name"],
              "lr": cfg["optimizer"]["lr"], "seed": cfg["seed"]}
-    snap = [int(s) for s in run.steps]
-    todo = snap if steps is None else [s for s in snap if s in set(steps)]
-    upd = set(int(s) for s in run.update_steps)
-    beta = run.beta
-    W0 = Vh0 = None
-    if "drift" in sets and snap:
-        W0 = _to_device(run.W(snap[0]), device)
-        Vh0 = top_singular_triplets(W0, 10)[2]  # once per run, not per snapshot
-    feat = None
+    ctx: dict[str, Any] = {"snap": [int(s) for s in run.steps], "upd": set(int(s) for s in run.update_steps),
+                           "beta": _to_device(run.beta, device), "W0": None, "Vh0": None, "feat": None}
+    if "drift" in sets and ctx["snap"]:
+        W0 = ctx["W0"] = _to_device(run.W(ctx["snap"][0]), device)
+        ctx["Vh0"] = _guarded((W0,), lambda A: {"v": top_singular_triplets(A, 10)[2]}, W0).get("v")  # once per run
     if "features" in sets:
         data = run.data()
-        act = cfg["model"]["activation"]
-        feat = (data["X_probe"], data["y_probe"], act)
-    w_sets = [s for s in sets if s in ONLINE_SETS]
+        ctx["feat"] = (_to_device(data["X_probe"], device), _to_device(data["y_probe"], device),
+                       cfg["model"]["activation"])
     rows: list[dict] = []
     for t in todo:
-        W = _to_device(run.W(t), device)
-        per_set: dict[str, dict] = {}
-        if w_sets:
-            vals = matrix_metrics(W, w_sets, beta=_to_device(beta, device), normalize=normalize)
-            esd = vals.pop("esd", None)
-            for s in w_sets:
-                if s == "esd":
-                    per_set["esd"] = {"esd": esd}
-            _split(vals, per_set)
-        if "update" in sets and t in upd:
-            M = _to_device(run.update(t), device)
-            nxt = t + 1
-            W_next = _to_device(run.W(nxt), device) if nxt in snap else None
-            per_set["update"] = update_metrics(W, M, W_next=W_next, beta=_to_device(beta, device))
-        if "drift" in sets and W0 is not None:
-            per_set["drift"] = drift_metrics(W, W0, 10, Vh0=Vh0)
-        if feat is not None:
-            Xp, yp, act = feat
-            per_set["features"] = feature_metrics(W, _to_device(Xp, device), _to_device(yp, device), act)
-        for s, vals in per_set.items():
+        for s, vals in _snapshot_metrics(run, t, sets, device, normalize, ctx).items():
             rows.append({**ident, "step": t, "set": s, **vals})
         if progress is not None:
             progress(1)
     return rows
+
+
+def _snapshot_metrics(run: Any, t: int, sets: list[str], device: str, normalize: bool,
+                      ctx: dict[str, Any]) -> dict[str, dict]:
+    """The sets' numbers for W_t, by set; NaN (phase "non-finite") for what a non-finite input enters."""
+    W, beta = _to_device(run.W(t), device), ctx["beta"]
+
+    def nan(names: list[str]) -> dict:
+        return nonfinite_metrics(names, W.shape, beta=beta, normalize=normalize)
+
+    w_sets = [s for s in sets if s in ONLINE_SETS]
+    per_set: dict[str, dict] = {}
+    if w_sets:
+        vals = _guarded((W,), matrix_metrics, W, w_sets, beta=beta, normalize=normalize) or nan(w_sets)
+        esd = vals.pop("esd", None)
+        if "esd" in w_sets:
+            per_set["esd"] = {"esd": esd}
+        _split(vals, per_set)
+    if "update" in sets and t in ctx["upd"]:
+        M = _to_device(run.update(t), device)
+        W_next = _to_device(run.W(t + 1), device) if t + 1 in ctx["snap"] else None
+        per_set["update"] = _guarded((W, M, W_next), update_metrics, W, M, W_next=W_next, beta=beta) or nan(["update"])
+    if "drift" in sets and ctx["W0"] is not None:
+        ok = ctx["Vh0"] is not None  # else W_0 is non-finite
+        per_set["drift"] = (ok and _guarded((W,), drift_metrics, W, ctx["W0"], 10, Vh0=ctx["Vh0"])) or nan(["drift"])
+    if ctx["feat"] is not None:
+        per_set["features"] = _guarded((W,), feature_metrics, W, *ctx["feat"]) or nan(["features"])
+    return per_set
+
+
+def _guarded(check: tuple, fn: Callable[..., dict], *args: Any, **kwargs: Any) -> dict:
+    """``fn(*args, **kwargs)``, or ``{}`` when an array of ``check`` holds NaN or inf (or a Gram matrix overflows)."""
+    for a in check:
+        if a is not None:
+            xp, a = analysis_namespace(a)
+            if not bool(xp.all(xp.isfinite(a))):
+                return {}
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:  # esd.gram_lower, registry._gram_eigs: "W has non-finite entries (or W^T W ...)"
+        if "non-finite" not in str(exc):
+            raise
+        return {}
 
 
 _SET_OF = {
@@ -223,39 +364,30 @@ def _split(vals: dict, per_set: dict) -> None:
             d["normalize"] = norm
 
 
-def _write_run(ag: h5py.Group, run: Any, rows: list[dict]) -> None:
-    g = ag.create_group(f"runs/{run.index:04d}")
-    by_set: dict[str, list[dict]] = {}
-    for r in rows:
-        by_set.setdefault(r["set"], []).append(r)
-    for s, rs in by_set.items():
-        sg = g.create_group(s)
-        sg.create_dataset("steps", data=np.array([r["step"] for r in rs], dtype=np.int64))
-        keys = [k for k in rs[0] if k not in ID_COLUMNS]
-        for k in keys:
-            vals = [r.get(k, np.nan) for r in rs]
-            sg.create_dataset(k, data=np.asarray(vals, dtype=np.float64))
-
-
 def read_analysis(path: str | os.PathLike) -> AnalysisResult:
     """The analysis stored in a file, as an :class:`AnalysisResult` (without re-computing)."""
     from ..reader import Trajectory
 
     res = AnalysisResult(path=str(path))
     with Trajectory(path) as traj:
-        if "analysis" not in traj.f:
+        name = next((g for g in ("analysis", writer.OLD_GROUP) if g in traj.f), None)  # old: an interrupted swap
+        if name is None:
             raise StoreError(f"{str(path)!r} holds no analysis; run: htdyn analyze {path}")
-        ag = traj.f["analysis/runs"]
+        ag = traj.f[f"{name}/runs"]
+        res.swept = varying_keys([r.config for r in traj.runs])
         for run in traj.runs:
             key = f"{run.index:04d}"
             if key not in ag:
                 continue
+            res.runs[run.index] = tidy.run_context(run, res.swept)
             cfg = run.config
             ident = {"run": run.index, "label": run.label, "optimizer": cfg["optimizer"]["name"],
                      "lr": cfg["optimizer"]["lr"], "seed": cfg["seed"]}
             for s, sg in ag[key].items():
                 steps = sg["steps"][()]
                 cols = {k: sg[k][()] for k in sg if k != "steps"}
+                if "phase" in sg and "names" in sg["phase"].attrs:
+                    res.phase_names = tuple(json.loads(sg["phase"].attrs["names"]))
                 for i, t in enumerate(steps):
                     row = {**ident, "step": int(t), "set": s}
                     for k, v in cols.items():

@@ -11,6 +11,9 @@ bulk-decay         the bulk is less MP-like: many eigenvalues past the edge, a c
                    or a distorted bulk
 heavy-tailed       no MP bulk; the tail is a power law
 rank-collapse      a large mass of (numerically) zero eigenvalues
+non-finite         not a phase: W (or its spectrum) holds NaN or inf, so there is nothing to
+                   classify (a diverged run); last in :data:`PHASES`, so the indices of the
+                   others are those of earlier versions
 =================  ===========================================================================
 
 The authors' definitions are qualitative; :func:`classify_phase` makes them a documented
@@ -34,9 +37,11 @@ import numpy as np
 from ..backend import analysis_namespace
 from . import metrics, mp
 
-__all__ = ["PHASES", "PhaseRule", "PhaseResult", "phase_features", "classify_phase"]
+__all__ = ["PHASES", "NON_FINITE", "PhaseRule", "PhaseResult", "phase_features", "classify_phase"]
 
-PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse", "non-finite")
+#: the phase of a spectrum with NaN or inf eigenvalues (a diverged W): its metrics are NaN
+NON_FINITE = "non-finite"
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,7 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     Decision rule (first match wins; M = number of eigenvalues per matrix, features as in
     :func:`phase_features`, defaults in brackets):
 
+    0. **non-finite** if an eigenvalue is NaN or inf (nothing to fit; ``features`` is empty).
     1. **rank-collapse** if ``frac0 > zero_frac`` [5%] (zeros: ``lambda <= 1e-5 mean(lambda)``).
        An MP spectrum with Q > 1 has none, with Q = 1 about 0.2% (see
        :func:`htdyn.analysis.metrics.zero_fraction`).
@@ -212,7 +218,10 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     PhaseResult
     """
     rule = rule or PhaseRule()
-    f = phase_features(evals, shape, rule)
+    xp, ev = analysis_namespace(evals)
+    if not bool(xp.all(xp.isfinite(xp.asarray(ev, dtype=xp.float64)))):
+        return PhaseResult(phase=NON_FINITE, features={}, reason="the spectrum holds NaN or inf")
+    f = phase_features(ev, shape, rule)
     M = f["M"]
 
     def done(phase: str, reason: str) -> PhaseResult:

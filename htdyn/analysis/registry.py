@@ -26,23 +26,36 @@ drift      subspace overlap of the top-10 right singular vectors of   W, W_0
 features   kernel-target alignment (uncentred as the paper, centred),  W, probe data
            stable rank of the probe features
 =========  =========================================================  ===============
+
+:func:`nonfinite_metrics` is what a matrix with NaN or inf entries (a diverged W, or
+a W^T W that overflows float64) gets instead: the same keys, every number NaN, an
+ESD of NaN and the phase ``"non-finite"`` (``htdyn analyze`` uses it; the functions
+below raise ValueError on such input).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..backend import analysis_namespace
 from .esd import gram_lower
-from .phases import PHASES
+from .phases import NON_FINITE, PHASES
 
 METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift", "features")
 #: sets that need only W_t (and beta): usable online, during simulation
 ONLINE_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher")
 DEFAULT_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift")
+#: the numbers of the sets that are not W-only (what ``update_metrics`` & co. return)
+UPDATE_KEYS = ("update_fro", "update_spectral", "update_stable_rank") + tuple(
+    f"overlap_{tag}_{side}_{what}" for tag in ("prev", "next") for side in ("left", "right")
+    for what in ("top1", "mass")) + ("update_sim_beta",)
+DRIFT_KEYS = ("drift_overlap_top10",)
+FEATURE_KEYS = ("kta", "kta_centered", "feature_stable_rank")
+_OTHER_KEYS = {"update": UPDATE_KEYS, "drift": DRIFT_KEYS, "features": FEATURE_KEYS}
 
 
 def check_sets(names: Sequence[str], allowed: Sequence[str] = METRIC_SETS, where: str = "metrics") -> list[str]:
@@ -148,6 +161,49 @@ def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: 
         b = xp.asarray(beta, dtype=xp.float64)
         out["sim_beta"] = float(abs(xp.sum(v1 * b)) / float(xp.linalg.norm(b)))
     if normalize:
+        out["normalize"] = 1.0
+    return out
+
+
+@lru_cache(maxsize=64)
+def _matrix_keys(sets: tuple[str, ...], with_beta: bool, normalize: bool) -> tuple[str, ...]:
+    """The keys :func:`matrix_metrics` returns for these sets (from a small random matrix)."""
+    if not sets:
+        return ()
+    W = np.random.default_rng(0).standard_normal((40, 30))
+    beta = np.ones(30) / np.sqrt(30) if with_beta else None
+    return tuple(matrix_metrics(W, sets, beta=beta, normalize=normalize))
+
+
+def metric_keys(sets: Sequence[str], *, normalize: bool = False) -> list[str]:
+    """The scalar numbers (every key but ``esd``) the sets give per snapshot, teacher included."""
+    keys = [k for k in _matrix_keys(tuple(s for s in sets if s in ONLINE_SETS), True, bool(normalize))
+            if k != "esd"]
+    for s in sets:
+        keys.extend(_OTHER_KEYS.get(s, ()))
+    return keys
+
+
+def nonfinite_metrics(sets: Sequence[str], shape: tuple[int, int], *, beta: Any = None,
+                      normalize: bool = False) -> dict[str, Any]:
+    """The numbers of a matrix with NaN or inf entries: the keys the sets give, every value NaN.
+
+    For the W-only sets the keys of :func:`matrix_metrics`; ``esd`` is a vector of
+    ``min(h, d)`` NaN, ``phase`` the index of ``"non-finite"`` in ``PHASES``; the
+    ``update``, ``drift`` and ``features`` sets add their keys.  ``normalize`` is kept
+    as :func:`matrix_metrics` records it.
+    """
+    w = tuple(s for s in sets if s in ONLINE_SETS)
+    out: dict[str, Any] = dict.fromkeys(_matrix_keys(w, beta is not None, bool(normalize)), float("nan"))
+    for s in sets:
+        out.update(dict.fromkeys(_OTHER_KEYS.get(s, ()), float("nan")))
+    if beta is None:
+        out.pop("update_sim_beta", None)
+    if "esd" in out:
+        out["esd"] = np.full(min(shape), np.nan)
+    if "phase" in out:
+        out["phase"] = float(PHASES.index(NON_FINITE))
+    if normalize and w:
         out["normalize"] = 1.0
     return out
 
