@@ -31,6 +31,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..diskspace import format_bytes
 from ..errors import StoreError
 from .phases import PHASES
 from .registry import metric_keys
@@ -82,17 +83,8 @@ def check_space(needs: Sequence[tuple[str, int]]) -> None:
         free = shutil.disk_usage(where).free
         if free < nbytes:
             raise StoreError(f"not enough free disk space in {where!r} for the analysis: it needs about "
-                             f"{format_size(nbytes)}, {format_size(free)} are free; free some space "
+                             f"{format_bytes(nbytes)}, {format_bytes(free)} are free; free some space "
                              "(nothing was written)")
-
-
-def format_size(n: float) -> str:
-    """Bytes as ``812 B``, ``3.4 KiB``, ``1.2 GiB``."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
 
 
 def reserve(path: str, nbytes: int) -> None:
@@ -115,7 +107,7 @@ def reserve(path: str, nbytes: int) -> None:
                 return  # no fallocate on this file system: the check up front has to do
             free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
             raise StoreError(f"cannot write the analysis into {path!r}: {exc.strerror} (it needs about "
-                             f"{format_size(nbytes)}, {format_size(free)} are free); the file and its earlier "
+                             f"{format_bytes(nbytes)}, {format_bytes(free)} are free); the file and its earlier "
                              "analysis are unchanged") from None
     finally:
         os.close(fd)
