@@ -54,8 +54,8 @@ def trained_matrix(n: int, d: int, h: int) -> tuple[np.ndarray, np.ndarray, np.n
     run = RunConfig(model=ModelConfig(n=n, d=d, h=h), optimizer=OptimizerConfig("adam", lr=1.0))
     res = htdyn.simulate(simulation([run], steps=10, snapshots={"at": "none"}, eval={"at": "none"}),
                          path=False)
-    W0 = htdyn.data.make_init(run.model, run.init_seed_)[0]
-    beta = htdyn.data.make_dataset(run.model, run.data_seed_).beta
+    W0 = htdyn.train.data.make_init(run.model, run.init_seed_)[0]
+    beta = htdyn.train.data.make_dataset(run.model, run.data_seed_).beta
     return W0, res.runs[0].W_final.astype(np.float64), beta
 
 

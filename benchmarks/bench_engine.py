@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
-from htdyn.backend import Backend, get_backend
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, SimConfig, simulation
-from htdyn.engine import SimulationResult, simulate
+from htdyn.train.backend import Backend, get_backend
+from htdyn.train.simulate import SimulationResult, simulate
 
 STEP_TARGET = {"cpu": 0.70, "cuda": 0.60}  # fraction of the GEMM floor a step should reach
 WRITE_TARGET = 0.25  # snapshot-writing overhead (fraction of the no-file time), CPU
@@ -495,7 +495,7 @@ def write_floor_run(config: SimConfig, path: Path) -> float:
     (no fsync), without HDF5.  On machines where fresh page-cache pages are slow to come
     by, this alone can exceed the overhead target.
     """
-    from htdyn.backend import to_numpy
+    from htdyn.train.backend import to_numpy
 
     with open(path, "wb") as fh:
         def hook(info: Any) -> None:
@@ -533,7 +533,7 @@ def bench_writer(args: argparse.Namespace, sizes: tuple[int, int, int], tmp: Pat
     counters, two flushes a step) from the state of the machine's page cache, which
     decides most of table 2 on a machine where fresh pages are slow.
     """
-    from htdyn.store import TrajectoryWriter
+    from htdyn.io.writer import TrajectoryWriter
 
     n, d, h = sizes
     T = args.steps

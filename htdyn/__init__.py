@@ -22,14 +22,13 @@ _EXPORTS = {
     "EvalConfig": "config", "ModelConfig": "config", "OptimizerConfig": "config", "RunConfig": "config",
     "ScheduleConfig": "config", "SimConfig": "config", "SnapshotConfig": "config", "from_dict": "config",
     "load_config": "config", "simulation": "config",
-    "RunResult": "engine", "SimulationResult": "engine", "StepInfo": "engine", "simulate": "engine",
+    "RunResult": "train.simulate", "SimulationResult": "train.simulate", "StepInfo": "train.simulate",
+    "simulate": "train.simulate",
     "ConfigError": "errors", "HtdynError": "errors", "StoreError": "errors",
-    "Run": "reader", "Trajectory": "reader", "open": "reader",
+    "Run": "io.reader", "Trajectory": "io.reader", "open": "io.reader",
 }
-_SUBMODULES = {
-    "activations", "analysis", "backend", "blas", "cli", "config", "data", "engine", "errors", "model", "optim",
-    "reader", "readout", "schedules", "store",
-}
+#: the rooms: config -> train -> io -> analysis (and the cli on top); see docs/architecture.md
+_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "errors", "io", "runkeys", "train", "xp"}
 
 __all__ = ["__version__", *_EXPORTS]
 

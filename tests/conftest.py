@@ -65,7 +65,7 @@ class StepLog:
         self.runs: dict[int, list[int]] = {}
 
     def __call__(self, info) -> None:
-        from htdyn.backend import to_numpy
+        from htdyn.train.backend import to_numpy
 
         t = info.t
         # copies: the optimizer state arrays are updated in place by the next step

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 import htdyn
-from htdyn.analysis import writer
 from htdyn.analysis.offline import analyze, check_request, read_analysis
 from htdyn.analysis.phases import NON_FINITE, PHASES
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 from htdyn.errors import ConfigError, StoreError
+from htdyn.io import results
 
 TINY = {"n": 64, "d": 16, "h": 24, "n_test": 16}
 STEPS = 3
@@ -165,18 +165,18 @@ def test_an_interrupted_swap_is_recovered(analysed: tuple[Path, Path]) -> None:
     path, _ = analysed
     old = read_analysis(path).records()
     with h5py.File(path, "r+") as f:  # killed between renaming the old group and renaming the new one
-        f.move("analysis", writer.OLD_GROUP)
-        f.create_group(writer.TMP_GROUP)
+        f.move("analysis", results.OLD_GROUP)
+        f.create_group(results.TMP_GROUP)
     assert read_analysis(path).records() == old  # readable as it is
     with h5py.File(path, "r+") as f:
-        writer.recover(f)
-        assert "analysis" in f and writer.OLD_GROUP not in f and writer.TMP_GROUP not in f
+        results.recover(f)
+        assert "analysis" in f and results.OLD_GROUP not in f and results.TMP_GROUP not in f
     assert read_analysis(path).records() == old
     with h5py.File(path, "r+") as f:  # a stale temporary group from a crash is dropped by the next analysis
-        f.create_group(writer.TMP_GROUP)
+        f.create_group(results.TMP_GROUP)
     analyze(path, metrics=["norms"])
     with h5py.File(path, "r") as f:
-        assert writer.TMP_GROUP not in f and set(f["analysis/runs/0000"]) == {"norms"}
+        assert results.TMP_GROUP not in f and set(f["analysis/runs/0000"]) == {"norms"}
 
 
 def test_a_file_replaced_during_the_analysis_is_not_written(analysed: tuple[Path, Path], source: Path) -> None:
@@ -280,7 +280,7 @@ def test_disk_filling_during_the_write_keeps_the_file(analysed: tuple[Path, Path
     shutil.copy(analysed[1], out)
     before, csv_before = _sha(path), _sha(out)
     old = read_analysis(path).records()
-    monkeypatch.setattr(writer, "check_space", lambda needs: None)  # the disk fills after the check
+    monkeypatch.setattr(results, "check_space", lambda needs: None)  # the disk fills after the check
     _fill(small_disk, leave=24 * 1024)  # room for the CSV, not for the HDF5 group
     with pytest.raises(StoreError, match="No space left on device.*unchanged"):
         analyze(path, csv_path=out)

@@ -157,7 +157,7 @@ def test_demo_config_runs_and_is_documented(tmp_path: Path) -> None:
     assert "htdyn run sims/demo.toml" in readme
     sim = htdyn.load_config(ROOT / "sims" / "demo.toml")
     res = htdyn.simulate(sim, path=str(tmp_path / "demo.h5"))
-    W0 = htdyn.data.make_init(sim.runs[0].model, sim.runs[0].init_seed_)[0]
+    W0 = htdyn.train.data.make_init(sim.runs[0].model, sim.runs[0].init_seed_)[0]
     s0 = np.linalg.svd(W0, compute_uv=False)[0]
     s_small, s_mid, s_big = (np.linalg.svd(r.W_final, compute_uv=False)[0] for r in res.runs)
     assert s_small < 1.5 * s0 < s_mid < s_big

@@ -18,9 +18,9 @@ from rich.console import Console
 
 import htdyn
 from htdyn.analysis.registry import PHASES
-from htdyn.progress import PlainProgress, progress
+from htdyn.cli.progress import PlainProgress, progress
+from htdyn.cli.tables import RunTable, config_grid, short_names
 from htdyn.runkeys import flatten
-from htdyn.tables import RunTable, config_grid, short_names
 
 EXE = shutil.which("htdyn")
 needs_cli = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")

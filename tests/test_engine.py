@@ -12,7 +12,7 @@ from conftest import TINY, StepLog, rel_err
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, from_dict, simulation
-from htdyn.data import make_dataset, make_init
+from htdyn.train.data import make_dataset, make_init
 
 BACKENDS = ["numpy", "torch"]
 
@@ -395,7 +395,7 @@ def test_forked_child_runs_after_parent_used_the_thread_pool(tmp_path) -> None:
     """A child forked after the parent split element-wise work over threads must not wait on dead threads."""
     import multiprocessing as mp_
 
-    from htdyn.backend import Workspace, get_backend
+    from htdyn.train.backend import Workspace, get_backend
 
     if "fork" not in mp_.get_all_start_methods():
         pytest.skip("no fork on this platform")
@@ -415,7 +415,7 @@ def test_forked_child_runs_after_parent_used_the_thread_pool(tmp_path) -> None:
 
 
 def _child_map(q) -> None:
-    from htdyn.backend import Workspace, get_backend
+    from htdyn.train.backend import Workspace, get_backend
 
     ws = Workspace(get_backend("cpu", "float32"))
     ws.threads = 2

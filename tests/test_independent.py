@@ -31,7 +31,7 @@ from htdyn.config import (
     SnapshotConfig,
     simulation,
 )
-from htdyn.data import make_dataset, make_init
+from htdyn.train.data import make_dataset, make_init
 
 # the teacher links, written out independently of htdyn.activations
 TEACHER_BY_HAND = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htdyn.backend import get_backend, to_numpy
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, simulation
-from htdyn.loop import GroupRun
-from htdyn.recorder import Recorder
+from htdyn.train.backend import get_backend, to_numpy
+from htdyn.train.loop import GroupRun
+from htdyn.train.recorder import Recorder
 
 TINY = {"n": 64, "d": 16, "h": 24, "n_test": 16}
 

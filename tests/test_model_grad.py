@@ -1,4 +1,4 @@
-"""Closed-form loss gradients (htdyn.model.loss_and_grad) against torch autograd and finite differences.
+"""Closed-form loss gradients (htdyn.train.model.loss_and_grad) against torch autograd and finite differences.
 
 The loss is torch's MSELoss (mean, no 1/2) of f(x) = a . phi(W x / sqrt(d)) / sqrt(h), batched on a
 leading run axis, with the data shared by the runs (B_x = 1) or per run (B_x = B).
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from htdyn.activations import Activation, get_activation
-from htdyn.model import loss_and_grad, predict
+from htdyn.train.model import loss_and_grad, predict
 
 B, N, D, H = 2, 64, 16, 24
 BUILTIN = ["tanh", "relu", "softplus", "gelu", "linear"]
@@ -205,7 +205,7 @@ def test_workspace_gradient_matches_autograd(torch, backend_name: str, name: str
 
     Called twice with one workspace: the second call must not see the first one's buffers.
     """
-    from htdyn.backend import Workspace, get_backend, to_numpy
+    from htdyn.train.backend import Workspace, get_backend, to_numpy
 
     be = get_backend("cpu", "float64", backend_name)
     ws = Workspace(be)

@@ -1,6 +1,6 @@
 """Optimizers and schedules against torch.optim on the same student, data and initial weights.
 
-The torch student is built here from the arrays htdyn itself draws (htdyn.data.make_dataset /
+The torch student is built here from the arrays htdyn itself draws (htdyn.train.data.make_dataset /
 make_init with the run's seeds), trained with torch.optim in float64 for 10 full-batch steps, and
 W_t is compared at every step with the W_t htdyn exposes through ``on_step``.
 """
@@ -17,8 +17,8 @@ from conftest import TINY, StepLog, rel_err
 import htdyn
 from htdyn.activations import get_activation
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, simulation
-from htdyn.data import STREAM_SHUFFLE, make_dataset, make_init, rng
-from htdyn.model import loss_and_grad
+from htdyn.train.data import STREAM_SHUFFLE, make_dataset, make_init, rng
+from htdyn.train.model import loss_and_grad
 
 STEPS = 10
 # float64, 10 steps: per-step rounding differences (summation order, lerp vs axpy in Adam) are

@@ -15,7 +15,7 @@ from conftest import StepLog
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
-from htdyn.data import make_dataset, make_init
+from htdyn.train.data import make_dataset, make_init
 
 SMALL = {"n": 400, "d": 200, "h": 300, "n_test": 100}
 SEEDS = (0, 1, 2)

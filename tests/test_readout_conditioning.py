@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from htdyn.readout import COND_LIMIT, ridge_readout
+from htdyn.train.readout import COND_LIMIT, ridge_readout
 
 
 def _svd_ridge(Z: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:

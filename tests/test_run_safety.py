@@ -21,7 +21,7 @@ import pytest
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 from htdyn.errors import ConfigError, StoreError
-from htdyn.store import partial_path
+from htdyn.io.writer import partial_path
 
 REPO = Path(__file__).resolve().parents[1]
 HTDYN = shutil.which("htdyn")
@@ -297,7 +297,7 @@ def test_divergence_warnings_stay_off_the_screen(tmp_path: Path) -> None:
 
 
 def test_memory_check_names_what_to_reduce() -> None:
-    from htdyn.plan import check_resources, footprint
+    from htdyn.train.plan import check_resources, footprint
 
     sim = simulation([RunConfig(model=ModelConfig(n=100, d=50, h=60, n_test=10), optimizer=OptimizerConfig("gd"))],
                      steps=2)

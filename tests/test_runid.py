@@ -6,7 +6,7 @@ import h5py
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
-from htdyn.runid import canonical_run, run_id
+from htdyn.io.runid import canonical_run, run_id
 
 TINY = ModelConfig(n=64, d=16, h=24, n_test=16)
 

@@ -19,9 +19,9 @@ from conftest import TINY, StepLog
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, from_dict, simulation
-from htdyn.data import make_dataset, make_init
 from htdyn.errors import StoreError
-from htdyn.store import partial_path
+from htdyn.io.writer import partial_path
+from htdyn.train.data import make_dataset, make_init
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 6
@@ -455,7 +455,7 @@ def test_sigint_leaves_interrupted_file(tmp_path) -> None:
 
 def test_integer_snapshot_is_stored_as_float(tmp_path) -> None:
     """write_snapshot takes any real array; integers go through the ordinary float path."""
-    from htdyn.store import TrajectoryWriter
+    from htdyn.io.writer import TrajectoryWriter
 
     sim = simulation([RunConfig(model=ModelConfig(**TINY))], steps=1)
     run = sim.runs[0]

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 
 __all__ = [
     "singular_triplets",

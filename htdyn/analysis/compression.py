@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 
 __all__ = ["HillTail", "entrywise_tail_index", "pruning_curve", "fraction_for_residual"]
 

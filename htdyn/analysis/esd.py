@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 
 __all__ = ["esd", "singular_values", "gram_lower"]
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 
 __all__ = ["hidden_features", "kernel_target_alignment", "feature_stable_rank", "ACTIVATION_NAMES"]
 

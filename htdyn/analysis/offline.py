@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..backend import analysis_namespace
 from ..errors import ConfigError, StoreError
+from ..io import results
 from ..runkeys import varying_keys
-from . import tidy, writer
+from ..xp import analysis_namespace
+from . import tidy
 from .alignment import top_singular_triplets
 from .phases import PHASES
 from .registry import (
@@ -159,7 +160,7 @@ def analyze(
     sets = _check_args(metrics, device)
     result = AnalysisResult(path=str(path))
     traj = _open(path, write)
-    identity = writer.file_identity(path)
+    identity = results.file_identity(path)
     with traj:
         plan, csv_file = _prepare(traj, result, sets, steps, runs, csv_path, normalize, write)
         attrs = {"metric_sets": json.dumps(sets), "normalize": bool(normalize), "htdyn_version": __version__,
@@ -174,7 +175,8 @@ def analyze(
     tmp_csv = tidy.write_text_beside(csv_file, result.csv_text()) if csv_file is not None else None
     try:
         if write:
-            writer.commit(str(path), by_run, attrs, identity)
+            results.commit(str(path), by_run, attrs, identity, id_columns=tidy.ID_COLUMNS,
+                           categories={"phase": PHASES})
     except BaseException:
         if tmp_csv is not None:
             tmp_csv.unlink(missing_ok=True)
@@ -225,7 +227,7 @@ def _check_args(metrics: Sequence[str], device: str) -> list[str]:
 
 
 def _open(path: str | os.PathLike, write: bool) -> Any:
-    from ..reader import Trajectory
+    from ..io.reader import Trajectory
 
     try:
         return Trajectory(path, mode="r+" if write else "r")  # r+: fail now on a read-only or busy file
@@ -243,11 +245,11 @@ def _prepare(traj: Any, result: AnalysisResult, sets: list[str], steps: Sequence
     csv_file = tidy.check_csv_path(csv_path, traj.path) if csv_path is not None else None
     result.swept = varying_keys([r.config for r in traj.runs])
     result.runs = {run.index: tidy.run_context(run, result.swept) for run, _ in plan}
-    h5_bytes, csv_bytes = writer.estimate_bytes(plan, sets, len(result.swept), normalize)
+    h5_bytes, csv_bytes = tidy.estimate_bytes(plan, sets, len(result.swept), normalize)
     needs = [(os.path.dirname(os.path.abspath(traj.path)), h5_bytes)] if write else []
     if csv_file is not None:
         needs.append((str(csv_file.parent), csv_bytes))
-    writer.check_space(needs)
+    results.check_space(needs)
     return plan, csv_file
 
 
@@ -366,11 +368,11 @@ def _split(vals: dict, per_set: dict) -> None:
 
 def read_analysis(path: str | os.PathLike) -> AnalysisResult:
     """The analysis stored in a file, as an :class:`AnalysisResult` (without re-computing)."""
-    from ..reader import Trajectory
+    from ..io.reader import Trajectory
 
     res = AnalysisResult(path=str(path))
     with Trajectory(path) as traj:
-        name = next((g for g in ("analysis", writer.OLD_GROUP) if g in traj.f), None)  # old: an interrupted swap
+        name = next((g for g in ("analysis", results.OLD_GROUP) if g in traj.f), None)  # old: an interrupted swap
         if name is None:
             raise StoreError(f"{str(path)!r} holds no analysis; run: htdyn analyze {path}")
         ag = traj.f[f"{name}/runs"]

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 from . import metrics, mp
 
 __all__ = ["PHASES", "NON_FINITE", "PhaseRule", "PhaseResult", "phase_features", "classify_phase"]

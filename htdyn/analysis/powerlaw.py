@@ -61,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 
 __all__ = ["PowerLawFit", "LikelihoodRatio", "fit_hill", "fit_ks", "compare", "ALTERNATIVES"]
 

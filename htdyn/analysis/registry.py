@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import analysis_namespace
+from ..xp import analysis_namespace
 from .esd import gram_lower
 from .phases import NON_FINITE, PHASES
 

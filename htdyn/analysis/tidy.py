@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
+from ..io.results import FIXED_BYTES
 from ..runkeys import flatten
 from .phases import PHASES
+from .registry import metric_keys
 
 #: the identifying columns of the long rows (one per run x step x metric set)
 ID_COLUMNS = ("run", "label", "optimizer", "lr", "seed", "step", "set")
@@ -250,3 +252,28 @@ def write_text_beside(path: str | os.PathLike, text: str) -> Path:
             raise StoreError(f"cannot write {str(p)!r} ({exc.strerror}); it is unchanged") from None
         raise
     return tmp
+
+
+#: HDF5 overhead per data set (object header, chunk index), generously
+DATASET_BYTES = 1024
+
+
+def estimate_bytes(plan: Sequence[tuple[Any, Sequence[int]]], sets: Sequence[str], n_swept: int,
+                   normalize: bool) -> tuple[int, int]:
+    """Bytes an analysis will add to the trajectory file and write to the CSV (upper estimates).
+
+    Parameters
+    ----------
+    plan : (run, steps to analyse) pairs
+    sets : metric sets
+    n_swept : number of swept config keys (CSV columns)
+    normalize : whether the normalised ESD is used (one more number per set)
+    """
+    keys = metric_keys(sets, normalize=normalize)
+    h5 = csv = FIXED_BYTES
+    for run, todo in plan:
+        n = len(todo)
+        esd = min(run.shape) if "esd" in sets else 0
+        h5 += 8 * n * (len(keys) + esd + len(sets)) + DATASET_BYTES * (len(keys) + 2 * len(sets))
+        csv += 25 * n * (len(keys) + n_swept + 8)
+    return h5, csv

@@ -23,7 +23,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from .runkeys import flatten, varying_keys
+from ..runkeys import flatten, varying_keys
 
 ALWAYS = ("optimizer.name", "optimizer.lr")
 """Keys a run table names even when they are not swept (on its ``same in every run:`` line)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .activations import Activation
+from ..activations import Activation
 from .backend import Workspace
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig, SimConfig, resolve_steps
-from .diskspace import RESERVE_BYTES, format_bytes, free_bytes
-from .errors import ConfigError, StoreError
+from ..config import RunConfig, SimConfig, resolve_steps
+from ..errors import ConfigError, StoreError
+from ..io.diskspace import RESERVE_BYTES, format_bytes, free_bytes
 from .optim import STATE_NAMES
 
 #: HDF5 metadata per run group and per file (object headers, B-trees, attributes), generous

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..config import RunConfig
 from .backend import Backend
-from .config import RunConfig
 from .data import STREAM_SHUFFLE, Dataset, dataset_from_arrays, make_dataset, rng
 from .plan import data_key
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from .blas import set_thread_timeout
-from .errors import HtdynError
+from ..blas import set_thread_timeout
+from ..errors import HtdynError
 from .progress import progress
 from .tables import RunTable, config_grid, swept_keys
 
@@ -54,9 +54,9 @@ def run(
 
     Example: htdyn run sims/demo.toml --set optimizer.lr=0.5 -o outputs/demo_lr05.h5
     """
-    from .config import load_config
-    from .engine import simulate
-    from .store import check_destination, partial_path
+    from ..config import load_config
+    from ..io.writer import check_destination, partial_path
+    from ..train.simulate import simulate
 
     overrides = list(set_)
     if device is not None:
@@ -103,7 +103,7 @@ def _last(v: object) -> float:
 
 
 def _total_steps(sim: object) -> int:
-    from .plan import batch_key
+    from ..train.plan import batch_key
 
     return sim.steps * len({batch_key(r) for r in sim.runs})  # type: ignore[attr-defined]
 
@@ -111,7 +111,7 @@ def _total_steps(sim: object) -> int:
 @app.command()
 def info(path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`.")) -> None:
     """Show what a trajectory file holds: config, status, runs, snapshots and final losses."""
-    from .reader import open as open_traj
+    from ..io.reader import open as open_traj
 
     with open_traj(path) as traj:
         a = traj.attrs
@@ -149,7 +149,7 @@ def _info_table(traj: object) -> None:
 
 def _status_text(traj: object) -> str:
     """The status as a reader should take it: complete, interrupted, failed, being written, or incomplete."""
-    from .filelock import describe
+    from ..io.filelock import describe
 
     status = traj.status  # type: ignore[attr-defined]
     writer = traj.writer  # type: ignore[attr-defined]
@@ -193,11 +193,11 @@ def analyze(
 
     Example: htdyn analyze outputs/demo.h5 --metrics powerlaw,mp,teacher --steps 0,1,10
     """
-    from .analysis.offline import analyze as run_analysis
-    from .analysis.offline import check_request
-    from .analysis.registry import DEFAULT_SETS
-    from .errors import ConfigError
-    from .reader import open as open_traj
+    from ..analysis.offline import analyze as run_analysis
+    from ..analysis.offline import check_request
+    from ..analysis.registry import DEFAULT_SETS
+    from ..errors import ConfigError
+    from ..io.reader import open as open_traj
 
     names = DEFAULT_SETS if metrics == "default" else [m.strip() for m in metrics.split(",") if m.strip()]
     step_list = None
@@ -233,7 +233,7 @@ def _analysis_table(res: object, configs: dict[int, dict]) -> None:
     step, set and the metric values; ``phase`` an index into PHASES or already its name);
     ``configs`` maps a run's index to its config (plain data), for the swept keys.
     """
-    from .analysis.registry import PHASES
+    from ..analysis.registry import PHASES
 
     last: dict[int, dict] = {}
     for r in res.rows:  # type: ignore[attr-defined]
@@ -259,7 +259,7 @@ def _analysis_table(res: object, configs: dict[int, dict]) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from ._version import __version__
+        from .._version import __version__
 
         out.print(f"htdyn {__version__}", markup=False, highlight=False)
         raise typer.Exit()
@@ -274,7 +274,7 @@ def _root(
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from .errors import Interrupted
+    from ..errors import Interrupted
 
     raise Interrupted(signum)
 
@@ -299,6 +299,3 @@ def main() -> None:
         console.print("interrupted", markup=False, highlight=False)
         sys.exit(getattr(exc, "exit_code", 130))
 
-
-if __name__ == "__main__":
-    main()

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import get_teacher
-from .config import ModelConfig
-from .errors import ConfigError
+from ..activations import get_teacher
+from ..config import ModelConfig
+from ..errors import ConfigError
 
 # stream ids (documented in docs/format.md; changing them changes every result)
 STREAM_BETA, STREAM_TRAIN, STREAM_PROBE, STREAM_TEST = 0, 1, 2, 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .activations import Activation
+from ..activations import Activation
 from .backend import Workspace
 from .model import loss_and_grad
 

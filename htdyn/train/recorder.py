@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config import SimConfig, resolve_steps
+from ..io.writer import TrajectoryWriter
 from .backend import to_numpy
-from .config import SimConfig, resolve_steps
-from .store import TrajectoryWriter
 
 if TYPE_CHECKING:  # pragma: no cover
     from .loop import GroupRun, StepResult

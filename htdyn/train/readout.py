@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation
+from ..activations import Activation
 from .backend import to_numpy
 from .model import features, predict
 

@@ -22,10 +22,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ._version import __version__
-from .config import RunConfig, SimConfig, flatten
+from .._version import __version__
+from ..config import RunConfig, SimConfig, flatten
+from ..errors import StoreError
 from .diskspace import Reserve
-from .errors import StoreError
 from .filelock import WriterLock
 from .runid import run_id
 

@@ -31,37 +31,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..diskspace import format_bytes
 from ..errors import StoreError
-from .phases import PHASES
-from .registry import metric_keys
-from .tidy import ID_COLUMNS
+from .diskspace import format_bytes
 
 #: where a new analysis is written before it replaces ``/analysis``, and where the old one waits
 TMP_GROUP, OLD_GROUP = "analysis.tmp", "analysis.old"
-#: HDF5 overhead per data set (object header, chunk index) and per file, generously
-DATASET_BYTES, FIXED_BYTES = 1024, 64 * 1024
-
-
-def estimate_bytes(plan: Sequence[tuple[Any, Sequence[int]]], sets: Sequence[str], n_swept: int,
-                   normalize: bool) -> tuple[int, int]:
-    """Bytes an analysis will add to the trajectory file and write to the CSV (upper estimates).
-
-    Parameters
-    ----------
-    plan : (run, steps to analyse) pairs
-    sets : metric sets
-    n_swept : number of swept config keys (CSV columns)
-    normalize : whether the normalised ESD is used (one more number per set)
-    """
-    keys = metric_keys(sets, normalize=normalize)
-    h5 = csv = FIXED_BYTES
-    for run, todo in plan:
-        n = len(todo)
-        esd = min(run.shape) if "esd" in sets else 0
-        h5 += 8 * n * (len(keys) + esd + len(sets)) + DATASET_BYTES * (len(keys) + 2 * len(sets))
-        csv += 25 * n * (len(keys) + n_swept + 8)
-    return h5, csv
+#: HDF5 overhead per file, generously (the margin of every reservation)
+FIXED_BYTES = 64 * 1024
 
 
 def check_space(needs: Sequence[tuple[str, int]]) -> None:
@@ -120,7 +96,8 @@ def file_identity(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any],
-           identity: tuple[int, int] | None = None) -> None:
+           identity: tuple[int, int] | None = None, *, id_columns: Sequence[str] = (),
+           categories: Mapping[str, Sequence[str]] | None = None) -> None:
     """Write long rows as the file's new ``/analysis``: complete, or not at all.
 
     Parameters
@@ -130,6 +107,8 @@ def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any],
     attrs : attributes of ``/analysis``
     identity : :func:`file_identity` of the file that was analysed; a file replaced
         since (e.g. by ``htdyn run --overwrite``) is not written
+    id_columns : row keys that identify a row rather than hold a value (not stored)
+    categories : for a key holding codes, the names they index (stored as its ``names``)
 
     Raises
     ------
@@ -137,7 +116,7 @@ def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any],
         The file was replaced, the disk lacks the space or a write failed; the
         earlier ``/analysis`` is kept.
     """
-    from ..reader import Trajectory
+    from .reader import Trajectory
 
     if identity is not None and file_identity(path) != identity:
         raise StoreError(f"{path!r} was replaced while it was being analysed; its analysis was not written "
@@ -146,7 +125,7 @@ def commit(path: str, runs: Mapping[int, list[dict]], attrs: Mapping[str, Any],
         ag = mem.create_group("analysis")
         ag.attrs.update(dict(attrs))
         for i, rows in runs.items():
-            write_run(ag, i, rows)
+            write_run(ag, i, rows, id_columns, categories or {})
         mem.flush()
         reserve(path, int(1.25 * len(mem.id.get_file_image())) + FIXED_BYTES)
         with Trajectory(path, mode="r+") as traj:
@@ -178,11 +157,13 @@ def recover(f: h5py.File) -> None:
             del f[name]
 
 
-def write_run(ag: h5py.Group, index: int, rows: Sequence[Mapping]) -> None:
+def write_run(ag: h5py.Group, index: int, rows: Sequence[Mapping], id_columns: Sequence[str] = (),
+              categories: Mapping[str, Sequence[str]] | None = None) -> None:
     """One run's long rows as ``runs/<index>/<set>/<key>`` (float64 per step, ``steps`` alongside).
 
-    ``phase`` holds codes into the names in its ``names`` attribute (JSON).
+    A key of ``categories`` (``phase``) holds codes into the names in its ``names`` attribute (JSON).
     """
+    categories = categories or {}
     g = ag.create_group(f"runs/{index:04d}")
     by_set: dict[str, list[Mapping]] = {}
     for r in rows:
@@ -190,9 +171,9 @@ def write_run(ag: h5py.Group, index: int, rows: Sequence[Mapping]) -> None:
     for s, rs in by_set.items():
         sg = g.create_group(s)
         sg.create_dataset("steps", data=np.array([r["step"] for r in rs], dtype=np.int64))
-        keys = list(dict.fromkeys(k for r in rs for k in r if k not in ID_COLUMNS))  # every row's keys
+        keys = list(dict.fromkeys(k for r in rs for k in r if k not in id_columns))  # every row's keys
         for k in keys:
             vals = [r.get(k, np.nan) for r in rs]
             ds = sg.create_dataset(k, data=np.asarray(vals, dtype=np.float64))
-            if k == "phase":
-                ds.attrs["names"] = json.dumps(list(PHASES))
+            if k in categories:
+                ds.attrs["names"] = json.dumps(list(categories[k]))

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .activations import get_activation
+from ..activations import get_activation
+from ..config import RunConfig, SimConfig, resolve_steps
+from ..errors import ConfigError
 from .backend import Backend, Workspace, to_numpy
 from .batches import Minibatches, device_data, group_datasets
-from .config import RunConfig, SimConfig, resolve_steps
 from .data import make_init
-from .errors import ConfigError
 from .model import loss as full_loss
 from .objective import Objective
 from .optim import STATE_NAMES, BatchedOptimizer
@@ -252,7 +252,7 @@ class GroupRun:
 
 
 def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.ndarray) -> Any:
-    from .engine import StepInfo
+    from .simulate import StepInfo
 
     return StepInfo(res.t, ids, res.W, res.W_next, M, state, res.loss, active.copy())
 
@@ -280,6 +280,6 @@ def _online_metrics(config: SimConfig, h: int, d: int) -> tuple[Callable | None,
     """The online metric function for ``config.eval.metrics`` and its output shapes (W of h x d)."""
     if not config.eval.metrics:
         return None, {}
-    from .analysis.registry import online_metrics
+    from ..analysis.registry import online_metrics
 
     return online_metrics(config.eval.metrics, h, d)

@@ -21,9 +21,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .errors import StoreError
+from ..errors import StoreError
 from .filelock import describe, holder
-from .store import FORMAT_NAME, FORMAT_VERSION, partial_path
+from .writer import FORMAT_NAME, FORMAT_VERSION, partial_path
 
 
 def open(path: str | os.PathLike) -> Trajectory:  # noqa: A001 - mirrors h5py.File / builtins.open
@@ -277,8 +277,8 @@ class Run:
         g = self.g["data"]
         if g.attrs.get("stored", False):
             return {k: g[k][()] for k in g}
-        from .config import ModelConfig
-        from .data import make_dataset
+        from ..config import ModelConfig
+        from ..train.data import make_dataset
 
         model = ModelConfig(**self.config["model"])
         ds = make_dataset(model, int(g.attrs["seed"]))

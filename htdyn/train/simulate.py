@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from ..config import RunConfig, SimConfig
+from ..errors import ConfigError, StoreError
+from ..io.diskspace import is_disk_full
+from ..io.writer import TrajectoryWriter
 from .backend import get_backend, to_numpy
-from .config import RunConfig, SimConfig
-from .diskspace import is_disk_full
-from .errors import ConfigError, StoreError
 from .loop import GroupRun
 from .plan import batch_key, check_resources
 from .recorder import EVAL_KEYS, Recorder
-from .store import TrajectoryWriter
 
 __all__ = ["EVAL_KEYS", "RunResult", "SimulationResult", "StepInfo", "simulate"]
 
@@ -237,6 +237,6 @@ def _close(writer: TrajectoryWriter, status: str, timings: dict, disk_error: Bas
 def _check_metric_names(config: SimConfig) -> None:
     """Unknown ``eval.metrics`` names fail before any file is touched."""
     if config.eval.metrics:
-        from .analysis.registry import ONLINE_SETS, check_sets
+        from ..analysis.registry import ONLINE_SETS, check_sets
 
         check_sets(config.eval.metrics, ONLINE_SETS, where="eval.metrics")

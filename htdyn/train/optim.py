@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..config import OptimizerConfig
 from .backend import Workspace
-from .config import OptimizerConfig
 
 STATE_NAMES = {
     "gd": (),

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
 
 try:
     import fcntl

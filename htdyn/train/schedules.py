@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .config import ScheduleConfig
+from ..config import ScheduleConfig
 
 
 def learning_rate(schedule: ScheduleConfig, lr: float, t: int, steps: int) -> float:

@@ -2,8 +2,7 @@
 
 The simulator's numerics are written once against the Python array API
 (through ``array_api_compat``); this module picks the namespace for a device
-and moves arrays between host and device.  The analysis functions accept
-numpy and CuPy arrays, and torch tensors through DLPack (:func:`analysis_namespace`).
+and holds the buffers a training step reuses (:class:`Workspace`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..xp import importable, to_numpy
 
 BACKENDS = ("numpy", "torch", "cupy")
 DEVICES = ("cpu", "cuda")
@@ -184,18 +184,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
-def to_numpy(a: Any) -> np.ndarray:
-    """Return ``a`` (numpy, CuPy or torch) as a numpy array on the host."""
-    if isinstance(a, np.ndarray):
-        return a
-    mod = type(a).__module__
-    if mod.startswith("torch"):
-        return a.detach().cpu().numpy()
-    if mod.startswith("cupy"):
-        return a.get()
-    return np.asarray(a)
-
-
 def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None = None) -> Backend:
     """Choose the array backend for a device.
 
@@ -220,7 +208,7 @@ def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None
         if device == "cpu":
             backend = "numpy"
         else:
-            backend = "cupy" if _importable("cupy") else "torch"
+            backend = "cupy" if importable("cupy") else "torch"
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r} is not valid; choose one of {', '.join(BACKENDS)}")
     if backend == "numpy":
@@ -230,7 +218,7 @@ def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None
 
         return Backend("numpy", "cpu", xp, getattr(xp, dtype), dtype)
     if backend == "torch":
-        if not _importable("torch"):
+        if not importable("torch"):
             raise ConfigError("backend 'torch' needs torch: pip install 'htdyn[torch]'")
         import array_api_compat.torch as xp
         import torch
@@ -241,7 +229,7 @@ def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None
     # cupy
     if device != "cuda":
         raise ConfigError("backend 'cupy' runs on cuda only; use numpy or torch for the cpu")
-    if not _importable("cupy"):
+    if not importable("cupy"):
         raise ConfigError("backend 'cupy' needs CuPy: pip install 'htdyn[cupy]' (cupy-cuda12x)")
     import array_api_compat.cupy as xp
 
@@ -252,38 +240,3 @@ def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None
     except Exception as exc:  # pragma: no cover - needs a broken CUDA setup
         raise ConfigError(f"device 'cuda' asked for, but CuPy finds no GPU ({exc})") from exc
     return Backend("cupy", "cuda", xp, getattr(xp, dtype), dtype)
-
-
-def analysis_namespace(a: Any) -> tuple[Any, Any]:
-    """Namespace and array for the analysis functions.
-
-    numpy arrays stay numpy; CuPy arrays stay CuPy; torch tensors are shared
-    without a copy through DLPack (CPU tensors as numpy, CUDA tensors as CuPy).
-    Anything else (lists, scalars) becomes a numpy array.
-
-    Returns
-    -------
-    xp : module
-        ``numpy`` or ``cupy``.
-    a : array
-        ``a`` in that namespace.
-    """
-    mod = type(a).__module__
-    if mod.startswith("cupy"):
-        import cupy
-
-        return cupy, a
-    if mod.startswith("torch"):
-        t = a.detach()
-        if t.device.type == "cuda":
-            import cupy
-
-            return cupy, cupy.from_dlpack(t)
-        return np, np.from_dlpack(t.cpu()) if t.is_contiguous() else t.cpu().numpy()
-    return np, np.asarray(a)
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None

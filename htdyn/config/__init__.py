@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 TEACHERS = ("softplus", "relu", "tanh", "linear")
 ACTIVATIONS = ("tanh", "relu", "softplus", "gelu", "linear")

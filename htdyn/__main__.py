@@ -1,0 +1,5 @@
+"""``python -m htdyn``: the htdyn command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m htdyn.cli``: the htdyn command."""
+
+from . import main
+
+main()
