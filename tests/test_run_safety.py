@@ -21,7 +21,7 @@ import pytest
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 from htdyn.errors import ConfigError, StoreError
-from htdyn.io.writer import partial_path
+from htdyn.io.format import partial_path
 
 REPO = Path(__file__).resolve().parents[1]
 HTDYN = shutil.which("htdyn")

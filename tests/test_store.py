@@ -20,7 +20,7 @@ from conftest import TINY, StepLog
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, ScheduleConfig, from_dict, simulation
 from htdyn.errors import StoreError
-from htdyn.io.writer import partial_path
+from htdyn.io.format import partial_path
 from htdyn.train.data import make_dataset, make_init
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import StoreError
 from .filelock import describe, holder
-from .writer import FORMAT_NAME, FORMAT_VERSION, partial_path
+from .format import FORMAT_NAME, FORMAT_VERSION, partial_path, py_value
 
 
 def open(path: str | os.PathLike) -> Trajectory:  # noqa: A001 - mirrors h5py.File / builtins.open
@@ -81,7 +81,7 @@ class Trajectory:
         except OSError as exc:
             raise StoreError(f"{self.path!r} is locked by another process and cannot be read "
                              f"({str(exc).splitlines()[0]})") from None
-        info = {k[len("writer_"):]: _py(v) for k, v in f.attrs.items() if k.startswith("writer_")}
+        info = {k[len("writer_"):]: py_value(v) for k, v in f.attrs.items() if k.startswith("writer_")}
         who = describe(info) if info else "another process"
         if mode != "r":
             f.close()
@@ -99,7 +99,7 @@ class Trajectory:
         """
         if self.status != "running":
             return None
-        info = {k[len("writer_"):]: _py(v) for k, v in self.f.attrs.items() if k.startswith("writer_")}
+        info = {k[len("writer_"):]: py_value(v) for k, v in self.f.attrs.items() if k.startswith("writer_")}
         dest = os.path.join(os.path.dirname(self.path), str(self.f.attrs.get("destination", "")))
         held = holder(dest) if self.f.attrs.get("destination") else None
         info["alive"] = self.live or (held is not None and held.get("pid") == info.get("pid")
@@ -118,7 +118,7 @@ class Trajectory:
 
     @property
     def attrs(self) -> dict:
-        return {k: _py(v) for k, v in self.f.attrs.items()}
+        return {k: py_value(v) for k, v in self.f.attrs.items()}
 
     @property
     def status(self) -> str:
@@ -304,11 +304,3 @@ def _partial_hint(path: str) -> str:
     if part.exists():
         return f"; {str(part)!r} holds its unfinished run (htdyn info {part})"
     return ""
-
-
-def _py(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, bytes):
-        return v.decode()
-    return v

@@ -27,19 +27,8 @@ from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from .diskspace import Reserve
 from .filelock import WriterLock
+from .format import FORMAT_NAME, FORMAT_VERSION, attr_value, partial_path
 from .runid import run_id
-
-FORMAT_NAME = "htdyn-trajectory"
-FORMAT_VERSION = 1
-
-
-def _attr(value: Any) -> Any:
-    """An HDF5-storable attribute value (None -> 'none', lists -> JSON)."""
-    if value is None:
-        return "none"
-    if isinstance(value, (bool, int, float, str, np.integer, np.floating, np.bool_)):
-        return value
-    return json.dumps(value)
 
 
 def _compression(name: str) -> dict:
@@ -48,12 +37,6 @@ def _compression(name: str) -> dict:
     if name == "gzip":
         return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
     return {"compression": "lzf", "shuffle": True}
-
-
-def partial_path(dest: str | os.PathLike) -> Path:
-    """Where a trajectory is written until it completes: ``<stem>.partial<suffix>`` beside ``dest``."""
-    dest = Path(dest)
-    return dest.with_name(f"{dest.stem}.partial{dest.suffix}")
 
 
 def check_destination(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -142,16 +125,16 @@ class TrajectoryWriter:
         f.attrs["status"] = "running"
         f.attrs["destination"] = self.dest.name
         for k, v in self.lock.info.items():
-            f.attrs[f"writer_{k}"] = _attr(v)
+            f.attrs[f"writer_{k}"] = attr_value(v)
         f.attrs["name"] = config.name
         f.attrs["steps"] = config.steps
         f.attrs["n_runs"] = len(config.runs)
         f.attrs["config_json"] = json.dumps(cfg, indent=1)
         for k, v in device_info.items():
-            f.attrs[k] = _attr(v)
+            f.attrs[k] = attr_value(v)
         g = f.create_group("config")
         for k, v in flatten({k: v for k, v in cfg.items() if k != "runs"}).items():
-            g.attrs[k] = _attr(v)
+            g.attrs[k] = attr_value(v)
         f.create_group("data")
         f.create_group("runs")
         f.flush()
@@ -168,7 +151,7 @@ class TrajectoryWriter:
         if path in self.f:
             return "/" + path
         g = self.f.create_group(path)
-        g.attrs["seed"] = _attr(seed)
+        g.attrs["seed"] = attr_value(seed)
         g.attrs["stored"] = bool(store_arrays)
         g.create_dataset("beta", data=data.beta)
         if store_arrays:
@@ -194,7 +177,7 @@ class TrajectoryWriter:
         g.attrs["batch_group"] = group
         g.attrs["config_json"] = json.dumps(run_dict)
         for k, v in flatten(run_dict).items():
-            g.attrs[k] = _attr(v)
+            g.attrs[k] = attr_value(v)
         g["data"] = self.f[data_path]  # hard link to the shared data group
         g.attrs["data_path"] = data_path
         sdtype = np.float16 if snap.dtype == "float16" else np.float32

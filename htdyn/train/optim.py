@@ -79,74 +79,83 @@ class BatchedOptimizer:
         params, grads : lists of (B, ...) arrays
         lr : (B,) host array of this step's learning rates
         """
-        xp, nat = self.xp, self.backend.native
+        nat = self.backend.native
         if not self.state:
             self.state = [{} for _ in params]
         self.k += 1
         k = self.k
         out = []
         for i, (p, g, st) in enumerate(zip(params, grads, self.state)):
-            nd = p.ndim
             u = self.ws.get(f"update{i}", tuple(g.shape))  # the update, built in place
-            wd = self.host["weight_decay"]
             if self.use_wd and self.name != "adamw":
-                g = g + self._col(wd, nd) * p
-            neg_lr = self._col(-lr, nd)
+                g = g + self._col(self.host["weight_decay"], p.ndim) * p
             if self.name in ("momentum", "nesterov"):
-                mu = self._col(self.host["momentum"], nd)
-                first = "momentum_buffer" not in st
-                if first:
-                    st["momentum_buffer"] = xp.zeros_like(g)
-                nesterov = self.name == "nesterov"
-
-                def part(g, buf, u, mu=mu, neg_lr=neg_lr, first=first, nesterov=nesterov):
-                    if first:  # torch: the buffer starts as the first gradient
-                        buf[...] = g
-                    else:
-                        buf *= mu
-                        buf += g
-                    if nesterov:
-                        nat.multiply(buf, mu, out=u)
-                        u += g
-                    else:
-                        u[...] = buf
-                    u *= neg_lr
-
-                self.ws.map(part, g, st["momentum_buffer"], u)
+                self._momentum(g, st, u, lr)
             elif self.name in ("adam", "adamw"):
-                b1, b2 = self.host["beta1"], self.host["beta2"]
-                if "exp_avg" not in st:
-                    st["exp_avg"] = xp.zeros_like(g)
-                    st["exp_avg_sq"] = xp.zeros_like(g)
-                c1, c2, cb2 = self._col(1.0 - b1, nd), self._col(1.0 - b2, nd), self._col(b2, nd)
-                # m / (sqrt(v) / bc2 + eps) = bc2 m / (sqrt(v) + bc2 eps): one pass less over v
-                bc2 = np.sqrt(1.0 - b2**k)
-                eps = self._col(self.host["eps"] * bc2, nd)
-                step = self._col(-lr * bc2 / (1.0 - b1**k), nd)
-                decay = self._col(lr * wd, nd) if self.name == "adamw" and self.use_wd else None
-
-                def part(p, g, m, v, u, c1=c1, c2=c2, cb2=cb2, eps=eps, step=step, decay=decay):
-                    nat.subtract(g, m, out=u)  # torch: exp_avg.lerp_(grad, 1 - beta1)
-                    u *= c1
-                    m += u
-                    nat.multiply(g, g, out=u)  # torch: exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
-                    u *= c2
-                    v *= cb2
-                    v += u
-                    nat.sqrt(v, out=u)
-                    u += eps
-                    nat.divide(m, u, out=u)
-                    u *= step
-                    if decay is not None:  # AdamW: decoupled decay of the pre-step weights
-                        u -= decay * p
-
-                self.ws.map(part, p, g, st["exp_avg"], st["exp_avg_sq"], u)
-            elif self.name == "sign":
-                self.ws.map(lambda g, u, c=neg_lr: (nat.sign(g, out=u), nat.multiply(u, c, out=u)), g, u)
-            else:  # gd
-                self.ws.map(lambda g, u, c=neg_lr: nat.multiply(g, c, out=u), g, u)
+                self._adam(p, g, st, u, lr, k)
+            else:  # gd, sign
+                neg_lr = self._col(-lr, p.ndim)
+                if self.name == "sign":
+                    self.ws.map(lambda g, u, c=neg_lr: (nat.sign(g, out=u), nat.multiply(u, c, out=u)), g, u)
+                else:
+                    self.ws.map(lambda g, u, c=neg_lr: nat.multiply(g, c, out=u), g, u)
             out.append(u)
         return out
+
+    def _momentum(self, g: Any, st: dict, u: Any, lr: np.ndarray) -> None:
+        """Heavy-ball or Nesterov momentum (torch SGD): the buffer and the update, in place."""
+        xp, nat, nd = self.xp, self.backend.native, g.ndim
+        mu, neg_lr = self._col(self.host["momentum"], nd), self._col(-lr, nd)
+        first = "momentum_buffer" not in st
+        if first:
+            st["momentum_buffer"] = xp.zeros_like(g)
+        nesterov = self.name == "nesterov"
+
+        def part(g, buf, u, mu=mu, neg_lr=neg_lr, first=first, nesterov=nesterov):
+            if first:  # torch: the buffer starts as the first gradient
+                buf[...] = g
+            else:
+                buf *= mu
+                buf += g
+            if nesterov:
+                nat.multiply(buf, mu, out=u)
+                u += g
+            else:
+                u[...] = buf
+            u *= neg_lr
+
+        self.ws.map(part, g, st["momentum_buffer"], u)
+
+    def _adam(self, p: Any, g: Any, st: dict, u: Any, lr: np.ndarray, k: int) -> None:
+        """Adam or AdamW (torch): the moments and the update, in place, at step count k."""
+        xp, nat, nd = self.xp, self.backend.native, p.ndim
+        b1, b2, wd = self.host["beta1"], self.host["beta2"], self.host["weight_decay"]
+        if "exp_avg" not in st:
+            st["exp_avg"] = xp.zeros_like(g)
+            st["exp_avg_sq"] = xp.zeros_like(g)
+        c1, c2, cb2 = self._col(1.0 - b1, nd), self._col(1.0 - b2, nd), self._col(b2, nd)
+        # m / (sqrt(v) / bc2 + eps) = bc2 m / (sqrt(v) + bc2 eps): one pass less over v
+        bc2 = np.sqrt(1.0 - b2**k)
+        eps = self._col(self.host["eps"] * bc2, nd)
+        step = self._col(-lr * bc2 / (1.0 - b1**k), nd)
+        decay = self._col(lr * wd, nd) if self.name == "adamw" and self.use_wd else None
+
+        def part(p, g, m, v, u, c1=c1, c2=c2, cb2=cb2, eps=eps, step=step, decay=decay):
+            nat.subtract(g, m, out=u)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+            u *= c1
+            m += u
+            nat.multiply(g, g, out=u)  # torch: exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+            u *= c2
+            v *= cb2
+            v += u
+            nat.sqrt(v, out=u)
+            u += eps
+            nat.divide(m, u, out=u)
+            u *= step
+            if decay is not None:  # AdamW: decoupled decay of the pre-step weights
+                u -= decay * p
+
+        self.ws.map(part, p, g, st["exp_avg"], st["exp_avg_sq"], u)
 
     def get_state(self) -> tuple[list[dict[str, Any]], int]:
         """The state to save: per parameter, its arrays by torch's names; and the steps taken."""

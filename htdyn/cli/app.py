@@ -1,0 +1,77 @@
+"""The ``htdyn`` Typer application, its consoles, and the entry point that turns errors into exit codes.
+
+Each command lives in its own module of :mod:`htdyn.cli` and registers itself on
+:data:`app`; :func:`main` imports them all.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..blas import set_thread_timeout
+from ..errors import HtdynError
+
+# nothing above loads numpy (the commands import it when they run): OpenBLAS still reads this
+set_thread_timeout()
+
+app = typer.Typer(
+    name="htdyn",
+    help=(
+        "Simulate noise-free training of two-layer networks and analyse how the spectra "
+        "of their weight matrices evolve (Marchenko-Pastur bulk -> spikes -> heavy tails)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+#: messages, errors and progress go to stderr; tables and results to stdout
+console = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        out.print(f"htdyn {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Simulate two-layer network training and analyse the spectra of its weight matrices."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    from ..errors import Interrupted
+
+    raise Interrupted(signum)
+
+
+def main() -> None:
+    """Console entry point.
+
+    typer runs in its standalone mode, so usage errors (unknown command or
+    option, missing argument) get typer's own message and exit code 2 on every
+    typer the dependency range allows; errors of user input (:class:`HtdynError`)
+    become one line ``error: ...`` on stderr and exit code 2.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)  # a clean stop (status interrupted, exit 143), as Ctrl-C
+    try:
+        app(prog_name="htdyn")
+    except HtdynError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt as exc:
+        console.print("interrupted", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 130))
+

@@ -1,0 +1,42 @@
+"""The trajectory format's constants and conventions, shared by the writer and the reader.
+
+The layout itself is documented in ``docs/format.md``; this module holds what
+both sides must agree on: the format's name and version, where an unfinished
+file lives, and how attribute values are written and read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_NAME = "htdyn-trajectory"
+FORMAT_VERSION = 1
+
+
+def attr_value(value: Any) -> Any:
+    """An HDF5-storable attribute value (None -> 'none', lists -> JSON)."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, int, float, str, np.integer, np.floating, np.bool_)):
+        return value
+    return json.dumps(value)
+
+
+def py_value(v: Any) -> Any:
+    """An attribute as read by h5py, as plain Python (numpy scalars unwrapped, bytes decoded)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, bytes):
+        return v.decode()
+    return v
+
+
+def partial_path(dest: str | os.PathLike) -> Path:
+    """Where a trajectory is written until it completes: ``<stem>.partial<suffix>`` beside ``dest``."""
+    dest = Path(dest)
+    return dest.with_name(f"{dest.stem}.partial{dest.suffix}")
