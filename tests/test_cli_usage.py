@@ -50,7 +50,7 @@ def assert_clean(r: subprocess.CompletedProcess, code: int, *words: str) -> str:
     [
         ([], ["Usage", "run", "info", "analyze"]),
         (["runn"], ["No such command", "runn"]),
-        (["run"], ["Missing argument"]),
+        (["run"], ["give a config file", "--resume"]),  # the config is optional with --resume FILE
         (["info"], ["Missing argument"]),
         (["analyze"], ["Missing argument"]),
         (["run", "--foo"], ["No such option", "--foo"]),

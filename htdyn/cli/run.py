@@ -15,7 +15,7 @@ from .tables import RunTable
 
 @app.command()
 def run(
-    config: Path = typer.Argument(..., help="Simulation config, TOML or YAML (see sims/)."),
+    config: Path | None = typer.Argument(None, help="Simulation config, TOML or YAML (see sims/)."),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Trajectory file to write (default: the config's `output`)."
     ),
@@ -25,6 +25,9 @@ def run(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output file if it exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
+    ),
 ) -> None:
     """Run the simulation a config describes and write its trajectory file.
 
@@ -34,7 +37,17 @@ def run(
     a plain line about every tenth of the run.
 
     Example: htdyn run sims/demo.toml --set optimizer.lr=0.5 -o outputs/demo_lr05.h5
+
+    A run stopped by Ctrl-C, SIGTERM, kill -9 or a full disk continues from its
+    last checkpoint (every 60 s of training) with: htdyn run --resume outputs/demo.partial.h5
     """
+    if resume is not None:
+        if config is not None or set_ or output is not None or device is not None:
+            raise HtdynError("--resume continues a file as it was configured; give no config, -o, --set or --device")
+        _resume(resume, quiet)
+        return
+    if config is None:
+        raise HtdynError("give a config file (e.g. htdyn run sims/demo.toml) or --resume FILE")
     from ..config import load_config
     from ..io.format import partial_path
     from ..io.writer import check_destination
@@ -60,6 +73,29 @@ def run(
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _run_table(result, f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
     out.print(f"trajectory written to [bold]{escape(str(path))}[/]  (inspect: htdyn info {escape(str(path))})")
+
+
+def _resume(path: Path, quiet: bool) -> None:
+    import json
+
+    from ..config import from_dict
+    from ..io.reader import open as open_traj
+    from ..train.simulate import resume
+
+    if path.exists():
+        with open_traj(path) as traj:  # the bar's length: every step of the simulation (finished ones are skipped)
+            total = _total_steps(from_dict(json.loads(traj.f.attrs["config_json"])))
+    else:
+        total = 0
+    with progress(console, f"resume {path.name}", total, "steps", quiet) as advance:
+        try:
+            result = resume(path, progress=advance)
+        except KeyboardInterrupt as exc:
+            console.print("[yellow]interrupted[/]: the file keeps its last checkpoint; resume it again the same way",
+                          highlight=False)
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+    _run_table(result, f"{result.config.name}: resumed, {result.timings['total_s']:.1f} s")
+    out.print(f"trajectory written to [bold]{escape(str(result.path))}[/]")
 
 
 def _run_table(result: object, title: str) -> None:

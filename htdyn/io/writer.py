@@ -112,6 +112,31 @@ class TrajectoryWriter:
         self._write_header(device_info or {})
         self.runs: dict[int, dict] = {}
 
+    @classmethod
+    def reopen(cls, partial: str | os.PathLike, dest: str | os.PathLike, config: SimConfig) -> TrajectoryWriter:
+        """Continue writing an unfinished file (``htdyn run --resume``): lock, reserve, open for writing.
+
+        The runs already in the file are reattached by :meth:`add_run`; the file
+        is renamed to ``dest`` by :meth:`finish` when it completes.
+        """
+        self = cls.__new__(cls)
+        self.dest, self.path, self.config, self.runs = Path(dest), Path(partial), config, {}
+        self.lock = WriterLock(self.dest).acquire()
+        try:
+            self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
+            self.f = h5py.File(self.path, "r+")
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+                raise StoreError(f"cannot open {str(self.path)!r} to resume it: {exc}") from None
+            raise
+        self.f.attrs["status"] = "running"
+        self.f.attrs["resumed"] = int(self.f.attrs.get("resumed", 0)) + 1
+        for k, v in self.lock.info.items():
+            self.f.attrs[f"writer_{k}"] = attr_value(v)
+        self.f.flush()
+        return self
+
     def _write_header(self, device_info: dict) -> None:
         f, config = self.f, self.config
         cfg = config.to_dict()
@@ -164,8 +189,11 @@ class TrajectoryWriter:
     # ------------------------------------------------------------------ runs
     def add_run(self, index: int, run: RunConfig, *, h: int, d: int, snapshot_steps: list[int],
                 eval_steps: list[int], data_path: str, a0: np.ndarray, state_names: tuple,
-                group: int, metric_specs: dict | None = None) -> None:
-        """Create (preallocate) every data set of one run."""
+                group: int, metric_specs: dict | None = None, user_init: bool = False) -> None:
+        """Create (preallocate) every data set of one run; a resumed file's existing run is reattached."""
+        if f"runs/{index:04d}" in self.f:
+            self._attach(index, snapshot_steps, eval_steps)
+            return
         cfg = self.config
         steps = cfg.steps
         snap = cfg.snapshots
@@ -175,6 +203,7 @@ class TrajectoryWriter:
         g.attrs["run_id"] = run_id(run_dict)
         g.attrs["label"] = run.label
         g.attrs["batch_group"] = group
+        g.attrs["init"] = "user" if user_init else "seeded"
         g.attrs["config_json"] = json.dumps(run_dict)
         for k, v in flatten(run_dict).items():
             g.attrs[k] = attr_value(v)
@@ -225,6 +254,15 @@ class TrajectoryWriter:
             "sdtype": sdtype, "pending": {},
         }
         self.f.flush()
+
+    def _attach(self, index: int, snapshot_steps: list[int], eval_steps: list[int]) -> None:
+        g = self.f[f"runs/{index:04d}"]
+        self.runs[index] = {
+            "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
+            "upd_index": {int(s): i for i, s in enumerate(g["update_steps"][()])},
+            "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
+            "sdtype": g["W"].dtype.type, "pending": {},
+        }
 
     def _put(self, g: h5py.Group, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
         """Store ``arr / scale`` with scale = 1 unless the values overflow the storage dtype.

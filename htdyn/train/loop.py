@@ -53,6 +53,31 @@ class TrainState:
     losses: np.ndarray
     shuffle: dict = field(default_factory=dict)
 
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The state as named host arrays and a JSON-able document (a checkpoint; see htdyn.io.checkpoint)."""
+        arrays = {"W": to_numpy(self.W), "a": to_numpy(self.a), "losses": self.losses,
+                  "active": self.active.astype(np.uint8), "diverged": self.diverged}
+        for i, p in enumerate(self.optimizer):
+            arrays.update({f"opt{i}_{k}": to_numpy(v) for k, v in p.items()})
+        shuffle = dict(self.shuffle)
+        if shuffle.get("perms") is not None:
+            arrays["perms"] = np.asarray(shuffle.pop("perms"))
+        shuffle.pop("perms", None)
+        meta = {"step": self.step, "optimizer_steps": self.optimizer_steps, "n_params": len(self.optimizer),
+                "shuffle": shuffle}
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> TrainState:
+        """The inverse of :meth:`to_arrays` (host arrays)."""
+        opt = [{k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"opt{i}_")}
+               for i in range(int(meta["n_params"]))]
+        shuffle = dict(meta.get("shuffle") or {})
+        if shuffle:
+            shuffle["perms"] = arrays.get("perms")
+        return cls(int(meta["step"]), arrays["W"], arrays["a"], opt, int(meta["optimizer_steps"]),
+                   arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle)
+
 
 @dataclass
 class StepResult:
@@ -108,6 +133,7 @@ class GroupRun:
         self.evals = {k: np.full((self.B, E), np.nan) for k in EVAL_KEYS}
         self.metrics = {k: np.full((self.B, E, *s), np.nan) for k, s in self.metric_specs.items()}
         W0, self.a0 = self._initial_weights([user_init[i] for i in run_ids])
+        self.user_init = [user_init[i] is not None for i in run_ids]
         self.state = TrainState(0, backend.asarray(W0), backend.asarray(self.a0), [], 0,
                                 np.ones(self.B, dtype=bool), np.full(self.B, -1, dtype=np.int64),
                                 np.full((self.B, self.T + 1), np.nan))
@@ -154,6 +180,7 @@ class GroupRun:
                 on_step(_step_info(res, self.ids, M, self.opt.state_arrays(0), st.active))
             self.recorder.after_step(self, t, was_active, res, M)
             st.W, st.a, st.step = res.W_next, res.a_next, t + 1
+            self.recorder.checkpoint(self)
             if progress is not None:
                 progress(1)
             if not st.active.any():  # every run diverged: nothing left to compute

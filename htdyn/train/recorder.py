@@ -8,12 +8,15 @@ least every 5 s.  Without a file (``writer=None``) every event is a no-op.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..config import SimConfig, resolve_steps
+from ..errors import ConfigError
+from ..io.checkpoint import drop_checkpoint, write_checkpoint
 from ..io.writer import TrajectoryWriter
 from .backend import to_numpy
 
@@ -23,6 +26,22 @@ if TYPE_CHECKING:  # pragma: no cover
 EVAL_KEYS = ("probe_loss", "test_loss", "net_train_loss", "net_test_loss")
 #: the longest time between two flushes when no snapshot is due (seconds)
 FLUSH_EVERY_S = 5.0
+#: the longest training time between two checkpoints of a batch group (seconds): a run killed
+#: later resumes from its last one (``htdyn run --resume``); a group that trains for less writes none.
+#: The environment variable HTDYN_CHECKPOINT_EVERY_S overrides it.
+CHECKPOINT_EVERY_S = 60.0
+
+
+def checkpoint_period() -> float:
+    """Seconds between checkpoints: ``HTDYN_CHECKPOINT_EVERY_S`` when set (a number >= 0), else 60."""
+    text = os.environ.get("HTDYN_CHECKPOINT_EVERY_S", "").strip()
+    try:
+        value = float(text) if text else CHECKPOINT_EVERY_S
+    except ValueError:
+        raise ConfigError(f"HTDYN_CHECKPOINT_EVERY_S = {text!r} must be a number of seconds >= 0") from None
+    if not value >= 0:
+        raise ConfigError(f"HTDYN_CHECKPOINT_EVERY_S = {text!r} must be a number of seconds >= 0")
+    return value
 
 
 class Recorder:
@@ -32,10 +51,14 @@ class Recorder:
     ----------
     writer : TrajectoryWriter or None
     config : SimConfig
+    checkpoint_every_s : float
+        Save the group's training state (:meth:`checkpoint`) at most this often.
     """
 
-    def __init__(self, writer: TrajectoryWriter | None, config: SimConfig):
+    def __init__(self, writer: TrajectoryWriter | None, config: SimConfig, checkpoint_every_s: float | None = None):
         self.writer = writer
+        self.checkpoint_every_s = checkpoint_period() if checkpoint_every_s is None else checkpoint_every_s
+        self.last_checkpoint = time.perf_counter()
         self.snaps = set(resolve_steps(config.snapshots.at, config.steps))
         self.updates = config.snapshots.updates
         self.optimizer_state = config.snapshots.optimizer_state
@@ -54,7 +77,7 @@ class Recorder:
                                  None if user else run.data_seed_)
             w.add_run(i, run, h=g.h, d=g.d, snapshot_steps=g.snap_steps, eval_steps=g.eval_steps,
                       data_path=dpath, a0=g.a0[j], state_names=state_names, group=g.index,
-                      metric_specs=g.metric_specs)
+                      metric_specs=g.metric_specs, user_init=g.user_init[j])
 
     def wants_update(self, t: int) -> bool:
         """Whether step t's update M_t will be stored."""
@@ -96,12 +119,29 @@ class Recorder:
             for j in np.flatnonzero(st.active):
                 self.writer.write_snapshot(g.ids[j], T, Wh[j], a=to_numpy(st.a[j]) if g.train_a else None)
         self._progress(g, T)
+        drop_checkpoint(self.writer.f, g.index)
         self.write_s += time.perf_counter() - t0
 
     def all_diverged(self, g: GroupRun, t: int) -> None:
         """Every run of the group diverged at or before step t: record where they stopped."""
         if self.writer is not None:
             self._progress(g, t)
+            drop_checkpoint(self.writer.f, g.index)
+
+    def checkpoint(self, g: GroupRun) -> None:
+        """Save the group's training state when the last checkpoint is older than ``checkpoint_every_s``.
+
+        Called between two steps; the progress is flushed first, so the file never
+        holds a checkpoint ahead of its counters.
+        """
+        if self.writer is None or time.perf_counter() - self.last_checkpoint < self.checkpoint_every_s:
+            return
+        t0 = time.perf_counter()
+        self._progress(g, g.state.step - 1)
+        arrays, meta = g.save_state().to_arrays()
+        write_checkpoint(self.writer.f, g.index, arrays, meta)
+        self.last_checkpoint = time.perf_counter()
+        self.write_s += self.last_checkpoint - t0
 
     def _progress(self, g: GroupRun, t: int) -> None:
         # losses of W_0..W_t are known after step t (W_0..W_s for a run diverged at step s)

@@ -15,23 +15,27 @@ of the final W_steps is recorded too.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import RunConfig, SimConfig
 from ..errors import ConfigError, StoreError
+from ..io.checkpoint import read_checkpoint
 from ..io.diskspace import is_disk_full
+from ..io.filelock import describe
 from ..io.writer import TrajectoryWriter
 from .backend import get_backend, to_numpy
-from .loop import GroupRun
+from .loop import GroupRun, TrainState
 from .plan import batch_key, check_resources
 from .recorder import EVAL_KEYS, Recorder
 
-__all__ = ["EVAL_KEYS", "RunResult", "SimulationResult", "StepInfo", "simulate"]
+__all__ = ["EVAL_KEYS", "RunResult", "SimulationResult", "StepInfo", "resume", "simulate"]
 
 
 class StepInfo:
@@ -170,11 +174,24 @@ def simulate(
     if out_path is not None:
         writer = TrajectoryWriter(out_path, config, overwrite=overwrite, device_info={
             "backend": backend.name, "device": backend.device, "dtype": backend.dtype_name})
+    return _execute(config, backend, writer, user_data, user_init, on_step, progress, out_path)
+
+
+def batch_groups(config: SimConfig, user_data: list | None = None) -> list[list[int]]:
+    """The runs of a simulation in the batch groups the engine trains one after the other (by index)."""
+    user_data = user_data or [None] * len(config.runs)
     groups: dict[tuple, list[int]] = {}
-    for i, run in enumerate(runs):
+    for i, run in enumerate(config.runs):
         key = batch_key(run) if user_data[i] is None else (batch_key(run), "user", i)
         groups.setdefault(key, []).append(i)
-    results: list[RunResult | None] = [None] * len(runs)
+    return list(groups.values())
+
+
+def _execute(config: SimConfig, backend: Any, writer: TrajectoryWriter | None, user_data: list, user_init: list,
+             on_step: Callable | None, progress: Callable | None, out_path: str | None,
+             resumed: Resumption | None = None) -> SimulationResult:
+    """Train every batch group (those a resumed file has not finished), then finish the file."""
+    results: list[RunResult | None] = [None] * len(config.runs)
     timings: dict[str, float] = {"total_s": 0.0, "train_s": 0.0, "eval_s": 0.0, "write_s": 0.0}
     recorder = Recorder(writer, config)
     t_start = time.perf_counter()
@@ -182,8 +199,12 @@ def simulate(
     try:
         # overflow at large learning rates is expected: the run is recorded as diverged, not warned about
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for gi, idx in enumerate(groups.values()):
+            for gi, idx in enumerate(batch_groups(config, user_data)):
+                if resumed is not None and resumed.finished(idx):
+                    continue
                 group = GroupRun(gi, idx, config, backend, recorder, user_data, user_init)
+                if resumed is not None:
+                    resumed.restore(group)
                 _train(group, timings, on_step, progress)
                 for j, i in enumerate(idx):
                     results[i] = _result(group, j)
@@ -199,6 +220,8 @@ def simulate(
         timings["total_s"] = time.perf_counter() - t_start
         if writer is not None:
             out_path = str(_close(writer, status, timings, disk_error))
+    if resumed is not None:
+        resumed.fill(results, out_path)
     return SimulationResult(config, out_path, results, timings, backend.name)  # type: ignore[arg-type]
 
 
@@ -240,3 +263,116 @@ def _check_metric_names(config: SimConfig) -> None:
         from ..analysis.registry import ONLINE_SETS, check_sets
 
         check_sets(config.eval.metrics, ONLINE_SETS, where="eval.metrics")
+
+
+class Resumption:
+    """What an unfinished trajectory already holds: the finished runs, and each group's checkpoint.
+
+    A group whose runs all finished (diverged, or trained to the end with the
+    final loss written) is skipped; another group continues from its last
+    checkpoint, or starts again from step 0 when it has none (a group that
+    trained for less than the checkpoint period). The steps a resumed group
+    recomputes write the same values again.
+    """
+
+    def __init__(self, writer: TrajectoryWriter, config: SimConfig):
+        self.writer, self.T = writer, config.steps
+        self.finished_runs: set[int] = set()
+        for g in writer.f["runs"].values():
+            loss = g["loss"][()]
+            if int(g["diverged_step"][()]) >= 0 or (int(g["steps_done"][()]) >= self.T and np.isfinite(loss[-1])):
+                self.finished_runs.add(int(g.attrs["index"]))
+        self.restored: dict[int, int] = {}
+
+    def finished(self, idx: list[int]) -> bool:
+        return all(i in self.finished_runs for i in idx)
+
+    def restore(self, group: GroupRun) -> None:
+        """Load the group's last checkpoint, if it has one."""
+        ck = read_checkpoint(self.writer.f, group.index)
+        if ck is not None:
+            group.load_state(TrainState.from_arrays(*ck))
+            self.restored[group.index] = group.state.step
+        else:
+            self.restored[group.index] = 0
+
+    def fill(self, results: list, path: str | None) -> None:
+        """Results of the runs that were finished before the resume, read from the file."""
+        from ..io.reader import Trajectory
+
+        missing = [i for i, r in enumerate(results) if r is None]
+        if not missing or path is None:
+            return
+        with Trajectory(path) as traj:
+            by_index = {r.index: r for r in traj.runs}
+            for i in missing:
+                results[i] = _result_from_file(by_index[i], self.writer.config.runs[i])
+
+
+def _result_from_file(run: Any, config: RunConfig) -> RunResult:
+    steps = [int(t) for t in run.steps]
+    W = run.W(steps[-1]) if steps else np.full(run.shape, np.nan)
+    return RunResult(run.index, config, run.loss, run.lr, [int(t) for t in run.eval_steps], run.eval,
+                     run.diverged_step, W, run.a(steps[-1] if steps else None), run.metrics)
+
+
+def resume(path: str | os.PathLike, *, on_step: Callable[[StepInfo], None] | None = None,
+           progress: Callable[[int], None] | None = None) -> SimulationResult:
+    """Continue an interrupted, failed or killed simulation from its trajectory file.
+
+    Parameters
+    ----------
+    path : the unfinished file (``<stem>.partial.h5``) or its destination
+    on_step, progress : as for :func:`simulate`
+
+    Finished runs are kept; an unfinished batch group continues from its last
+    checkpoint (written every ``CHECKPOINT_EVERY_S`` of training, in the training
+    dtype, so the result equals an uninterrupted run's bit for bit); the file is
+    published under its destination when complete.
+
+    Raises
+    ------
+    StoreError
+        The file is complete, being written, or was made with user-supplied
+        data or initial weights (which it does not hold in full).
+    """
+    import json
+
+    from ..config import from_dict
+    from ..io.reader import Trajectory
+
+    part, dest = _resume_paths(Path(path))
+    with Trajectory(part) as traj:
+        if traj.status == "complete":
+            raise StoreError(f"{str(part)!r} is complete: there is nothing to resume")
+        if traj.writer is not None and traj.writer["alive"]:
+            raise StoreError(f"{str(part)!r} is being written by {describe(traj.writer)}; it cannot be resumed")
+        if any(str(r.g.attrs.get("init", "seeded")) == "user" or str(r.g.attrs.get("data_path", "")).startswith(
+                "/data/user") for r in traj.runs):
+            raise StoreError(f"{str(part)!r} was made with user-supplied data or initial weights, "
+                             "which it does not hold exactly: it cannot be resumed; run it again")
+        raw = json.loads(traj.f.attrs["config_json"])
+    config = from_dict(raw)
+    backend = get_backend(config.device, config.dtype, config.backend)
+    writer = TrajectoryWriter.reopen(part, dest, config)
+    none = [None] * len(config.runs)
+    return _execute(config, backend, writer, none, none, on_step, progress, str(dest),
+                    Resumption(writer, config))
+
+
+def _resume_paths(path: Path) -> tuple[Path, Path]:
+    """(the unfinished file, its destination) for a path naming either."""
+    from ..io.format import partial_path
+    from ..io.reader import Trajectory
+
+    if not path.exists() and partial_path(path).exists():
+        path = partial_path(path)
+    if path.exists() and path.name.endswith(".partial" + path.suffix):
+        with Trajectory(path) as traj:
+            dest = path.with_name(str(traj.f.attrs.get("destination", path.name.replace(".partial", ""))))
+        return path, dest
+    if path.exists() and partial_path(path).exists():
+        return partial_path(path), path
+    if path.exists():
+        raise StoreError(f"{str(path)!r} has no unfinished run to resume (no {partial_path(path).name} beside it)")
+    raise StoreError(f"{str(path)!r} does not exist")

@@ -1,0 +1,146 @@
+"""A killed long run resumes from its last checkpoint and equals the uninterrupted run (float64, bit for bit)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import htdyn
+from htdyn.errors import StoreError
+from htdyn.io.format import partial_path
+from htdyn.train.simulate import resume
+
+HTDYN = shutil.which("htdyn")
+LONG = """
+name = "long"
+steps = {steps}
+dtype = "float64"
+[model]
+n = 64
+d = 16
+h = 24
+n_test = 16
+[optimizer]
+name = "{opt}"
+lr = 0.01
+batch_size = {bs}
+[snapshots]
+at = "log:12"
+optimizer_state = true
+[grid]
+seed = [0, 1]
+"""
+
+
+def _config(tmp_path: Path, steps: int, opt: str = "adam", bs: int = 16) -> Path:
+    p = tmp_path / "long.toml"
+    p.write_text(LONG.format(steps=steps, opt=opt, bs=bs))
+    return p
+
+
+def _same_file(a: Path, b: Path) -> None:
+    with htdyn.open(a) as ta, htdyn.open(b) as tb:
+        assert ta.complete and tb.complete
+        for ra, rb in zip(ta.runs, tb.runs):
+            np.testing.assert_array_equal(ra.loss, rb.loss)  # float64 losses: bit for bit
+            assert list(ra.steps) == list(rb.steps)
+            for t in ra.steps:
+                np.testing.assert_array_equal(ra.W(t), rb.W(t))
+            for t in ra.update_steps:
+                np.testing.assert_array_equal(ra.update(t), rb.update(t))
+                for k, v in ra.optimizer_state(t).items():
+                    np.testing.assert_array_equal(v, rb.optimizer_state(t)[k])
+            for k in ra.eval:
+                np.testing.assert_array_equal(ra.eval[k], rb.eval[k])
+        assert "checkpoints" not in ta.f  # dropped once complete
+
+
+@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@pytest.mark.parametrize("opt, bs, steps", [("adam", 16, 15000),
+                                           pytest.param("momentum", 32, 40000, marks=pytest.mark.slow)])
+def test_killed_run_resumes_bit_identical(tmp_path: Path, opt: str, bs: int, steps: int) -> None:
+    cfg = _config(tmp_path, steps, opt, bs)  # a few seconds
+    ref = tmp_path / "ref.h5"
+    assert subprocess.run([HTDYN, "run", str(cfg), "-o", str(ref), "-q"], capture_output=True).returncode == 0
+    out = tmp_path / "killed.h5"
+    env = {**os.environ, "HTDYN_CHECKPOINT_EVERY_S": "0.3"}
+    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out), "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    part = partial_path(out)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60:  # until a checkpoint is in the file
+        time.sleep(0.05)
+        if part.exists():
+            try:
+                with htdyn.open(part) as traj:
+                    if "checkpoints" in traj.f:
+                        break
+            except (StoreError, OSError, KeyError):
+                pass
+    time.sleep(0.15)  # somewhere after it, mid-step or mid-write
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not out.exists() and part.exists()
+    r = subprocess.run([HTDYN, "run", "--resume", str(part), "-q"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert out.exists() and not part.exists()
+    _same_file(out, ref)
+    with htdyn.open(out) as traj:
+        assert int(traj.attrs["resumed"]) == 1
+
+
+def test_resume_without_checkpoint_restarts_the_group(tmp_path: Path) -> None:
+    """Interrupted before any checkpoint: the group starts again from step 0 and the file completes the same."""
+    sim = htdyn.load_config(_config(tmp_path, 30))
+    ref = htdyn.simulate(sim, path=str(tmp_path / "ref.h5"))
+
+    def stop(info):
+        if info.t == 12:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "int.h5"
+    with pytest.raises(KeyboardInterrupt):
+        htdyn.simulate(sim, path=str(out), on_step=stop)
+    res = resume(out)  # the destination names its partial file
+    assert res.path == str(out)
+    _same_file(out, Path(ref.path))
+    for a, b in zip(res.runs, ref.runs):
+        np.testing.assert_array_equal(a.W_final, b.W_final)
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path: Path) -> None:
+    sim = htdyn.load_config(_config(tmp_path, 3))
+    done = htdyn.simulate(sim, path=str(tmp_path / "done.h5"))
+    with pytest.raises(StoreError, match="no unfinished run"):
+        resume(done.path)
+    with pytest.raises(StoreError, match="does not exist"):
+        resume(tmp_path / "nothing.h5")
+
+    def stop(info):
+        if info.t == 1:
+            raise KeyboardInterrupt
+
+    W0 = np.zeros((24, 16))
+    with pytest.raises(KeyboardInterrupt):
+        htdyn.simulate(sim, path=str(tmp_path / "user.h5"), init={"W": W0 + 0.1, "a": np.ones(24)}, on_step=stop)
+    with pytest.raises(StoreError, match="user-supplied"):
+        resume(tmp_path / "user.h5")
+
+
+@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+def test_resume_cli_usage_errors(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, 3)
+    for args, words in ((["--resume", str(tmp_path / "x.h5"), str(cfg)], "--resume"),
+                        ([], "config file"),
+                        (["--resume", str(tmp_path / "x.h5")], "does not exist")):
+        r = subprocess.run([HTDYN, "run", *args], capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and words in r.stderr, (args, r.stderr)
