@@ -96,3 +96,20 @@ def test_from_dict_uses_the_same_order() -> None:
 def test_config_grid_through_a_non_table_parent_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="'optimizer' is not a table"):
         from_dict({"optimizer": "adam", "grid": {"optimizer.lr": [0.1]}})
+
+
+def test_config_loads_no_numpy_or_training_code() -> None:
+    """The CLI sets BLAS options before numpy loads: reading and validating a config must not load it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from htdyn.config import from_dict, expand_grid; "
+            "from_dict({'grid': {'seed': [0, 1]}}); "
+            "print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('htdyn.train')))")
+    root = str(Path(__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=root))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
