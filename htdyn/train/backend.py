@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..config import BACKENDS, DEVICES, DTYPES  # the valid names are kept once, in config
 from ..errors import ConfigError
 from ..xp import importable, to_numpy
-
-BACKENDS = ("numpy", "torch", "cupy")
-DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -202,8 +200,8 @@ def get_backend(device: str = "cpu", dtype: str = "float32", backend: str | None
     """
     if device not in DEVICES:
         raise ConfigError(f"device {device!r} is not valid; choose one of {', '.join(DEVICES)}")
-    if dtype not in ("float32", "float64"):
-        raise ConfigError(f"dtype {dtype!r} is not valid; choose float32 or float64")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r} is not valid; choose one of {', '.join(DTYPES)}")
     if backend is None:
         if device == "cpu":
             backend = "numpy"

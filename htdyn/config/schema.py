@@ -1,0 +1,244 @@
+"""The config dataclasses: plain data whose defaults and checks come from the field table.
+
+Defaults are read from :data:`htdyn.config.fields.FIELDS` (one source), and each
+``validate`` runs the table's checks (:func:`htdyn.config.validate.check_fields`)
+plus the few that relate two fields (a minibatch larger than the data set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .fields import default
+from .validate import check_fields
+
+
+def _from_table(section: str, name: str) -> Any:
+    """A dataclass field whose default is the table's (a factory, so lists are never shared)."""
+    return field(default_factory=lambda: default(section, name))
+
+
+@dataclass
+class ModelConfig:
+    """Teacher, data and student sizes (defaults: the paper's setting).
+
+    Data x ~ N(0, I_d); teacher y = g(beta . x) + eps, ||beta|| = 1,
+    eps ~ N(0, noise_std^2); student f(x) = a . phi(W x / sqrt(d)) / sqrt(h).
+    """
+
+    n: int = default("model", "n")
+    d: int = default("model", "d")
+    h: int = default("model", "h")
+    n_test: int = default("model", "n_test")
+    noise_std: float = default("model", "noise_std")
+    teacher: Any = default("model", "teacher")
+    activation: Any = default("model", "activation")
+    init_scale: float = default("model", "init_scale")
+    readout_scale: float = default("model", "readout_scale")
+    train_readout: bool = default("model", "train_readout")
+
+    def validate(self, prefix: str = "model") -> None:
+        check_fields(self, "model", prefix)
+
+
+@dataclass
+class OptimizerConfig:
+    """Optimizer and its hyper-parameters (torch.optim semantics).
+
+    ``name``: ``gd`` (plain gradient descent, torch SGD), ``momentum``
+    (heavy-ball), ``nesterov``, ``adam``, ``adamw`` (decoupled weight decay),
+    ``sign`` (sign descent).  ``weight_decay`` is coupled (added to the
+    gradient, as torch SGD/Adam) except for ``adamw``.  ``batch_size``: None
+    or 0 for full batch (the paper), else minibatches of that size drawn by
+    a seeded shuffle each epoch.
+    """
+
+    name: str = default("optimizer", "name")
+    lr: float = default("optimizer", "lr")
+    momentum: float = default("optimizer", "momentum")
+    beta1: float = default("optimizer", "beta1")
+    beta2: float = default("optimizer", "beta2")
+    eps: float = default("optimizer", "eps")
+    weight_decay: float = default("optimizer", "weight_decay")
+    batch_size: int | None = default("optimizer", "batch_size")
+
+    def validate(self, prefix: str = "optimizer") -> None:
+        check_fields(self, "optimizer", prefix)
+
+
+@dataclass
+class ScheduleConfig:
+    """Learning-rate schedule, evaluated per optimizer step t = 0, 1, ...
+
+    - ``constant``: lr
+    - ``step``: lr * gamma ** floor(t / step_size) (torch StepLR stepped per step)
+    - ``exponential``: lr * gamma ** t
+    - ``cosine``: eta_min + (lr - eta_min) (1 + cos(pi t / t_max)) / 2, t_max = steps by default
+    - ``warmup_steps`` > 0 multiplies any of them by min(1, (t + 1) / warmup_steps).
+    """
+
+    name: str = default("schedule", "name")
+    gamma: float = default("schedule", "gamma")
+    step_size: int = default("schedule", "step_size")
+    eta_min: float = default("schedule", "eta_min")
+    t_max: int | None = default("schedule", "t_max")
+    warmup_steps: int = default("schedule", "warmup_steps")
+
+    def validate(self, prefix: str = "schedule") -> None:
+        check_fields(self, "schedule", prefix)
+
+
+@dataclass
+class RunConfig:
+    """One training run: model, optimizer, schedule and seeds.
+
+    ``seed`` drives everything; ``data_seed`` (teacher and data sets) and
+    ``init_seed`` (W and a) default to it.  Runs with the same data seed and
+    model see the same data; runs with the same init seed start from the same W.
+    ``weight_norm``: rescale W to ||W||_F = sqrt(h d) before each step.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    seed: int = default("run", "seed")
+    data_seed: int | None = default("run", "data_seed")
+    init_seed: int | None = default("run", "init_seed")
+    weight_norm: bool = default("run", "weight_norm")
+    label: str = default("run", "label")
+
+    @property
+    def data_seed_(self) -> int:
+        return self.seed if self.data_seed is None else self.data_seed
+
+    @property
+    def init_seed_(self) -> int:
+        return self.seed if self.init_seed is None else self.init_seed
+
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable; callables become their names), as a trajectory stores it."""
+        return to_plain(dataclasses.asdict(self))
+
+    def validate(self) -> None:
+        self.model.validate()
+        self.optimizer.validate()
+        self.schedule.validate()
+        check_fields(self, "run", "")
+        bs = self.optimizer.batch_size
+        if bs and bs > self.model.n:
+            raise ConfigError(f"optimizer.batch_size = {bs} exceeds model.n = {self.model.n}")
+
+
+@dataclass
+class SnapshotConfig:
+    """Which steps store W_t (and the update M_t = W_{t+1} - W_t) and how.
+
+    ``at``: an int k (every k steps, plus the last), a list of steps,
+    ``"log:N"`` (about N log-spaced steps, 0 and the last included),
+    ``"first_last"``, or ``"none"``.
+    """
+
+    at: Any = default("snapshots", "at")
+    dtype: str = default("snapshots", "dtype")
+    compression: str = default("snapshots", "compression")
+    updates: bool = default("snapshots", "updates")
+    optimizer_state: bool = default("snapshots", "optimizer_state")
+
+    def validate(self, prefix: str = "snapshots") -> None:
+        check_fields(self, "snapshots", prefix)
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation: ridge read-out on the probe set, test loss, online metrics.
+
+    ``at``: as :attr:`SnapshotConfig.at`, or ``"snapshots"`` (the default) for the
+    snapshot steps.  ``ridge_lambda``: the lambda of
+    a_hat = (Z^T Z + (lambda / h) n I)^{-1} Z^T y.  ``features``: ``"model"``
+    fits the read-out on the student's features phi(X W^T / sqrt(d)) / sqrt(h);
+    ``"official"`` on phi(X W^T / d) / sqrt(h), what the paper's official code
+    computes (its forward hook scales the stored pre-activations in place, so
+    they are divided by sqrt(d) twice) and what its loss numbers come from.
+    ``metrics``: names of spectral metric sets computed at each evaluation step.
+    """
+
+    at: Any = default("eval", "at")
+    ridge_lambda: float = default("eval", "ridge_lambda")
+    features: str = default("eval", "features")
+    metrics: list = _from_table("eval", "metrics")
+
+    def validate(self, prefix: str = "eval") -> None:
+        check_fields(self, "eval", prefix)
+
+
+@dataclass
+class SimConfig:
+    """A simulation: runs that share steps, device, dtype and schedules.
+
+    ``output``: where the trajectory file goes (``{name}`` is replaced by the
+    name).  ``store_data``: store the data sets in the file (True) or only the
+    seeds that regenerate them (False; beta is always stored).
+    """
+
+    name: str = default("sim", "name")
+    steps: int = default("sim", "steps")
+    device: str = default("sim", "device")
+    backend: str | None = default("sim", "backend")
+    dtype: str = default("sim", "dtype")
+    output: str = default("sim", "output")
+    store_data: bool = default("sim", "store_data")
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    runs: list[RunConfig] = field(default_factory=lambda: [RunConfig()])
+
+    def validate(self) -> SimConfig:
+        check_fields(self, "sim", "")
+        self.snapshots.validate()
+        self.eval.validate()
+        if not self.runs:
+            raise ConfigError("the config defines no runs")
+        for i, run in enumerate(self.runs):
+            try:
+                run.validate()
+            except ConfigError as exc:
+                raise ConfigError(f"run {i}: {exc}") if len(self.runs) > 1 else exc from None
+        return self
+
+    def output_path(self) -> Path:
+        return Path(self.output.replace("{name}", self.name))
+
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable; callables become their names)."""
+        return to_plain(dataclasses.asdict(self))
+
+
+#: the dataclass of each table section nested in another (what ``from_dict`` recurses into)
+NESTED: dict[tuple[type, str], type] = {
+    (RunConfig, "model"): ModelConfig,
+    (RunConfig, "optimizer"): OptimizerConfig,
+    (RunConfig, "schedule"): ScheduleConfig,
+    (SimConfig, "snapshots"): SnapshotConfig,
+    (SimConfig, "eval"): EvalConfig,
+}
+#: the table section of each dataclass
+SECTION_OF: dict[type, str] = {SimConfig: "sim", SnapshotConfig: "snapshots", EvalConfig: "eval",
+                               RunConfig: "run", ModelConfig: "model", OptimizerConfig: "optimizer",
+                               ScheduleConfig: "schedule"}
+#: top-level keys of a config that belong to the simulation, and those of the base run
+SIM_KEYS = frozenset(f.name for f in dataclasses.fields(SimConfig)) - {"runs"}
+RUN_KEYS = frozenset(f.name for f in dataclasses.fields(RunConfig))
+
+
+def to_plain(obj: Any) -> Any:
+    """Nested dicts and lists as JSON-serialisable data; a callable becomes ``"callable:<name>"``."""
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if callable(obj):
+        return f"callable:{getattr(obj, 'name', getattr(obj, '__name__', repr(obj)))}"
+    return obj
