@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..xp import analysis_namespace
+from .linalg import check_evals
 
 __all__ = [
     "MPFit",
@@ -312,14 +313,8 @@ def _deflation(n_out: int, n: int, M: int) -> float:
 
 
 def _sorted_evals(evals: Any) -> tuple[Any, Any]:
-    xp, ev = analysis_namespace(evals)
-    ev = xp.asarray(ev, dtype=xp.float64).reshape(-1)
-    if ev.size == 0:
-        raise ValueError("no eigenvalues")
-    if not bool(xp.all(xp.isfinite(ev))):
-        raise ValueError("eigenvalues must be finite")
-    ev = xp.sort(xp.clip(ev, 0.0, None))  # rounding can leave tiny negative values
-    return xp, ev
+    """Pooled spectra, validated by :func:`htdyn.analysis.linalg.check_evals`."""
+    return check_evals(evals, "mp", layout="pooled")
 
 
 def _n_below(xp: Any, ev: Any, thr: float) -> int:

@@ -61,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from ..xp import analysis_namespace
+from .linalg import check_evals
 
 __all__ = ["PowerLawFit", "LikelihoodRatio", "fit_hill", "fit_ks", "compare", "ALTERNATIVES"]
 
@@ -157,15 +157,8 @@ class LikelihoodRatio:
 
 
 def _sorted_evals(evals: Any, where: str) -> tuple[Any, Any]:
-    """Validated, sorted float64 copy of a 1-D eigenvalue vector, in its namespace."""
-    xp, a = analysis_namespace(evals)
-    if a.ndim != 1:
-        raise ValueError(f"{where}: evals must be 1-D, got shape {tuple(a.shape)} (pool spectra with .ravel())")
-    a = a.astype("float64", copy=False)
-    bad = int(xp.sum(~xp.isfinite(a)))
-    if bad:
-        raise ValueError(f"{where}: evals has {bad} non-finite value(s) (NaN or inf) out of {a.shape[0]}")
-    return xp, xp.sort(a)
+    """A 1-D spectrum, validated by :func:`htdyn.analysis.linalg.check_evals`."""
+    return check_evals(evals, where, layout="vector")
 
 
 def _drop_zeros(xp: Any, x: Any, filter_zeros: bool | float) -> Any:
