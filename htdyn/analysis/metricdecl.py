@@ -86,7 +86,7 @@ def _update_keys() -> tuple[MetricKey, ...]:
         for side, vec in (("left", "u"), ("right", "v")):
             keys.append(MetricKey(f"overlap_{tag}_{side}_top1", f"<{vec}_1({A}), {vec}_1(M_t)>^2"))
             keys.append(MetricKey(f"overlap_{tag}_{side}_mass",
-                                  f"mass of the top-5 {side} vectors of M_t in those of {A} (mean over them)"))
+                                  f"share of M_t's top-5 {side} subspace in {A}'s (mean squared cosine)"))
     keys.append(MetricKey("update_sim_beta", "|<v_1(M_t), beta>| / ||beta||", needs_beta=True))
     return tuple(keys)
 
