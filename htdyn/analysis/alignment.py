@@ -46,9 +46,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ..xp import analysis_namespace
+from .linalg import as_float, check_k, like, top_singular_triplets
 
 __all__ = [
     "singular_triplets",
@@ -60,39 +59,6 @@ __all__ = [
     "subspace_overlap",
     "effective_ranks",
 ]
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _float_dtype(xp: Any, a: Any, dtype: str | None) -> Any:
-    """The dtype to compute in: ``dtype`` by name, or the input's when it is floating."""
-    if dtype is not None:
-        return getattr(xp, dtype)
-    return a.dtype if a.dtype.kind == "f" else xp.float64
-
-
-def _prepare(a: Any, dtype: str | None = "float64") -> tuple[Any, Any]:
-    xp, a = analysis_namespace(a)
-    return xp, xp.asarray(a, dtype=_float_dtype(xp, a, dtype))
-
-
-def _like(xp: Any, b: Any, dtype: Any) -> Any:
-    """``b`` (numpy, CuPy, torch, list) as an array of namespace ``xp``."""
-    xb, b = analysis_namespace(b)
-    if xb is not xp and xb.__name__ == "cupy":  # CuPy vector against a numpy matrix
-        b = b.get()
-    return xp.asarray(b, dtype=dtype)
-
-
-def _check_k(k: int | None, m: int, name: str = "k") -> int:
-    """``k = None`` means all ``m``; otherwise 1 <= k, clipped to ``m``."""
-    if k is None:
-        return m
-    k = int(k)
-    if k < 1:
-        raise ValueError(f"{name} must be >= 1 or None, got {k}")
-    return min(k, m)
 
 
 def singular_triplets(A: Any, *, dtype: str | None = "float64") -> tuple[Any, Any, Any]:
@@ -113,67 +79,11 @@ def singular_triplets(A: Any, *, dtype: str | None = "float64") -> tuple[Any, An
     Vh : array (..., m, d)
         Right singular vectors as **rows** (``Vh[i] = v_i``).
     """
-    xp, A = _prepare(A, dtype)
+    xp, A = as_float(A, dtype)
     if A.ndim < 2:
         raise ValueError(f"expected a matrix (..., h, d), got shape {A.shape}")
     U, s, Vh = xp.linalg.svd(A, full_matrices=False)
     return U, s, Vh
-
-
-def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
-    """The top-k singular triplets of a matrix, at the cost of one symmetric reduction.
-
-    On the CPU the smaller Gram matrix ``G`` (``A^T A``, or ``A A^T`` when h < d; BLAS
-    ``syrk``, one triangle) gives its top-k eigenpairs through LAPACK's ``syevr``
-    (tridiagonal reduction, then only the k eigenpairs asked for); ``s_i = sqrt(lambda_i)``
-    and the other side's vectors are ``A v_i / s_i``.  About one ``eigvalsh`` of ``G``,
-    against 5-15 of them for a thin SVD.  Accuracy: the vectors of a gap ``g_i`` in the
-    spectrum of ``G`` are exact to ~eps lambda_1 / g_i, the same order as the SVD's own
-    sensitivity eps s_1 / (s_i - s_{i+1}) times ``s_1 / (s_i + s_{i+1})``: fine for the top
-    of the spectrum, which is what this is for (vectors of singular values near 0 lose
-    accuracy: use :func:`singular_triplets` for those).  Other arrays (CuPy) take a thin SVD.
-
-    Parameters
-    ----------
-    A : array (h, d)
-    k : int
-        Clipped to ``min(h, d)``.
-
-    Returns
-    -------
-    U : (h, k), s : (k,) descending, Vh : (k, d)
-        As :func:`singular_triplets`, truncated.  Singular values the Gram matrix cannot
-        resolve (``s_i <= sqrt(N eps) s_1``, N = min(h, d): a rank-deficient A) are
-        returned as 0 with zero vectors on both sides, where an SVD would return an
-        arbitrary completion; overlaps with them are then 0 whatever A's orientation.
-    """
-    xp, A = _prepare(A, "float64")
-    if A.ndim != 2:
-        raise ValueError(f"expected a matrix (h, d), got shape {A.shape}")
-    h, d = A.shape
-    k = _check_k(k, min(h, d))
-    if xp is not np:
-        U, s, Vh = xp.linalg.svd(A, full_matrices=False)
-        return U[:, :k], s[:k], Vh[:k]
-    import scipy.linalg
-
-    from .esd import gram_lower
-
-    N = min(h, d)
-    G = gram_lower(A)
-    lam, vec = scipy.linalg.eigh(G, lower=True, subset_by_index=[N - k, N - 1], driver="evr",
-                                 overwrite_a=True, check_finite=False)
-    lam, vec = lam[::-1], vec[:, ::-1]
-    s = np.sqrt(np.maximum(lam, 0.0))
-    # the Gram matrix resolves s_i only down to ~sqrt(N eps) s_1: below that, s_i is round-off
-    # and its vectors arbitrary (a rank-deficient A); report 0 with zero vectors on both sides
-    resolved = s > math.sqrt(N * np.finfo(np.float64).eps) * s[0]
-    s = np.where(resolved, s, 0.0)
-    vec = vec * resolved
-    inv = np.divide(1.0, s, out=np.zeros_like(s), where=resolved)
-    if d <= h:  # vec are right vectors v_i
-        return (A @ vec) * inv, s, np.ascontiguousarray(vec.T)
-    return vec, s, np.ascontiguousarray(((A.T @ vec) * inv).T)
 
 
 # ----------------------------------------------------------------------------- teacher
@@ -206,11 +116,11 @@ def teacher_alignment(W: Any, beta: Any, k: int | None = 1, *, dtype: str | None
     array (..., k)
         Non-negative, on W's device.
     """
-    xp, W = _prepare(W, dtype)
-    b = _like(xp, beta, W.dtype)
+    xp, W = as_float(W, dtype)
+    b = like(xp, beta, W.dtype)
     if b.shape[-1] != W.shape[-1]:
         raise ValueError(f"beta has length {b.shape[-1]}, W has {W.shape[-1]} columns")
-    k = _check_k(k, min(W.shape[-2:]))
+    k = check_k(k, min(W.shape[-2:]))
     _, _, Vh = xp.linalg.svd(W, full_matrices=False)
     nb = xp.sqrt(xp.sum(b * b, axis=-1))
     proj = xp.matmul(Vh[..., :k, :], b[..., None])[..., 0]  # (..., k)
@@ -259,11 +169,11 @@ def overlap_matrices(A: Any, B: Any, k: int | None = None, *, dtype: str | None 
     -------
     L, R : arrays (..., k, k)
     """
-    xp, A = _prepare(A, dtype)
-    B = _like(xp, B, A.dtype)
+    xp, A = as_float(A, dtype)
+    B = like(xp, B, A.dtype)
     if A.shape[-2:] != B.shape[-2:]:
         raise ValueError(f"A {A.shape} and B {B.shape} must have the same matrix shape")
-    k = _check_k(k, min(A.shape[-2:]))
+    k = check_k(k, min(A.shape[-2:]))
     Ua, _, Vha = xp.linalg.svd(A, full_matrices=False)
     Ub, _, Vhb = xp.linalg.svd(B, full_matrices=False)
     L = xp.matmul(xp.swapaxes(Ua[..., :, :k], -1, -2), Ub[..., :, :k]) ** 2
@@ -301,7 +211,7 @@ def overlap_summary(L: Any, R: Any, k: int | None = None) -> dict[str, float | i
     if L.ndim != 2 or R.ndim != 2:
         raise ValueError("overlap_summary takes single 2-D overlap matrices (no stacks)")
     kmax = min(*L.shape, *R.shape)
-    k = _check_k(k, kmax)
+    k = check_k(k, kmax)
     out: dict[str, float | int] = {"k": k}
     for tag, X in (("left", L), ("right", R)):
         Xk = X[:k, :k]
@@ -343,11 +253,11 @@ def subspace_overlap(A: Any, B: Any, k: int, *, side: str = "right", dtype: str 
     """
     if side not in ("right", "left"):
         raise ValueError(f"side must be 'right' or 'left', got {side!r}")
-    xp, A = _prepare(A, dtype)
-    B = _like(xp, B, A.dtype)
+    xp, A = as_float(A, dtype)
+    B = like(xp, B, A.dtype)
     if A.ndim != 2 or A.shape != B.shape:
         raise ValueError(f"A {A.shape} and B {B.shape} must be matrices of the same shape")
-    k = _check_k(k, min(A.shape))
+    k = check_k(k, min(A.shape))
     Ua, _, Vha = xp.linalg.svd(A, full_matrices=False)
     Ub, _, Vhb = xp.linalg.svd(B, full_matrices=False)
     if side == "right":
@@ -393,7 +303,7 @@ def effective_ranks(W: Any, k: int = 0, *, dtype: str | None = "float64") -> dic
     -------
     dict of Python floats.
     """
-    xp, W = _prepare(W, dtype)
+    xp, W = as_float(W, dtype)
     if W.ndim != 2:
         raise ValueError(f"expected a matrix (h, d), got shape {W.shape}")
     s = xp.linalg.svd(W, compute_uv=False)

@@ -34,15 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from ..xp import analysis_namespace
+from .linalg import as_float, top_gram_eigenvalue
 
 __all__ = ["HillTail", "entrywise_tail_index", "pruning_curve", "fraction_for_residual"]
-
-
-def _prepare(a: Any, dtype: str | None) -> tuple[Any, Any]:
-    xp, a = analysis_namespace(a)
-    dt = getattr(xp, dtype) if dtype is not None else (a.dtype if a.dtype.kind == "f" else xp.float64)
-    return xp, xp.asarray(a, dtype=dt)
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,7 @@ def entrywise_tail_index(W: Any, *, k: int | float | None = None, dtype: str | N
         If k is out of [1, N-1] or the threshold ``x_(k+1)`` is zero (e.g. a pruned matrix
         with fewer than k+1 non-zeros).
     """
-    xp, W = _prepare(W, dtype)
+    xp, W = as_float(W, dtype)
     x = xp.abs(W.reshape(-1))
     N = int(x.shape[0])
     if k is None:
@@ -172,7 +166,7 @@ def pruning_curve(W: Any, fractions: Sequence[float], *, operator: bool = True,
     ``fraction`` (as given), ``n_kept`` (int), ``threshold`` (smallest kept |W_ij|, inf when
     nothing is kept), ``frobenius`` and, with ``operator``, ``operator``.
     """
-    xp, W = _prepare(W, dtype)
+    xp, W = as_float(W, dtype)
     if W.ndim != 2:
         raise ValueError(f"expected a matrix (h, d), got shape {W.shape}")
     flat = W.reshape(-1)
@@ -209,8 +203,7 @@ def _spectral_norm(xp: Any, A: Any) -> float:
     eigenvalue of a symmetric matrix is perfectly conditioned (Weyl), so the relative error is
     a few ulps.
     """
-    G = xp.matmul(A.T, A) if A.shape[1] <= A.shape[0] else xp.matmul(A, A.T)
-    return math.sqrt(max(float(xp.linalg.eigvalsh(G)[-1]), 0.0))
+    return math.sqrt(max(float(top_gram_eigenvalue(A)), 0.0))
 
 
 def fraction_for_residual(W: Any, eps: float, *, dtype: str | None = "float64") -> float:
@@ -231,7 +224,7 @@ def fraction_for_residual(W: Any, eps: float, *, dtype: str | None = "float64") 
     """
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps must be in [0, 1], got {eps}")
-    xp, W = _prepare(W, dtype)
+    xp, W = as_float(W, dtype)
     sq = xp.sort(xp.abs(W.reshape(-1))) ** 2  # ascending
     tail = xp.cumsum(sq)  # tail[j] = sum of the j+1 smallest squares = residual^2 after keeping N-j-1
     tail = np.asarray(tail.get() if hasattr(tail, "get") else tail)

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..xp import analysis_namespace
+from .linalg import gram, gram_lower
 
 __all__ = ["esd", "singular_values", "gram_lower"]
 
@@ -78,10 +77,10 @@ def esd(W: Any, *, normalize: bool = False, dtype: str = "float64") -> Any:
         raise ValueError(f"esd needs a matrix (or a batch of matrices), got an array of shape {tuple(W.shape)}")
     W = W.astype(dtype, copy=False)
     h, d = W.shape[-2], W.shape[-1]
-    Wt = xp.swapaxes(W, -1, -2)
-    G = Wt @ W if d <= h else W @ Wt
-    if not bool(xp.all(xp.isfinite(G))):
-        raise ValueError("esd: W has non-finite entries (or W^T W overflows the dtype)")
+    try:
+        G = gram(W, check=True)
+    except ValueError as exc:
+        raise ValueError(f"esd: {exc}") from None
     ev = xp.linalg.eigvalsh(G)  # ascending
     ev = xp.maximum(ev, 0.0)  # zero singular values come out as +-round-off
     if normalize:
@@ -99,27 +98,3 @@ def singular_values(W: Any, *, dtype: str = "float64") -> Any:
     """
     xp, W = analysis_namespace(W)
     return xp.sqrt(esd(W, dtype=dtype))
-
-
-def gram_lower(W: np.ndarray) -> np.ndarray:
-    """The lower triangle of the smaller Gram matrix of W in float64, Fortran order (BLAS ``syrk``).
-
-    ``syrk`` forms one triangle of W^T W (or W W^T when h < d): half the flops of a
-    matrix product.  It is scipy's BLAS, the same library as the LAPACK calls that
-    follow: alternating numpy's and scipy's OpenBLAS (each with its own thread pool)
-    doubled the time of the reduction on a 2-core machine.  numpy input (host) only.
-
-    Raises
-    ------
-    ValueError
-        For non-finite entries, or a Gram matrix that overflows float64.
-    """
-    from scipy.linalg import blas
-
-    h, d = W.shape
-    A = np.asarray(W, dtype=np.float64).T  # (d, h): a Fortran-ordered view of a C-ordered W, no copy
-    G = blas.dsyrk(1.0, A, trans=0 if d <= h else 1, lower=1)
-    # |G_ij| <= sqrt(G_ii G_jj): a finite diagonal means a finite matrix
-    if not bool(np.all(np.isfinite(np.diagonal(G)))):
-        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
-    return G

@@ -27,42 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from ..xp import analysis_namespace
+from ..activations import ACTIVATIONS, get_activation
+from .linalg import as_float, gram, like, top_gram_eigenvalue
 
 __all__ = ["hidden_features", "kernel_target_alignment", "feature_stable_rank", "ACTIVATION_NAMES"]
 
-_GELU_C = math.sqrt(2.0 / math.pi)
-
-ACTIVATION_NAMES = ("tanh", "relu", "linear", "softplus", "gelu")
-
-
-def _prepare(a: Any, dtype: str | None) -> tuple[Any, Any]:
-    xp, a = analysis_namespace(a)
-    dt = getattr(xp, dtype) if dtype is not None else (a.dtype if a.dtype.kind == "f" else xp.float64)
-    return xp, xp.asarray(a, dtype=dt)
-
-
-def _like(xp: Any, b: Any, dtype: Any) -> Any:
-    xb, b = analysis_namespace(b)
-    if xb is not xp and xb.__name__ == "cupy":
-        b = b.get()
-    return xp.asarray(b, dtype=dtype)
-
-
-def _apply(xp: Any, name: str | Callable[[Any], Any], P: Any) -> Any:
-    if callable(name):
-        return name(P)
-    if name == "tanh":
-        return xp.tanh(P)
-    if name == "relu":
-        return xp.maximum(P, 0.0)
-    if name == "linear":
-        return P
-    if name == "softplus":  # log(1 + e^x), stable for large |x|
-        return xp.maximum(P, 0.0) + xp.log1p(xp.exp(-xp.abs(P)))
-    if name == "gelu":  # tanh approximation, as the simulator's student (torch approximate="tanh")
-        return 0.5 * P * (1.0 + xp.tanh(_GELU_C * (P + 0.044715 * P * P * P)))
-    raise ValueError(f"activation {name!r} is not valid; choose one of {', '.join(ACTIVATION_NAMES)} or a callable")
+#: the student activations by name (:data:`htdyn.activations.ACTIVATIONS`, shared with the simulator)
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
 
 def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "tanh", *,
@@ -88,20 +59,18 @@ def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "ta
     -------
     Z : array (n, h) or (B, n, h), on W's device.
     """
-    xp, W = _prepare(W, dtype)
-    X = _like(xp, X, W.dtype)
+    xp, W = as_float(W, dtype)
+    X = like(xp, X, W.dtype)
     d = W.shape[-1]
     if X.shape[-1] != d:
         raise ValueError(f"X has {X.shape[-1]} columns, W has {d}")
     P = xp.matmul(X, xp.swapaxes(W, -1, -2)) / math.sqrt(d)
-    return _apply(xp, activation, P)
+    return get_activation(activation)(xp, P)
 
 
 def _gram_fro(xp: Any, Z: Any) -> Any:
     """``||Z Z^T||_F`` over the last two axes, through the smaller Gram matrix."""
-    n, h = Z.shape[-2:]
-    Zt = xp.swapaxes(Z, -1, -2)
-    G = xp.matmul(Zt, Z) if h <= n else xp.matmul(Z, Zt)
+    G = gram(Z)
     return xp.sqrt(xp.sum(G * G, axis=(-2, -1)))
 
 
@@ -148,8 +117,8 @@ def kernel_target_alignment(Z: Any, y: Any, *, centered: bool = False, dtype: st
     Cost ``O(n h min(n, h))`` for the Gram matrix, memory ``min(n, h)^2``; the n x n kernel is
     never formed when ``h < n``.  Round-off: relative ``~ 1e-15 * sqrt(min(n, h))`` in float64.
     """
-    xp, Z = _prepare(Z, dtype)
-    y = _like(xp, y, Z.dtype)
+    xp, Z = as_float(Z, dtype)
+    y = like(xp, y, Z.dtype)
     if Z.ndim not in (2, 3) or y.shape[-1] != Z.shape[-2]:
         raise ValueError(f"Z must be (n, h) or (B, n, h) and y (n,) or (B, n); got {Z.shape} and {y.shape}")
     if centered:
@@ -182,19 +151,10 @@ def feature_stable_rank(Z: Any, *, centered: bool = False, dtype: str | None = "
     -------
     float, or array (B,) for stacked Z.
     """
-    xp, Z = _prepare(Z, dtype)
+    xp, Z = as_float(Z, dtype)
     if centered:
         Z = Z - xp.mean(Z, axis=-2, keepdims=True)
     fro2 = xp.sum(Z * Z, axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN (no-op on CuPy)
-        out = fro2 / _top_gram_eig(xp, Z)
+        out = fro2 / top_gram_eigenvalue(Z)
     return _scalar_or_array(out)
-
-
-def _top_gram_eig(xp: Any, Z: Any) -> Any:
-    """``||Z||_2^2`` as the largest eigenvalue of the smaller Gram matrix (relative error ~ eps)."""
-    n, h = Z.shape[-2:]
-    Zt = xp.swapaxes(Z, -1, -2)
-    G = xp.matmul(Zt, Z) if h <= n else xp.matmul(Z, Zt)
-    return xp.linalg.eigvalsh(G)[..., -1]
-

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..xp import analysis_namespace
+from .linalg import check_evals
 
 __all__ = [
     "spectral_norm",
@@ -40,12 +40,8 @@ __all__ = [
 
 
 def _evals(evals: Any) -> tuple[Any, Any]:
-    xp, ev = analysis_namespace(evals)
-    if ev.dtype.kind != "f":
-        ev = xp.asarray(ev, dtype=xp.float64)
-    if ev.ndim == 0 or ev.shape[-1] == 0:
-        raise ValueError("evals must have at least one eigenvalue along the last axis")
-    return xp, xp.clip(ev, 0.0, None)  # eigensolvers leave tiny negative values for zeros
+    """The spectra along the last axis, validated by :func:`htdyn.analysis.linalg.check_evals`."""
+    return check_evals(evals, "metrics", layout="batched")
 
 
 def _out(xp: Any, x: Any) -> Any:

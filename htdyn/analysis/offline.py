@@ -31,7 +31,7 @@ from ..io import results
 from ..runkeys import varying_keys
 from ..xp import analysis_namespace
 from . import tidy
-from .alignment import top_singular_triplets
+from .linalg import top_singular_triplets
 from .phases import PHASES
 from .registry import (
     DEFAULT_SETS,
@@ -40,8 +40,8 @@ from .registry import (
     check_sets,
     drift_metrics,
     feature_metrics,
-    matrix_metrics,
-    nonfinite_metrics,
+    nonfinite_set_metrics,
+    set_metrics,
     update_metrics,
 )
 
@@ -309,25 +309,23 @@ def _snapshot_metrics(run: Any, t: int, sets: list[str], device: str, normalize:
     W, beta = _to_device(run.W(t), device), ctx["beta"]
 
     def nan(names: list[str]) -> dict:
-        return nonfinite_metrics(names, W.shape, beta=beta, normalize=normalize)
+        return nonfinite_set_metrics(names, W.shape, beta=beta, normalize=normalize)
 
     w_sets = [s for s in sets if s in ONLINE_SETS]
     per_set: dict[str, dict] = {}
     if w_sets:
-        vals = _guarded((W,), matrix_metrics, W, w_sets, beta=beta, normalize=normalize) or nan(w_sets)
-        esd = vals.pop("esd", None)
-        if "esd" in w_sets:
-            per_set["esd"] = {"esd": esd}
-        _split(vals, per_set)
+        per_set.update(_guarded((W,), set_metrics, W, w_sets, beta=beta, normalize=normalize) or nan(w_sets))
     if "update" in sets and t in ctx["upd"]:
         M = _to_device(run.update(t), device)
         W_next = _to_device(run.W(t + 1), device) if t + 1 in ctx["snap"] else None
-        per_set["update"] = _guarded((W, M, W_next), update_metrics, W, M, W_next=W_next, beta=beta) or nan(["update"])
+        per_set["update"] = (_guarded((W, M, W_next), update_metrics, W, M, W_next=W_next, beta=beta)
+                             or nan(["update"])["update"])
     if "drift" in sets and ctx["W0"] is not None:
         ok = ctx["Vh0"] is not None  # else W_0 is non-finite
-        per_set["drift"] = (ok and _guarded((W,), drift_metrics, W, ctx["W0"], 10, Vh0=ctx["Vh0"])) or nan(["drift"])
+        per_set["drift"] = ((ok and _guarded((W,), drift_metrics, W, ctx["W0"], 10, Vh0=ctx["Vh0"]))
+                            or nan(["drift"])["drift"])
     if ctx["feat"] is not None:
-        per_set["features"] = _guarded((W,), feature_metrics, W, *ctx["feat"]) or nan(["features"])
+        per_set["features"] = _guarded((W,), feature_metrics, W, *ctx["feat"]) or nan(["features"])["features"]
     return per_set
 
 
@@ -340,30 +338,10 @@ def _guarded(check: tuple, fn: Callable[..., dict], *args: Any, **kwargs: Any) -
                 return {}
     try:
         return fn(*args, **kwargs)
-    except ValueError as exc:  # esd.gram_lower, registry._gram_eigs: "W has non-finite entries (or W^T W ...)"
+    except ValueError as exc:  # linalg.gram / gram_lower: "W has non-finite entries (or W^T W ...)"
         if "non-finite" not in str(exc):
             raise
         return {}
-
-
-_SET_OF = {
-    "alpha_hill": "powerlaw", "D_hill": "powerlaw", "xmin_hill": "powerlaw", "alpha_ks": "powerlaw",
-    "xmin_ks": "powerlaw", "D_ks": "powerlaw", "k_ks": "powerlaw", "sigma_ks": "powerlaw",
-    "alpha_hat": "powerlaw", "log_alpha_norm": "powerlaw",
-    "mp_sigma2": "mp", "mp_lambda_plus": "mp", "mp_ks": "mp", "n_spikes": "mp", "mp_soft_rank": "mp",
-    "frac_above_edge": "mp", "phase": "phase", "sim_beta": "teacher", "sim_beta_top5_max": "teacher",
-}
-
-
-def _split(vals: dict, per_set: dict) -> None:
-    """Distribute the flat output of matrix_metrics into its metric sets."""
-    norm = vals.pop("normalize", None)
-    for k, v in vals.items():
-        s = _SET_OF.get(k, "norms")
-        per_set.setdefault(s, {})[k] = v
-    if norm is not None:
-        for d in per_set.values():
-            d["normalize"] = norm
 
 
 def read_analysis(path: str | os.PathLike) -> AnalysisResult:

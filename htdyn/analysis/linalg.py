@@ -1,0 +1,295 @@
+"""The linear algebra every analysis module shares: input preparation, Gram matrices,
+eigenvalues, top singular triplets, and the one validation of eigenvalue input.
+
+Gram matrices
+-------------
+For ``W`` of shape ``(..., h, d)`` the *smaller* Gram matrix is ``G = W^T W`` (``d x d``)
+when ``d <= h`` and ``W W^T`` (``h x h``) otherwise; both have the same non-zero spectrum
+``lambda_i = s_i(W)^2`` (the ESD, Kothapalli et al. 2025, section 3).  :func:`gram` forms it in
+any array namespace (batched), :func:`gram_lower` forms one triangle with BLAS ``syrk`` on the
+host (half the flops), and every routine below that needs ``G`` goes through one of the two.
+
+Eigenvalue input (the rule)
+---------------------------
+Every function taking an eigenvalue vector validates it with :func:`check_evals`:
+
+1. the values are cast to float64;
+2. the layout is checked (``"vector"``: 1-D; ``"pooled"``: any shape, flattened, for
+   pooled spectra; ``"batched"``: the last axis is the spectrum);
+3. at least one value, and every value finite, else ``ValueError`` naming the caller;
+4. negative values are set to 0: eigenvalues of a Gram matrix are ``>= 0``, and an
+   eigensolver returns exact zeros as round-off of either sign (``~N eps lambda_max``);
+5. sorted ascending along the spectrum axis.
+
+Functions that need positive values (the power-law fits) drop the zeros afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..xp import analysis_namespace
+
+__all__ = [
+    "as_float", "like", "gram", "gram_lower", "gram_eigvalsh", "top_gram_eigenvalue",
+    "eigs_and_top_vector", "top_right_vector", "top_singular_triplets", "check_k", "check_evals",
+]
+
+EVAL_LAYOUTS = ("vector", "pooled", "batched")
+
+
+def as_float(a: Any, dtype: str | None = "float64") -> tuple[Any, Any]:
+    """``(xp, a)``: the array namespace of ``a`` and ``a`` as a floating array of it.
+
+    ``dtype`` by name, or ``None`` to keep ``a``'s floating dtype (integers become float64).
+    numpy, CuPy and torch inputs are accepted (torch through DLPack, :mod:`htdyn.xp`).
+    """
+    xp, a = analysis_namespace(a)
+    if dtype is not None:
+        dt = getattr(xp, dtype)
+    else:
+        dt = a.dtype if a.dtype.kind == "f" else xp.float64
+    return xp, xp.asarray(a, dtype=dt)
+
+
+def like(xp: Any, b: Any, dtype: Any) -> Any:
+    """``b`` (numpy, CuPy, torch, list) as an array of namespace ``xp`` and ``dtype``.
+
+    A CuPy ``b`` against a numpy ``xp`` is copied to the host.
+    """
+    xb, b = analysis_namespace(b)
+    if xb is not xp and xb.__name__ == "cupy":
+        b = b.get()
+    return xp.asarray(b, dtype=dtype)
+
+
+def gram(W: Any, *, check: bool = False) -> Any:
+    """The smaller Gram matrix ``W^T W`` (``d <= h``) or ``W W^T`` of ``W (..., h, d)``, batched.
+
+    In ``W``'s namespace and dtype.  ``check``: raise ``ValueError`` if ``G`` is not finite
+    (``W`` has NaN/inf entries, or ``W^T W`` overflows the dtype).
+    """
+    xp, _ = analysis_namespace(W)
+    h, d = W.shape[-2], W.shape[-1]
+    Wt = xp.swapaxes(W, -1, -2)
+    G = xp.matmul(Wt, W) if d <= h else xp.matmul(W, Wt)
+    if check and not bool(xp.all(xp.isfinite(G))):
+        raise ValueError("W has non-finite entries (or W^T W overflows the dtype)")
+    return G
+
+
+def gram_lower(W: np.ndarray) -> np.ndarray:
+    """The lower triangle of the smaller Gram matrix of W in float64, Fortran order (BLAS ``syrk``).
+
+    ``syrk`` forms one triangle of W^T W (or W W^T when h < d): half the flops of a
+    matrix product.  It is scipy's BLAS, the same library as the LAPACK calls that
+    follow: alternating numpy's and scipy's OpenBLAS (each with its own thread pool)
+    doubled the time of the reduction on a 2-core machine.  numpy input (host) only.
+
+    Raises
+    ------
+    ValueError
+        For non-finite entries, or a Gram matrix that overflows float64.
+    """
+    from scipy.linalg import blas
+
+    h, d = W.shape
+    A = np.asarray(W, dtype=np.float64).T  # (d, h): a Fortran-ordered view of a C-ordered W, no copy
+    G = blas.dsyrk(1.0, A, trans=0 if d <= h else 1, lower=1)
+    # |G_ij| <= sqrt(G_ii G_jj): a finite diagonal means a finite matrix
+    if not bool(np.all(np.isfinite(np.diagonal(G)))):
+        raise ValueError("W has non-finite entries (or W^T W overflows float64)")
+    return G
+
+
+def gram_eigvalsh(W: Any, dtype: str = "float64") -> Any:
+    """Eigenvalues of the smaller Gram matrix of ``W (..., h, d)``, ascending, clipped at 0.
+
+    ``lambda = max(eigvalsh(G), 0)``: the ESD (see :mod:`htdyn.analysis.esd` for accuracy),
+    in ``W``'s namespace.  Raises ``ValueError`` for non-finite ``G``.
+    """
+    xp, W = as_float(W, dtype)
+    return xp.maximum(xp.linalg.eigvalsh(gram(W, check=True)), 0.0)
+
+
+def top_gram_eigenvalue(Z: Any) -> Any:
+    """``||Z||_2^2 = lambda_max(G)`` over the last two axes (relative error ~ eps, Weyl)."""
+    xp, _ = analysis_namespace(Z)
+    return xp.linalg.eigvalsh(gram(Z))[..., -1]
+
+
+def eigs_and_top_vector(G: np.ndarray, vector: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every eigenvalue of a symmetric G and its top eigenvector, for the price of the eigenvalues.
+
+    G: its lower triangle is read (Fortran order avoids a copy), and overwritten.
+    ``eigvalsh`` reduces G to tridiagonal form T = Q^T G Q (LAPACK ``sytrd``, the O(N^3)
+    part) and takes T's eigenvalues (``sterf``, O(N^2)); this does the same, then finds
+    T's top eigenvector by inverse iteration (``stein``, O(N)) and maps it back with the
+    N - 1 Householder reflectors of Q (O(N^2)).  Eigenvalues ascending, clipped at 0;
+    the vector is None unless asked for.
+    """
+    from scipy.linalg import lapack
+
+    N = G.shape[0]
+    c, diag, off, tau, info = lapack.dsytrd(G, lower=1, lwork=64 * N, overwrite_a=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dsytrd failed (info={info})")
+    w, info = lapack.dsterf(diag, off)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dsterf did not converge (info={info})")
+    w = np.maximum(w, 0.0)
+    if not vector:
+        return w, None
+    iblock = np.ones(N, dtype=np.int32)
+    isplit = np.zeros(N, dtype=np.int32)
+    isplit[0] = N  # one block: the tridiagonal matrix as a whole
+    z, info = lapack.dstein(diag, off, w[-1:], iblock, isplit)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dstein did not converge (info={info})")
+    x = z[:, 0].copy()
+    for i in range(N - 2, -1, -1):  # Q = H_0 H_1 ... H_{N-2}; H_i = I - tau_i v v^T, v = (1, c[i+2:, i])
+        v = c[i + 1:, i].copy()
+        v[0] = 1.0
+        x[i + 1:] -= (tau[i] * (v @ x[i + 1:])) * v
+    return w, x / np.linalg.norm(x)
+
+
+def top_right_vector(W: Any, G: Any | None = None, lam1: float | None = None) -> Any:
+    """The top right singular vector v_1 of W (h x d), float64, in W's namespace.
+
+    On the host: one tridiagonal reduction of the Gram matrix (:func:`eigs_and_top_vector`).
+    Elsewhere: inverse iteration on ``G`` (formed if not given) with the shift
+    ``s = lam1 (1 + 1e-10)`` just above the top eigenvalue, which amplifies v_1 by
+    ``~1e10 gap / lam1`` per iteration against any other direction, so two iterations give
+    v_1 to round-off unless the top eigenvalue is degenerate (where v_1 is not defined).
+    When ``G = W W^T`` (h < d) the left vector u_1 is found and ``v_1 = W^T u_1 / ||.||``.
+    """
+    xp, W = as_float(W, "float64")
+    h, d = W.shape
+    if xp is np and G is None:
+        _, x = eigs_and_top_vector(gram_lower(W), vector=True)
+    else:
+        G = gram(W, check=True) if G is None else G
+        lam1 = float(xp.linalg.eigvalsh(G)[-1]) if lam1 is None else lam1
+        x = _inverse_iteration(xp, G, lam1)
+    if h < d:
+        x = W.T @ x
+        x = x / xp.linalg.norm(x)
+    return x
+
+
+def _inverse_iteration(xp: Any, G: Any, lam1: float) -> Any:
+    """Two steps of shifted inverse iteration towards G's top eigenvector (see top_right_vector)."""
+    N = G.shape[0]
+    shift = lam1 * (1.0 + 1e-10) + 1e-300
+    A = G - shift * xp.eye(N, dtype=G.dtype)
+    x = xp.ones(N, dtype=G.dtype) / np.sqrt(N) + xp.asarray(np.random.default_rng(0).standard_normal(N) * 1e-3)
+    if xp is np:
+        import scipy.linalg
+
+        lu = scipy.linalg.lu_factor(A, overwrite_a=True, check_finite=False)
+        for _ in range(2):
+            x = scipy.linalg.lu_solve(lu, x, check_finite=False)
+            x = x / np.linalg.norm(x)
+        return x
+    for _ in range(2):
+        x = xp.linalg.solve(A, x)
+        x = x / xp.linalg.norm(x)
+    return x
+
+
+def check_k(k: int | None, m: int, name: str = "k") -> int:
+    """``k = None`` means all ``m``; otherwise 1 <= k, clipped to ``m``."""
+    if k is None:
+        return m
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"{name} must be >= 1 or None, got {k}")
+    return min(k, m)
+
+
+def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
+    """The top-k singular triplets of a matrix, at the cost of one symmetric reduction.
+
+    On the CPU the smaller Gram matrix ``G`` (:func:`gram_lower`) gives its top-k
+    eigenpairs through LAPACK's ``syevr`` (tridiagonal reduction, then only the k
+    eigenpairs asked for); ``s_i = sqrt(lambda_i)`` and the other side's vectors are
+    ``A v_i / s_i``.  About one ``eigvalsh`` of ``G``, against 5-15 of them for a thin SVD.
+    Accuracy: the vectors of a gap ``g_i`` in the spectrum of ``G`` are exact to
+    ~eps lambda_1 / g_i, the same order as the SVD's own sensitivity eps s_1 / (s_i - s_{i+1})
+    times ``s_1 / (s_i + s_{i+1})``: fine for the top of the spectrum (vectors of singular
+    values near 0 lose accuracy: use a thin SVD for those).  Other arrays (CuPy) take a thin SVD.
+
+    Parameters
+    ----------
+    A : array (h, d)
+    k : int
+        Clipped to ``min(h, d)``.
+
+    Returns
+    -------
+    U : (h, k), s : (k,) descending, Vh : (k, d)
+        Singular values the Gram matrix cannot resolve (``s_i <= sqrt(N eps) s_1``,
+        N = min(h, d): a rank-deficient A) are returned as 0 with zero vectors on both
+        sides, where an SVD would return an arbitrary completion.
+    """
+    xp, A = as_float(A, "float64")
+    if A.ndim != 2:
+        raise ValueError(f"expected a matrix (h, d), got shape {A.shape}")
+    h, d = A.shape
+    k = check_k(k, min(h, d))
+    if xp is not np:
+        U, s, Vh = xp.linalg.svd(A, full_matrices=False)
+        return U[:, :k], s[:k], Vh[:k]
+    import scipy.linalg
+
+    N = min(h, d)
+    lam, vec = scipy.linalg.eigh(gram_lower(A), lower=True, subset_by_index=[N - k, N - 1], driver="evr",
+                                 overwrite_a=True, check_finite=False)
+    lam, vec = lam[::-1], vec[:, ::-1]
+    s = np.sqrt(np.maximum(lam, 0.0))
+    resolved = s > math.sqrt(N * np.finfo(np.float64).eps) * s[0]
+    s = np.where(resolved, s, 0.0)
+    vec = vec * resolved
+    inv = np.divide(1.0, s, out=np.zeros_like(s), where=resolved)
+    if d <= h:  # vec are right vectors v_i
+        return (A @ vec) * inv, s, np.ascontiguousarray(vec.T)
+    return vec, s, np.ascontiguousarray(((A.T @ vec) * inv).T)
+
+
+def check_evals(evals: Any, where: str, layout: str = "vector") -> tuple[Any, Any]:
+    """The one validation of eigenvalue input (the rule of the module docstring).
+
+    Parameters
+    ----------
+    evals : array-like of eigenvalues (numpy, CuPy, torch, list)
+    where : the caller's name, for the error message
+    layout : ``"vector"`` (1-D), ``"pooled"`` (flattened) or ``"batched"`` (last axis)
+
+    Returns
+    -------
+    (xp, ev) : ev float64, finite, ``>= 0``, sorted ascending along its last axis.
+
+    Raises
+    ------
+    ValueError
+        Wrong layout, no eigenvalue, or a NaN/inf value.
+    """
+    xp, ev = analysis_namespace(evals)
+    ev = xp.asarray(ev, dtype=xp.float64)
+    if layout == "pooled":
+        ev = ev.reshape(-1)
+    elif layout == "vector" and ev.ndim != 1:
+        raise ValueError(f"{where}: evals must be 1-D, got shape {tuple(ev.shape)} (pool spectra with .ravel())")
+    elif layout not in EVAL_LAYOUTS:
+        raise ValueError(f"{where}: layout must be one of {EVAL_LAYOUTS}, got {layout!r}")
+    if ev.ndim == 0 or ev.shape[-1] == 0:
+        raise ValueError(f"{where}: evals must have at least one eigenvalue along the last axis")
+    bad = int(xp.sum(~xp.isfinite(ev)))
+    if bad:
+        raise ValueError(f"{where}: evals has {bad} non-finite value(s) (NaN or inf) out of {ev.size}; "
+                         "eigenvalues must be finite")
+    return xp, xp.sort(xp.maximum(ev, 0.0), axis=-1)
