@@ -191,13 +191,16 @@ class TrajectoryWriter:
                 eval_steps: list[int], data_path: str, a0: np.ndarray, state_names: tuple,
                 group: int, metric_specs: dict | None = None, user_init: bool = False) -> None:
         """Create (preallocate) every data set of one run; a resumed file's existing run is reattached."""
-        if f"runs/{index:04d}" in self.f:
-            self._attach(index, snapshot_steps, eval_steps)
-            return
-        cfg = self.config
-        steps = cfg.steps
-        snap = cfg.snapshots
-        g = self.f.create_group(f"runs/{index:04d}")
+        if f"runs/{index:04d}" not in self.f:
+            g = self.f.create_group(f"runs/{index:04d}")
+            self._run_attrs(g, index, run, group, user_init, data_path)
+            self._snapshot_sets(g, run, h, d, snapshot_steps, a0, state_names)
+            self._series_sets(g, eval_steps, metric_specs or {})
+            self.f.flush()
+        self._attach(index, snapshot_steps, eval_steps)
+
+    def _run_attrs(self, g: h5py.Group, index: int, run: RunConfig, group: int, user_init: bool,
+                   data_path: str) -> None:
         run_dict = run.to_dict()
         g.attrs["index"] = index
         g.attrs["run_id"] = run_id(run_dict)
@@ -209,11 +212,16 @@ class TrajectoryWriter:
             g.attrs[k] = attr_value(v)
         g["data"] = self.f[data_path]  # hard link to the shared data group
         g.attrs["data_path"] = data_path
+
+    def _snapshot_sets(self, g: h5py.Group, run: RunConfig, h: int, d: int, snapshot_steps: list[int],
+                       a0: np.ndarray, state_names: tuple) -> None:
+        """W, the updates and the optimizer state at the snapshot steps: one chunk per snapshot."""
+        snap = self.config.snapshots
         sdtype = np.float16 if snap.dtype == "float16" else np.float32
         comp = _compression(snap.compression)
         S = len(snapshot_steps)
         g.create_dataset("snapshot_steps", data=np.asarray(snapshot_steps, dtype=np.int64))
-        upd_steps = [s for s in snapshot_steps if s < steps] if snap.updates else []
+        upd_steps = [s for s in snapshot_steps if s < self.config.steps] if snap.updates else []
         g.create_dataset("update_steps", data=np.asarray(upd_steps, dtype=np.int64))
         big = {"W": S}
         if upd_steps:
@@ -230,6 +238,10 @@ class TrajectoryWriter:
         if run.model.train_readout:
             g.create_dataset("a", shape=(S, a0.shape[0]), dtype=np.float32, chunks=(1, a0.shape[0]),
                              fillvalue=np.nan)
+
+    def _series_sets(self, g: h5py.Group, eval_steps: list[int], metric_specs: dict) -> None:
+        """The per-step losses and learning rates, the evaluations, the online metrics, the counters."""
+        steps = self.config.steps
         g.create_dataset("loss", shape=(steps + 1,), dtype=np.float64, fillvalue=np.nan)
         g["loss"].attrs["description"] = "training loss (MSE of the network on its batch) of W_t, t = 0..steps"
         g.create_dataset("lr", shape=(steps,), dtype=np.float64, fillvalue=np.nan)
@@ -242,18 +254,9 @@ class TrajectoryWriter:
             mg = g.create_group("metrics")
             mg.create_dataset("steps", data=np.asarray(eval_steps, dtype=np.int64))
             for name, shape in metric_specs.items():
-                mg.create_dataset(name, shape=(len(eval_steps), *shape), dtype=np.float64,
-                                  fillvalue=np.nan)
-        for name, val in (("snapshot_count", 0), ("update_count", 0), ("steps_done", 0),
-                          ("diverged_step", -1)):
+                mg.create_dataset(name, shape=(len(eval_steps), *shape), dtype=np.float64, fillvalue=np.nan)
+        for name, val in (("snapshot_count", 0), ("update_count", 0), ("steps_done", 0), ("diverged_step", -1)):
             g.create_dataset(name, data=np.int64(val))
-        self.runs[index] = {
-            "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
-            "upd_index": {s: i for i, s in enumerate(upd_steps)},
-            "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
-            "sdtype": sdtype, "pending": {},
-        }
-        self.f.flush()
 
     def _attach(self, index: int, snapshot_steps: list[int], eval_steps: list[int]) -> None:
         g = self.f[f"runs/{index:04d}"]
