@@ -37,8 +37,8 @@ ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
 
 def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "tanh", *,
-                    dtype: str | None = "float64") -> Any:
-    r"""Hidden features ``Z = phi(X W^T / sqrt(d))`` of the student.
+                    dtype: str | None = "float64", pre_scale: float = 1.0) -> Any:
+    r"""Hidden features ``Z = phi(c X W^T / sqrt(d))`` of the student (c = ``pre_scale``, 1 by default).
 
     The student's read-out factor ``1/sqrt(h)`` is left out, as in the paper's code: it scales
     K = Z Z^T by ``1/h``, which changes neither alignment (both are scale-invariant in K) nor
@@ -54,6 +54,10 @@ def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "ta
         to the pre-activation array of W's namespace.
     dtype : str or None
         Default float64; None keeps W's floating dtype.
+    pre_scale : float
+        An extra factor c on the pre-activations: ``1 / sqrt(d)`` gives the features
+        ``phi(X W^T / d)`` the official code of Kothapalli et al. computes (its forward hook
+        divides the stored pre-activations by sqrt(d) twice; ``eval.features = "official"``).
 
     Returns
     -------
@@ -65,6 +69,8 @@ def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "ta
     if X.shape[-1] != d:
         raise ValueError(f"X has {X.shape[-1]} columns, W has {d}")
     P = xp.matmul(X, xp.swapaxes(W, -1, -2)) / math.sqrt(d)
+    if pre_scale != 1.0:
+        P = P * pre_scale
     return get_activation(activation)(xp, P)
 
 

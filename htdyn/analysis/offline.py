@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -187,6 +188,13 @@ def analyze(
     return result
 
 
+def _feature_scale(run: Any) -> float:
+    """1, or 1/sqrt(d) when the simulation's read-out used the official code's features (``eval.features``)."""
+    sim = json.loads(run.g.file.attrs.get("config_json", "{}"))
+    official = sim.get("eval", {}).get("features", "model") == "official"
+    return 1.0 / math.sqrt(run.shape[1]) if official else 1.0
+
+
 def check_request(
     path: str | os.PathLike,
     *,
@@ -293,7 +301,7 @@ def _analyze_run(run: Any, sets: list[str], todo: list[int], device: str, normal
     if "features" in sets:
         data = run.data()
         ctx["feat"] = (_to_device(data["X_probe"], device), _to_device(data["y_probe"], device),
-                       cfg["model"]["activation"])
+                       cfg["model"]["activation"], _feature_scale(run))
     rows: list[dict] = []
     for t in todo:
         for s, vals in _snapshot_metrics(run, t, sets, device, normalize, ctx).items():

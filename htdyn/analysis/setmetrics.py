@@ -199,11 +199,15 @@ def drift_metrics(W: Any, W0: Any, k: int = 10, *, Vh0: Any = None) -> dict[str,
     return {"drift_overlap_top10": float(xp.sum(C * C)) / Va.shape[0]}
 
 
-def feature_metrics(W: Any, X: Any, y: Any, activation: str) -> dict[str, float]:
-    """Kernel-target alignment (uncentred, centred) and stable rank of the hidden features on the probe set."""
+def feature_metrics(W: Any, X: Any, y: Any, activation: str, pre_scale: float = 1.0) -> dict[str, float]:
+    """Kernel-target alignment (uncentred, centred) and stable rank of the hidden features on the probe set.
+
+    ``pre_scale`` as in :func:`htdyn.analysis.features.hidden_features` (``1/sqrt(d)`` for the
+    official code's features, which a run made with ``eval.features = "official"`` uses).
+    """
     from . import features
 
-    Z = features.hidden_features(X, W, activation)
+    Z = features.hidden_features(X, W, activation, pre_scale=pre_scale)
     return {
         "kta": float(features.kernel_target_alignment(Z, y)),
         "kta_centered": float(features.kernel_target_alignment(Z, y, centered=True)),
