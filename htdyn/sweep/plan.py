@@ -130,28 +130,27 @@ def plan_batches(spec: SweepSpec, runs: list[PlannedRun], *, budget: int | None 
             raise ConfigError(f"one run (n = {m.n}, d = {m.d}, h = {m.h}) needs about "
                               f"{format_bytes(model.memory(1, 1))} and a batch may use {format_bytes(budget)} "
                               "(sweep.batch_memory, or the free memory); reduce the sizes or raise batch_memory")
-        chunk: list[PlannedRun] = []
-        keys: set[str] = set()
-
-        def close() -> None:
-            k = len(keys)
-            batches.append(Batch(batch_name([r.id for r in chunk]), list(chunk), steps,
-                                 model.memory(len(chunk), k), model.file(len(chunk), k),
-                                 model.flops_run * len(chunk)))
-
-        for r in members:
-            dk = data_key(r.config)
-            k = len(keys | {dk})
-            full = (max_batch is not None and len(chunk) >= max_batch) or (
-                budget is not None and model.memory(len(chunk) + 1, k) > budget)
-            if chunk and full:
-                close()
-                chunk, keys = [], set()
-            chunk.append(r)
-            keys.add(dk)
-        if chunk:
-            close()
+        batches += _cut(members, model, steps, budget, max_batch)
     return batches
+
+
+def _cut(members: list[PlannedRun], model: _MemoryModel, steps: int, budget: int | None,
+         max_batch: int | None) -> list[Batch]:
+    """One batch group cut greedily, in order, into batches within the budget and max_batch."""
+    chunks: list[tuple[list[PlannedRun], set[str]]] = [([], set())]
+    for r in members:
+        chunk, keys = chunks[-1]
+        dk = data_key(r.config)
+        full = (max_batch is not None and len(chunk) >= max_batch) or (
+            budget is not None and model.memory(len(chunk) + 1, len(keys | {dk})) > budget)
+        if chunk and full:
+            chunks.append(([], set()))
+            chunk, keys = chunks[-1]
+        chunk.append(r)
+        keys.add(dk)
+    return [Batch(batch_name([r.id for r in chunk]), chunk, steps, model.memory(len(chunk), len(keys)),
+                  model.file(len(chunk), len(keys)), model.flops_run * len(chunk))
+            for chunk, keys in chunks if chunk]
 
 
 def gemm_rate(dtype: str = "float32") -> float:

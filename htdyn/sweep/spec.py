@@ -32,7 +32,6 @@ import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..config import RUN_KEYS, SIM_KEYS, RunConfig, SimConfig, from_dict
 from ..errors import ConfigError
