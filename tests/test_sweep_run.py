@@ -202,3 +202,23 @@ def test_ray_executor_equals_the_local_one(tmp_path):
     import pandas as pd
 
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_kta_from_an_offline_analysis_of_full_snapshots(tmp_path):
+    from htdyn.analysis.offline import analyze, read_analysis
+
+    text = SPEC.format(store="full").replace("repeats = 2", "repeats = 1") + '\n[snapshots]\nat = "first_last"\n'
+    out = run_spec(tmp_path, text)
+    sw = htdyn.open_sweep(out)
+    assert "kta" not in sw.table()
+    files = sorted({r.file for r in sw.runs})
+    for f in files:
+        analyze(f, metrics=["features"], csv_path=None)
+    sw = htdyn.open_sweep(out)
+    assert sw.counts()["done"] == 6  # the analysed files are still recognised as done
+    df = sw.table()
+    r = sw.runs[4]
+    want = {(row["run"], row["step"]): row["kta"] for row in read_analysis(r.file).rows if row["set"] == "features"}
+    got = df[df.run_id == r.id].set_index("step").kta
+    assert got.loc[3] == want[(r.index, 3)] and got.loc[0] == want[(r.index, 0)]
+    assert "kta_mean" in sw.summary()

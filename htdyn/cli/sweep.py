@@ -87,7 +87,11 @@ def _final(root: Path, prep: Any, events: Any, resume: str) -> None:
     from ..sweep.results import open_sweep
 
     sw = open_sweep(root)
-    _summary_table(sw, sw.summary(), f"{sw.name}: {len(sw.runs)} runs, {_counts(sw.counts())}")
+    title = f"{sw.name}: {len(sw.runs)} runs, {_counts(sw.counts())}"
+    try:
+        _summary_table(sw, sw.summary(), title)
+    except HtdynError as exc:  # no pandas: the sweep is done all the same
+        out.print(Text(f"{title} (no table: {exc})"))
     failed = [(b, o) for b, o in events.outcomes if not o["ok"]]
     out.print(Text(f"sweep directory: {root}  (htdyn sweep status {root}; in Python: htdyn.open_sweep)"))
     if failed:
@@ -117,7 +121,7 @@ def _print_plan(prep: Any) -> None:
     rate = gemm_rate(sim.dtype) if sim.device == "cpu" else None
     t = Table(title="plan", box=None)
     for h in ("batch", "runs", "steps", "n", "d", "h", "optimizer", "memory", "file", "est. time"):
-        t.add_column(h, justify="left" if h in ("batch", "optimizer") else "right")
+        t.add_column(h, justify="left" if h in ("batch", "optimizer") else "right", no_wrap=h == "batch")
     shown = prep.batches[:20]
     for b in shown:
         m, o = b.runs[0].config.model, b.runs[0].config.optimizer

@@ -15,7 +15,9 @@ scalar online metric (``alpha_hill``, ``alpha_ks``, ``n_spikes``, ``sim_beta``, 
 NaN after a run diverged: it is not evaluated any more), ``phase`` as its name, and
 with the ESD stored (``store = "spectra"`` or ``"full"``) ``sigma_1``, ``sigma_2``,
 ``sigma_3``: the top singular values of W_t, the square roots of the top eigenvalues
-of W_t^T W_t.
+of W_t^T W_t.  KTA is not an online metric: with ``store = "full"`` (snapshots of W),
+``htdyn analyze DIR/batches/b-*.h5 --metrics features`` adds it, and the table then has
+``kta``, ``kta_centered`` and ``feature_stable_rank`` at the analysed steps.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import HtdynError, StoreError
 from .index import SweepDir
 
 __all__ = ["Sweep", "SweepRun", "open_sweep", "SUMMARY_COLUMNS"]
@@ -38,6 +40,8 @@ __all__ = ["Sweep", "SweepRun", "open_sweep", "SUMMARY_COLUMNS"]
 SUMMARY_COLUMNS = ("probe_loss", "test_loss", "alpha_hill", "alpha_ks", "n_spikes", "sim_beta", "kta",
                    "sigma_1", "sigma_2", "sigma_3")
 TOP_K = 3
+#: what the table takes from a batch file's /analysis group, where ``htdyn analyze`` wrote one
+FEATURE_COLUMNS = ("kta", "kta_centered", "feature_stable_rank")
 
 
 @dataclass
@@ -102,7 +106,7 @@ class Sweep:
 
     def table(self) -> Any:
         """One row per (done run, eval step) as a pandas DataFrame (tidy; columns in the module docstring)."""
-        import pandas as pd
+        pd = _pandas()
 
         rows: list[dict] = []
         by_file: dict[Path, list[SweepRun]] = {}
@@ -114,8 +118,12 @@ class Sweep:
         for path, runs in by_file.items():
             with open_traj(path) as traj:
                 by_index = {x.index: x for x in traj.runs}
+                extra = _feature_results(path) if "analysis" in traj.f else {}
                 for r in runs:
-                    rows.extend(self._rows(r, by_index[r.index]))
+                    new = self._rows(r, by_index[r.index])
+                    for row in new:
+                        row.update(extra.get((r.index, row["step"]), {}))
+                    rows.extend(new)
         cols = ["run_id", "repeat", *self.axes, "steps", "step"]
         df = pd.DataFrame(rows)
         if df.empty:
@@ -156,8 +164,7 @@ class Sweep:
         for each of :data:`SUMMARY_COLUMNS` present, NaN values (a diverged run's metrics)
         left out, and ``phases`` (counts, e.g. ``"bulk+spikes: 3, heavy-tailed: 2"``).
         """
-        import pandas as pd
-
+        pd = _pandas()
         by = list(self.axes) if by is None else list(by)
         for k in by:
             if k not in self.axes and k != "repeat":
@@ -229,6 +236,26 @@ class Sweep:
         ds = xr.Dataset.from_dataframe(df.set_index(index)[value_cols])
         ds = ds.reindex({d: coords[d] for d in dims}).reindex(repeat=list(range(self.repeats)))
         return ds.assign_coords({k: v for k, v in coords.items() if isinstance(v, tuple)})
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise HtdynError("a sweep's tables need pandas: pip install 'htdyn[pandas]' (or pip install pandas)") from None
+    return pandas
+
+
+def _feature_results(path: Path) -> dict[tuple[int, int], dict]:
+    """KTA and the feature stable rank from a file's /analysis group (``htdyn analyze --metrics features``)."""
+    from ..analysis.offline import read_analysis
+
+    out: dict[tuple[int, int], dict] = {}
+    for row in read_analysis(path).rows:
+        if row.get("set") == "features":
+            out.setdefault((int(row["run"]), int(row["step"])), {}).update(
+                {k: float(row[k]) for k in FEATURE_COLUMNS if k in row})
+    return out
 
 
 def _key(v: Any) -> Any:
