@@ -115,8 +115,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ConfigError(f"{where} cannot be read as UTF-8 text: {exc}") from None
     try:
         if suffix == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
             raw = tomllib.loads(text)
         else:
             import yaml
