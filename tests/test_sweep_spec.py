@@ -257,3 +257,35 @@ def test_resume_scan_of_ten_thousand_done_runs(tmp_path):
     assert len(where) == 10_000  # every run in its own place: no duplicates
     print(f"scan of 10^4 done runs in {len(batches)} files: first {t_first:.2f} s, cached {t_again:.2f} s")
     assert t_again < 2 and t_first < 30, (t_first, t_again)
+
+
+def test_paper_sweep_files_are_the_paper_grid():
+    from pathlib import Path
+
+    from htdyn.sweep.spec import load_spec
+
+    root = Path(__file__).resolve().parents[1] / "sims" / "paper"
+    lrs = (1e-3, 1e-2, 0.1, 1, 10, 100, 1000, 2000, 3000)
+    for name, (n, d, h) in (("lr_sweep", (2000, 1000, 1500)), ("lr_sweep_small", (400, 200, 300))):
+        s = load_spec(root / f"{name}.toml")
+        assert len(s.runs) == 90 and s.repeats == 5 and s.store == "spectra"
+        assert {(r.config.optimizer.name, r.config.optimizer.lr) for r in s.runs} == {
+            (o, float(lr)) for o in ("gd", "adam") for lr in lrs}
+        m = s.runs[0].config.model
+        assert (m.n, m.d, m.h, m.n_test) == (n, d, h, 200)
+        sim = s.templates[10]
+        assert sim.steps == 10 and sim.eval.at == "first_last" and sim.eval.features == "official"
+
+
+def test_yaml_and_toml_sweep_files_give_the_same_runs(tmp_path):
+    from htdyn.sweep.spec import load_spec
+
+    (tmp_path / "s.toml").write_text('steps = 3\n[model]\nn = 64\nd = 16\nh = 24\n[sweep]\nrepeats = 2\n'
+                                     '"optimizer.lr" = {logspace = [-2, 0], num = 3}\n')
+    (tmp_path / "s.yaml").write_text('steps: 3\nmodel: {n: 64, d: 16, h: 24}\nsweep:\n  repeats: 2\n'
+                                     '  optimizer.lr: {logspace: [-2, 0], num: 3}\n')
+    a, b = load_spec(tmp_path / "s.toml"), load_spec(tmp_path / "s.yaml")
+    assert [r.id for r in a.runs] == [r.id for r in b.runs] and len(a.runs) == 6
+    (tmp_path / "bad.toml").write_text("[sweep\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_spec(tmp_path / "bad.toml")
