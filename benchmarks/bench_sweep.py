@@ -149,6 +149,8 @@ def main() -> None:
             print(f"{r['runs']:>5} {d:>5} {r['batches']:>7} {r['wall_s']:>8.1f} {r['floor_s']:>8.1f} {ratio:>6.2f} "
                   f"{r['train_s']:>8.1f} {r['eval_s']:>7.1f} {r['write_s']:>7.2f} "
                   f"{r['peak_bytes'] / 2**30:>6.2f} G  {'ok' if good else 'MISSED'}")
+            print(f"      floor per run: 10 steps x {r['train_step_s'] * 1e3:.1f} ms + 2 evals x "
+                  f"({r['eig_s'] * 1e3:.0f} ms eigvalsh + {r['ridge_s'] * 1e3:.0f} ms read-out)")
     sys.exit(0 if ok else 1)
 
 
