@@ -38,7 +38,8 @@ app.add_typer(sweep_app, name="sweep")
 
 @sweep_app.command("run")
 def run_cmd(
-    spec_path: Path = typer.Argument(..., metavar="SPEC", help="Sweep file: a run config plus a [sweep] table."),
+    spec_path: Path = typer.Argument(..., metavar="SPEC",
+                                     help="Sweep file: a run config plus a \\[sweep] table of axes (docs/sweeps.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Sweep directory (default outputs/<name>)."),
     executor: str = typer.Option("local", "--executor", help="local (this process) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: a local runtime)."),
@@ -51,7 +52,8 @@ def run_cmd(
     """Run a sweep into a directory; rerun the same command to resume (done runs are skipped).
 
     Every bad spec is reported before anything runs. Ctrl-C stops cleanly: finished
-    batches are kept, the running one is discarded, and the message says how to resume.
+    batches are kept untouched, the running one is redone on resume, and the message
+    says the command that resumes. Ends with a table per point (means over repeats).
     """
     from ..sweep.driver import make_executor, prepare, run_sweep
     from ..sweep.spec import load_spec
