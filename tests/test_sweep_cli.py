@@ -151,6 +151,14 @@ def test_run_resume_extend_and_refuse_a_changed_spec(tmp_path):
     df = pd.read_csv(tmp_path / "s.csv")
     assert list(df["optimizer.name"]) == ["gd", "adam"] and list(df["runs"]) == [12, 12]
     one_line_error(cli("sweep", "summary", out, "--by", "model.d"), "--by 'model.d'", "axes")
+    r = cli("sweep", "summary", out, "--parquet", tmp_path / "s.parquet")
+    try:
+        import pyarrow  # noqa: F401
+
+        assert r.returncode == 0 and pd.read_parquet(tmp_path / "s.parquet").shape[0] == 8
+    except ImportError:
+        one_line_error(r, "--parquet needs pyarrow")
+    assert not (tmp_path / "s.parquet").exists() or r.returncode == 0
 
 
 def _start(spec: Path, out: Path) -> subprocess.Popen:
