@@ -216,3 +216,20 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert htdyn.open_sweep(out).counts()["running"] == 0
     r = cli("sweep", spec, "-o", out)
     assert r.returncode == 0 and htdyn.open_sweep(out).counts()["done"] == 12
+
+
+@pytest.mark.slow
+def test_ray_executor_through_the_command(tmp_path):
+    pytest.importorskip("ray")
+    spec = write_spec(tmp_path / "s.toml")
+    r = cli("sweep", spec, "-o", tmp_path / "ray", "--executor", "ray", "--num-cpus", "2")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    r2 = cli("sweep", spec, "-o", tmp_path / "local")
+    assert r2.returncode == 0
+    ray_ids, local_ids = ids_in_files(tmp_path / "ray"), ids_in_files(tmp_path / "local")
+    assert sorted(ray_ids) == sorted(local_ids) and len(ray_ids) == 12
+    a = htdyn.open_sweep(tmp_path / "ray").table().sort_values(["run_id", "step"]).reset_index(drop=True)
+    b = htdyn.open_sweep(tmp_path / "local").table().sort_values(["run_id", "step"]).reset_index(drop=True)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
