@@ -26,9 +26,10 @@ _EXPORTS = {
     "simulate": "train.simulate",
     "ConfigError": "errors", "HtdynError": "errors", "StoreError": "errors",
     "Run": "io.reader", "Trajectory": "io.reader", "open": "io.reader",
+    "open_sweep": "sweep.results",
 }
 #: the rooms: config -> train -> io -> analysis (and the cli on top); see docs/architecture.md
-_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "errors", "io", "runkeys", "train", "xp"}
+_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "errors", "io", "runkeys", "sweep", "train", "xp"}
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -1,0 +1,249 @@
+"""A sweep directory: its manifest, its index, and the state of every run.
+
+::
+
+    DIR/sweep.json           the design (spec, axes, repeats, store, seed derivation) and the planned runs
+    DIR/index.json           done runs -> (file, run index), the batch running, failed runs and their errors
+    DIR/batches/b-*.h5       one trajectory file per batch (b-*.partial.h5 while it is written)
+
+Truth is in the trajectory files: a run is *done* only when a complete file (renamed
+from its partial name by the writer after its last run) holds it, recognised by its
+id, which is recomputed from the config the file stores.  ``index.json`` caches
+what was read (file name, size and modification time), so a resume scan opens only
+files it has not seen; it is replaced atomically (write a temporary file, rename).
+A run is *running* while its batch's file is locked by a live writer, *failed* when
+its batch raised (the error is kept until the run completes), else *pending*.
+One driver at a time holds the directory's lock (``.index.json.lock``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..errors import ConfigError, StoreError
+from ..io.filelock import WriterLock, describe, holder
+from ..io.format import partial_path
+from ..io.runid import run_id
+from .spec import SweepSpec, run_context
+
+__all__ = ["RunState", "SweepDir", "diff_manifest", "STATES"]
+
+STATES = ("done", "running", "failed", "pending")
+
+
+@dataclass
+class RunState:
+    """Where one planned run stands."""
+
+    state: str
+    file: str | None = None
+    index: int | None = None
+    error: str | None = None
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(doc, fh, separators=(",", ":"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{str(path)!r} cannot be read ({exc}); it is a sweep directory's index") from None
+
+
+def diff_manifest(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """What changed between two manifests, as 'key: old -> new' lines (dotted keys)."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        a, b = old.get(k, "(unset)"), new.get(k, "(unset)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += diff_manifest(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {json.dumps(a)} -> {json.dumps(b)}")
+    return out
+
+
+@dataclass
+class SweepDir:
+    """A sweep directory on disk (see the module docstring)."""
+
+    root: Path
+    index: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self.batches = self.root / "batches"
+        self.index_path = self.root / "index.json"
+        self.manifest_path = self.root / "sweep.json"
+        self.index = _read_json(self.index_path) or {"done": {}, "files": {}, "failed": {}, "running": {}}
+        self._lock: WriterLock | None = None
+
+    # ------------------------------------------------------------------ the design
+    def manifest(self) -> dict | None:
+        return _read_json(self.manifest_path)
+
+    def check_spec(self, spec: SweepSpec, force: bool = False) -> list[str]:
+        """Refuse a spec whose runs do not include every run planned before (unless ``force``).
+
+        Adding values to an axis (or repeats) keeps every old run, so it is accepted and
+        the done runs are reused.  Returns the changes (empty for the same spec).
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"sweep directory {str(self.root)!r} is a file")
+        old = self.manifest()
+        if old is None:
+            if self.root.is_dir() and any(p.name not in (".index.json.lock",) for p in self.root.iterdir()):
+                raise StoreError(f"{str(self.root)!r} is not empty and holds no sweep.json; "
+                                 "give a new or empty directory (-o)")
+            return []
+        changes = diff_manifest(old.get("design", {}), spec.manifest())
+        if not changes:
+            return []
+        kept = {r.id for r in spec.runs}
+        lost = [i for i in old.get("run_ids", []) if i not in kept]
+        if lost and not force:
+            shown = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more" if len(changes) > 3 else "")
+            raise ConfigError(f"the spec differs from the one {str(self.root)!r} was made with ({shown}); "
+                              f"{len(lost)} of its runs are not in the new spec. Use a new directory, "
+                              "or pass --force to adopt the new spec (finished files are kept)")
+        return changes
+
+    def write_manifest(self, spec: SweepSpec) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.batches.mkdir(exist_ok=True)
+        _write_json(self.manifest_path, {
+            "format": "htdyn-sweep", "format_version": 1, "htdyn_version": __version__,
+            "design": spec.manifest(), "run_ids": [r.id for r in spec.runs],
+            "runs": [{"id": r.id, "repeat": r.repeat, "point": r.point, "steps": r.steps} for r in spec.runs]})
+
+    # ------------------------------------------------------------------ the driver's lock
+    def lock(self) -> SweepDir:
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock = WriterLock(self.index_path).acquire()
+        except StoreError:
+            info = holder(self.index_path) or {}
+            raise StoreError(f"sweep {str(self.root)!r} is being run by {describe(info)}; wait for it, "
+                             "or check it with htdyn sweep status") from None
+        return self
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def driver(self) -> dict | None:
+        """The live driver of this directory (host, pid, command), or None."""
+        return holder(self.index_path)
+
+    # ------------------------------------------------------------------ the runs
+    def save(self) -> None:
+        _write_json(self.index_path, self.index)
+
+    def scan(self) -> dict[str, tuple[str, int]]:
+        """Done runs (id -> (file, index in file)) from the complete batch files; updates the cache."""
+        files = self.index.setdefault("files", {})
+        done: dict[str, tuple[str, int]] = {}
+        cached = {k: tuple(v) for k, v in self.index.get("done", {}).items()}
+        by_file: dict[str, list[tuple[str, int]]] = {}
+        for rid, (f, i) in cached.items():
+            by_file.setdefault(f, []).append((rid, i))
+        present = sorted(p for p in self.batches.glob("*.h5") if not p.name.endswith(".partial.h5")) \
+            if self.batches.is_dir() else []
+        seen_files = {}
+        for p in present:
+            st = p.stat()
+            sig = [st.st_size, st.st_mtime_ns]
+            if files.get(p.name) == sig and p.name in by_file:
+                entries = by_file[p.name]
+            else:
+                entries = _read_ids(p)
+            seen_files[p.name] = sig
+            for rid, i in entries:
+                done.setdefault(rid, (p.name, i))  # the first file holding an id wins (never two)
+        self.index["files"] = seen_files
+        self.index["done"] = {k: list(v) for k, v in done.items()}
+        for rid in done:
+            self.index.get("failed", {}).pop(rid, None)
+        return done
+
+    def states(self, run_ids: list[str]) -> dict[str, RunState]:
+        """The state of every planned run (scans the files; does not write the index)."""
+        done = self.scan()
+        running: set[str] = set()
+        for name, ids in self.index.get("running", {}).items():
+            if holder(self.batches / f"{name}.h5") is not None:
+                running.update(ids)
+        failed = self.index.get("failed", {})
+        out = {}
+        for rid in run_ids:
+            if rid in done:
+                out[rid] = RunState("done", *done[rid])
+            elif rid in running:
+                out[rid] = RunState("running")
+            elif rid in failed:
+                out[rid] = RunState("failed", error=failed[rid])
+            else:
+                out[rid] = RunState("pending")
+        return out
+
+    def mark_running(self, name: str, ids: list[str]) -> None:
+        self.index.setdefault("running", {})[name] = ids
+        self.save()
+
+    def mark_done(self, name: str, ids: list[str]) -> None:
+        """Record a finished batch: its file is complete (renamed by the writer)."""
+        path = self.batches / f"{name}.h5"
+        st = path.stat()
+        self.index["files"][path.name] = [st.st_size, st.st_mtime_ns]
+        for j, rid in enumerate(ids):
+            self.index["done"][rid] = [path.name, j]
+            self.index.get("failed", {}).pop(rid, None)
+        self.index.get("running", {}).pop(name, None)
+        self.save()
+
+    def mark_failed(self, name: str, ids: list[str], error: str) -> None:
+        for rid in ids:
+            self.index.setdefault("failed", {})[rid] = error
+        self.index.get("running", {}).pop(name, None)
+        self.save()
+
+    def clear_running(self, name: str) -> None:
+        self.index.get("running", {}).pop(name, None)
+        self.save()
+
+    def partial(self, name: str) -> Path:
+        return partial_path(self.batches / f"{name}.h5")
+
+
+def _read_ids(path: Path) -> list[tuple[str, int]]:
+    """(sweep run id, index) of every run of a complete trajectory file; [] for an incomplete one."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("status") != "complete":
+                return []
+            sim = json.loads(f.attrs["config_json"])
+            ctx = run_context(sim)
+            out = []
+            for name in sorted(f["runs"]):
+                g = f["runs"][name]
+                out.append((run_id(json.loads(g.attrs["config_json"]), ctx), int(g.attrs["index"])))
+            return out
+    except (OSError, KeyError, ValueError):
+        return []  # unreadable or not a trajectory: never taken as done

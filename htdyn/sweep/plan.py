@@ -1,0 +1,166 @@
+"""Runs -> batches: the engine's batch groups, cut to fit the device's memory.
+
+Runs go into one batch only if the engine would batch them (same ``steps`` and the
+same :func:`htdyn.train.plan.batch_key`: sizes, activation, optimizer family,
+read-out, minibatch size).  A batch of B runs over k distinct data sets needs
+``m(B, k) = m0 + B * m_run + k * m_data`` bytes, the engine's own estimate
+(:func:`htdyn.train.plan.footprint`, exactly linear in B and k), so a group is cut
+greedily, in the sweep's order (repeat-major), into batches with
+``m(B, k) <= budget`` and ``B <= max_batch``.  The budget is ``batch_memory`` when
+the spec sets it, else half the free RAM on the CPU and 80 % of the GPU's free
+memory on CUDA.  A batch is named after the runs it holds
+(``b-<first 12 hex digits of SHA-256 of their sorted ids>``): the same pending runs
+plan to the same files again, so a rerun finds its own interrupted batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import SimConfig
+from ..errors import ConfigError
+from ..io.diskspace import format_bytes
+from ..train.plan import available_memory, batch_key, data_key, footprint
+from .spec import PlannedRun, SweepSpec
+
+__all__ = ["Batch", "default_budget", "plan_batches", "DEFAULT_MAX_BATCH_CPU"]
+
+#: runs per batch on the CPU when the spec sets no max_batch: larger batches gain nothing
+#: there (each run's products are separate BLAS calls) and lose more to a kill
+DEFAULT_MAX_BATCH_CPU = 10
+
+
+@dataclass
+class Batch:
+    """One trajectory file's worth of runs: run together by the engine."""
+
+    name: str
+    runs: list[PlannedRun]
+    steps: int
+    memory_bytes: int
+    file_bytes: int
+    flops: float
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.h5"
+
+    def sim(self, spec: SweepSpec) -> SimConfig:
+        return spec.sim_for(self.steps, [r.config for r in self.runs], self.name)
+
+
+def batch_name(ids: list[str]) -> str:
+    return "b-" + hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:12]
+
+
+def default_budget(device: str, dtype: str = "float32") -> int | None:
+    """Bytes a batch may use: half the free RAM (CPU), 80 % of the free GPU memory (CUDA)."""
+    if device == "cuda":
+        try:
+            from ..train.backend import get_backend
+
+            free = available_memory("cuda", get_backend("cuda", dtype, None))
+        except Exception:  # no GPU here (a dry run on a laptop): no memory cut
+            return None
+        return None if free is None else int(0.8 * free)
+    free = available_memory("cpu")
+    return None if free is None else free // 2
+
+
+class _MemoryModel:
+    """m(B, k) = m0 + B m_run + k m_data for one batch group, from three footprints."""
+
+    def __init__(self, spec: SweepSpec, steps: int, run: PlannedRun):
+        import dataclasses
+
+        cfg = run.config
+        other = dataclasses.replace(cfg, seed=cfg.seed + 1, data_seed=None if cfg.data_seed is None else
+                                    cfg.data_seed + 1)
+
+        def fp(runs: list) -> Any:
+            return footprint(spec.sim_for(steps, runs, "probe"))
+
+        one, same, diff = fp([cfg]), fp([cfg, cfg]), fp([cfg, other])
+        self.m_run = same.memory_bytes - one.memory_bytes
+        self.m_data = diff.memory_bytes - same.memory_bytes
+        self.m0 = one.memory_bytes - self.m_run - self.m_data
+        self.f_run = same.file_bytes - one.file_bytes
+        self.f_data = diff.file_bytes - same.file_bytes
+        self.f0 = one.file_bytes - self.f_run - self.f_data
+        m = cfg.model
+        sim = spec.templates[steps]
+        from ..config import resolve_steps
+
+        E = len(resolve_steps(sim.snapshots.at if sim.eval.at == "snapshots" else sim.eval.at, steps))
+        r = min(m.h, m.d)
+        # per run: 6 n h d per step (forward and both backward products); per eval: the Gram
+        # matrix and its eigenvalues (2 h d r + 4 r^3 / 3 ... ~ 10 r^3 as LAPACK's syevd) and
+        # the ridge read-out (features 2 (2n + n_test) h d, Z^T Z 2 n h^2, solve h^3 / 3)
+        self.flops_run = 6.0 * m.n * m.h * m.d * steps + E * (
+            2.0 * m.h * m.d * r + 10.0 * r ** 3 + 2.0 * (2 * m.n + m.n_test) * m.h * m.d
+            + 2.0 * m.n * m.h ** 2 + m.h ** 3 / 3)
+
+    def memory(self, B: int, k: int) -> int:
+        return self.m0 + B * self.m_run + k * self.m_data
+
+    def file(self, B: int, k: int) -> int:
+        return self.f0 + B * self.f_run + k * self.f_data
+
+
+def plan_batches(spec: SweepSpec, runs: list[PlannedRun], *, budget: int | None = None,
+                 max_batch: int | None = None) -> list[Batch]:
+    """Cut ``runs`` (a sweep's pending runs, in its order) into batches; see the module docstring.
+
+    Raises
+    ------
+    ConfigError
+        One run alone needs more memory than the budget.
+    """
+    groups: dict[tuple, list[PlannedRun]] = {}
+    for r in runs:
+        groups.setdefault((r.steps, batch_key(r.config)), []).append(r)
+    batches: list[Batch] = []
+    for (steps, _), members in groups.items():
+        model = _MemoryModel(spec, steps, members[0])
+        if budget is not None and model.memory(1, 1) > budget:
+            m = members[0].config.model
+            raise ConfigError(f"one run (n = {m.n}, d = {m.d}, h = {m.h}) needs about "
+                              f"{format_bytes(model.memory(1, 1))} and a batch may use {format_bytes(budget)} "
+                              "(sweep.batch_memory, or the free memory); reduce the sizes or raise batch_memory")
+        batches += _cut(members, model, steps, budget, max_batch)
+    return batches
+
+
+def _cut(members: list[PlannedRun], model: _MemoryModel, steps: int, budget: int | None,
+         max_batch: int | None) -> list[Batch]:
+    """One batch group cut greedily, in order, into batches within the budget and max_batch."""
+    chunks: list[tuple[list[PlannedRun], set[str]]] = [([], set())]
+    for r in members:
+        chunk, keys = chunks[-1]
+        dk = data_key(r.config)
+        full = (max_batch is not None and len(chunk) >= max_batch) or (
+            budget is not None and model.memory(len(chunk) + 1, len(keys | {dk})) > budget)
+        if chunk and full:
+            chunks.append(([], set()))
+            chunk, keys = chunks[-1]
+        chunk.append(r)
+        keys.add(dk)
+    return [Batch(batch_name([r.id for r in chunk]), chunk, steps, model.memory(len(chunk), len(keys)),
+                  model.file(len(chunk), len(keys)), model.flops_run * len(chunk))
+            for chunk, keys in chunks if chunk]
+
+
+def gemm_rate(dtype: str = "float32") -> float:
+    """This machine's matrix-product rate (flop/s), measured on a 512^3 product (for estimates)."""
+    import numpy as np
+
+    a = np.ones((512, 512), dtype=dtype)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t0)
+    return 2 * 512 ** 3 / max(best, 1e-9)

@@ -1,0 +1,33 @@
+"""One batch, run where it is sent: the unit of work every executor hands out.
+
+:func:`execute_batch` takes plain, picklable input (the batch's SimConfig and the
+path of its trajectory file) and returns a small dict, so the same function runs in
+the driver (local executor), in a Ray task or in any process pool.  The file is
+written by :func:`htdyn.train.simulate.simulate` (partial name, renamed when
+complete, lock held); a diverged run is a result, not an error.  Any exception but
+an interrupt becomes ``{"ok": False, "error": ...}``: one bad batch never stops a
+sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import SimConfig
+
+__all__ = ["execute_batch"]
+
+
+def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | None = None) -> dict:
+    """Run one batch into ``dest``; returns ``{"ok", "error", "timings", "diverged", "runs"}``."""
+    from ..train.simulate import simulate
+
+    try:
+        res = simulate(sim, path=dest, overwrite=True, progress=progress)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # recorded against the batch's runs; the sweep goes on
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        return {"ok": False, "error": f"{type(exc).__name__}: {msg}", "runs": len(sim.runs)}
+    return {"ok": True, "error": None, "timings": res.timings, "runs": len(res.runs),
+            "diverged": sum(r.diverged for r in res.runs), "path": res.path}
