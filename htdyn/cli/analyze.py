@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .app import app, console, out
+from .app import StopSignals, app, console, out
 from .progress import progress
 from .tables import RunTable
 
@@ -60,10 +60,10 @@ def analyze(
                           csv_path=csv_path)
     with open_traj(path) as traj:
         configs = {r.index: r.config for r in traj.runs}
-    with progress(console, f"analyze {path.name}", total, "snapshots", quiet) as advance:
+    with progress(console, f"analyze {path.name}", total, "snapshots", quiet) as advance, StopSignals() as stop:
         try:
             res = run_analysis(path, metrics=names, steps=step_list, device=device, normalize=normalize,
-                               csv_path=csv_path, progress=advance)
+                               csv_path=csv_path, progress=lambda k: (stop.check(), advance(k)))
         except KeyboardInterrupt as exc:  # on every typer: the shell's code, and the earlier results kept
             console.print("[yellow]interrupted[/]: the earlier analysis and CSV (if any) are unchanged",
                           highlight=False)

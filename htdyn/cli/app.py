@@ -33,6 +33,46 @@ console = Console(stderr=True)
 out = Console()
 
 
+class StopSignals:
+    """Ctrl-C and SIGTERM stop a command even when the signal lands where Python drops it.
+
+    The handler raises :class:`~htdyn.errors.Interrupted` at once, as usual; a signal that
+    arrives inside a finalizer (a weakref callback, ``__del__``) is printed and swallowed
+    by Python, so the handler also records it and :meth:`check`, called after every step,
+    raises it again.  Use as a context manager around the command's work.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.old: dict = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        from ..errors import Interrupted
+
+        self.signum = signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        if self.signum is not None:
+            from ..errors import Interrupted
+
+            raise Interrupted(self.signum)
+
+    def __enter__(self) -> StopSignals:
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a job started with SIGINT ignored keeps it so
+                self.old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+
+
 def _version(value: bool) -> None:
     if value:
         from .._version import __version__

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import HtdynError
-from .app import app, console, out
+from .app import StopSignals, app, console, out
 from .progress import progress
 from .tables import RunTable
 
@@ -62,9 +62,11 @@ def run(
         raise HtdynError(f"output {str(path)!r} is the config file itself; choose another output (-o)")
     check_destination(path, overwrite=overwrite)
     total = _total_steps(sim)
-    with progress(console, f"{sim.name}: {len(sim.runs)} run(s)", total, "steps", quiet) as advance:
+    with progress(console, f"{sim.name}: {len(sim.runs)} run(s)", total, "steps", quiet) as advance, \
+            StopSignals() as stop:
         try:
-            result = simulate(sim, path=str(path), overwrite=overwrite, progress=advance)
+            result = simulate(sim, path=str(path), overwrite=overwrite,
+                              progress=lambda k: (stop.check(), advance(k)))
         except KeyboardInterrupt as exc:
             part = partial_path(path)
             kept = f"; {escape(str(path))} is unchanged" if path.exists() else ""
@@ -87,9 +89,9 @@ def _resume(path: Path, quiet: bool) -> None:
             total = _total_steps(from_dict(json.loads(traj.f.attrs["config_json"])))
     else:
         total = 0
-    with progress(console, f"resume {path.name}", total, "steps", quiet) as advance:
+    with progress(console, f"resume {path.name}", total, "steps", quiet) as advance, StopSignals() as stop:
         try:
-            result = resume(path, progress=advance)
+            result = resume(path, progress=lambda k: (stop.check(), advance(k)))
         except KeyboardInterrupt as exc:
             console.print("[yellow]interrupted[/]: the file keeps its last checkpoint; resume it again the same way",
                           highlight=False)

@@ -16,7 +16,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from ..errors import HtdynError
-from .app import app, console, out
+from .app import StopSignals, app, console, out
 from .progress import progress
 from .tables import RunTable, fmt
 
@@ -73,7 +73,7 @@ def run_cmd(
         f", {len(prep.done)} already done" if prep.done else "")
     from ..sweep.events import SweepEvents
 
-    with progress(console, desc, total, "run-steps", quiet) as advance, _Stop() as stop:
+    with progress(console, desc, total, "run-steps", quiet) as advance, StopSignals() as stop:
         events = SweepEvents(on_step=lambda k: (stop.check(), advance(k)))
         try:
             run_sweep(prep, ex, events)
@@ -83,45 +83,6 @@ def run_cmd(
                                f"resume with: {resume}"))
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _final(root, prep, events, resume)
-
-
-class _Stop:
-    """Ctrl-C and SIGTERM stop the sweep even when the signal lands where Python drops it.
-
-    The handler raises :class:`~htdyn.errors.Interrupted` at once, as usual; a signal that
-    arrives inside a finalizer (a weakref callback, ``__del__``) is printed and swallowed
-    by Python, so the handler also records it and :meth:`check`, called after every step,
-    raises it again.
-    """
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.old: dict = {}
-
-    def _handler(self, signum: int, frame: object) -> None:
-        from ..errors import Interrupted
-
-        self.signum = signum
-        raise Interrupted(signum)
-
-    def check(self) -> None:
-        if self.signum is not None:
-            from ..errors import Interrupted
-
-            raise Interrupted(self.signum)
-
-    def __enter__(self) -> _Stop:
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.old[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        for sig, old in self.old.items():
-            signal.signal(sig, old)
 
 
 def _final(root: Path, prep: Any, events: Any, resume: str) -> None:
