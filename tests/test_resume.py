@@ -144,3 +144,29 @@ def test_resume_cli_usage_errors(tmp_path: Path) -> None:
                         (["--resume", str(tmp_path / "x.h5")], "does not exist")):
         r = subprocess.run([HTDYN, "run", *args], capture_output=True, text=True)
         assert r.returncode == 2 and "Traceback" not in r.stderr and words in r.stderr, (args, r.stderr)
+
+
+def test_sweep_batch_continues_from_its_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep batch killed after a checkpoint resumes from it (the file says so) and equals a fresh batch."""
+    from htdyn.sweep.worker import execute_batch, resumable
+
+    sim = htdyn.load_config(_config(tmp_path, 40))
+    fresh = tmp_path / "fresh.h5"
+    assert execute_batch(sim, str(fresh))["ok"]
+    monkeypatch.setenv("HTDYN_CHECKPOINT_EVERY_S", "0")
+
+    def stop(info):
+        if info.t == 25:
+            raise KeyboardInterrupt
+
+    dest = tmp_path / "b.h5"
+    with pytest.raises(KeyboardInterrupt):
+        htdyn.simulate(sim, path=str(dest), on_step=stop)
+    assert resumable(sim, str(dest))
+    other = htdyn.load_config(_config(tmp_path, 41))
+    assert not resumable(other, str(dest))  # another batch's file is not continued
+    out = execute_batch(sim, str(dest))
+    assert out["ok"], out
+    with htdyn.open(dest) as traj:
+        assert int(traj.attrs["resumed"]) == 1
+    _same_file(dest, fresh)

@@ -19,11 +19,18 @@ __all__ = ["execute_batch"]
 
 
 def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | None = None) -> dict:
-    """Run one batch into ``dest``; returns ``{"ok", "error", "timings", "diverged", "runs"}``."""
-    from ..train.simulate import simulate
+    """Run one batch into ``dest``; returns ``{"ok", "error", "timings", "diverged", "runs"}``.
+
+    A batch killed after a checkpoint (a long run) continues from it
+    (:func:`htdyn.train.simulate.resume`) instead of starting again.
+    """
+    from ..train.simulate import resume, simulate
 
     try:
-        res = simulate(sim, path=dest, overwrite=True, progress=progress)
+        if resumable(sim, dest):
+            res = resume(dest, progress=progress)
+        else:
+            res = simulate(sim, path=dest, overwrite=True, progress=progress)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # recorded against the batch's runs; the sweep goes on
@@ -31,3 +38,23 @@ def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | N
         return {"ok": False, "error": f"{type(exc).__name__}: {msg}", "runs": len(sim.runs)}
     return {"ok": True, "error": None, "timings": res.timings, "runs": len(res.runs),
             "diverged": sum(r.diverged for r in res.runs), "path": res.path}
+
+
+def resumable(sim: SimConfig, dest: str) -> bool:
+    """Whether ``dest``'s unfinished file is this batch's, holds a checkpoint, and nobody writes it."""
+    import json
+
+    from ..errors import StoreError
+    from ..io.format import partial_path
+    from ..io.reader import Trajectory
+
+    part = partial_path(dest)
+    if not part.exists():
+        return False
+    try:
+        with Trajectory(part) as traj:
+            live = traj.writer is not None and traj.writer["alive"]
+            same = json.loads(traj.f.attrs["config_json"]) == sim.to_dict()
+            return "checkpoints" in traj.f and same and not live
+    except (StoreError, OSError, KeyError, ValueError):
+        return False
