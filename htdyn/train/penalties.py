@@ -82,10 +82,39 @@ def spectrum(xp: Any, W: Any) -> Spectrum:
     Wt = xp.matrix_transpose(W64)
     left = h <= d
     G = xp.matmul(W64, Wt) if left else xp.matmul(Wt, W64)
-    lam, vecs = xp.linalg.eigh(G)
+    lam, vecs = _eigh(xp, G)
     n = lam.shape[-1]
     floor = (n * float(np.finfo(np.float64).eps)) * xp.max(xp.abs(lam), axis=-1, keepdims=True)
     return Spectrum(xp.maximum(lam, floor), vecs, left, W64)
+
+
+#: numpy eigensolves of Gram matrices up to this size run on one BLAS thread (see :func:`_eigh`)
+ONE_THREAD_MAX_N = 512
+_CONTROLLER: Any = None
+
+
+def _eigh(xp: Any, G: Any) -> tuple[Any, Any]:
+    """``xp.linalg.eigh`` of a batch; on numpy with small matrices, on one BLAS thread.
+
+    LAPACK's eigensolver on a small matrix is a chain of tiny BLAS calls: OpenBLAS's
+    threads cost more than they give, 10-70x on a loaded 2-core machine at N = 40-400
+    (measured).  When ``threadpoolctl`` is installed (it comes with scikit-learn) numpy's
+    BLAS is limited to one thread for the call; without it the call runs as is.
+    """
+    global _CONTROLLER
+    if not isinstance(G, np.ndarray) or G.shape[-1] > ONE_THREAD_MAX_N:
+        return xp.linalg.eigh(G)
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER = False
+        else:
+            _CONTROLLER = ThreadpoolController()
+    if _CONTROLLER is False:
+        return xp.linalg.eigh(G)
+    with _CONTROLLER.limit(limits=1, user_api="blas"):
+        return xp.linalg.eigh(G)
 
 
 def spectral_gradient(xp: Any, spec: Spectrum, g: Any) -> Any:
