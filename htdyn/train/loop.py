@@ -66,6 +66,7 @@ class TrainState:
         if shuffle.get("perms") is not None:
             arrays["perms"] = np.asarray(shuffle.pop("perms"))
         shuffle.pop("perms", None)
+        arrays.update({f"penalty_{k}": v for k, v in self.penalty.items()})
         meta = {"step": self.step, "optimizer_steps": self.optimizer_steps, "n_params": len(self.optimizer),
                 "shuffle": shuffle}
         return arrays, meta
@@ -78,8 +79,10 @@ class TrainState:
         shuffle = dict(meta.get("shuffle") or {})
         if shuffle:
             shuffle["perms"] = arrays.get("perms")
+        penalty = {k[len("penalty_"):]: v for k, v in arrays.items() if k.startswith("penalty_")}
         return cls(int(meta["step"]), arrays["W"], arrays["a"], opt, int(meta["optimizer_steps"]),
-                   arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle)
+                   arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle,
+                   penalty)
 
 
 @dataclass

@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["DECAY_FORMS", "CoefficientSchedule"]
+from ..config.names import PENALTY_DECAYS as DECAY_FORMS
 
-DECAY_FORMS = ("none", "power", "exponential")
+__all__ = ["DECAY_FORMS", "CoefficientSchedule"]
 
 
 @dataclass(frozen=True)

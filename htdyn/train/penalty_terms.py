@@ -226,11 +226,26 @@ def _device(a: Any) -> Any:
 
 
 def run_specs(run: Any) -> list[PenaltySpec]:
-    """A run config's penalties as :class:`PenaltySpec` s (``run.penalty``: specs or dicts; absent: none)."""
-    raw = getattr(run, "penalty", None) or []
-    if isinstance(raw, (PenaltySpec, dict)):
-        raw = [raw]
-    return [s if isinstance(s, PenaltySpec) else PenaltySpec(**s) for s in raw]
+    """A run config's penalties as :class:`PenaltySpec` s.
+
+    ``run.penalty`` is a :class:`~htdyn.config.PenaltyConfig` (``name = "none"``: no
+    penalty; ``tail_start`` unset: the median), a :class:`PenaltySpec`, a dict of its
+    fields, or a list of those (several penalties: the engine sums them).
+    """
+    raw = getattr(run, "penalty", None)
+    items = raw if isinstance(raw, (list, tuple)) else [] if raw is None else [raw]
+    out = []
+    for s in items:
+        if isinstance(s, dict):
+            s = PenaltySpec(**s)
+        elif not isinstance(s, PenaltySpec):  # a PenaltyConfig (or any object with its fields)
+            if s.name == "none":
+                continue
+            kw = {f: getattr(s, f) for f in PenaltySpec.__dataclass_fields__}
+            kw["tail_start"] = "median" if kw["tail_start"] is None else kw["tail_start"]
+            s = PenaltySpec(**kw)
+        out.append(s)
+    return out
 
 
 #: per-step penalty records: name -> whether it has one column per term
