@@ -27,7 +27,7 @@ from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from .diskspace import Reserve
 from .filelock import WriterLock
-from .format import FORMAT_NAME, FORMAT_VERSION, attr_value, partial_path
+from .format import FORMAT_NAME, FORMAT_VERSION, PENALTY_DATASETS, attr_value, partial_path
 from .runid import run_id
 
 
@@ -419,15 +419,6 @@ class TrajectoryWriter:
                 pass
         self._release()
         return self.path
-
-#: the per-step penalty data sets: name -> (per term, description)
-PENALTY_DATASETS = {
-    "value": (True, "R_p(W_t): each penalty term's value at W_t (NaN: not evaluated), t = 0..steps-1"),
-    "coefficient": (True, "mu_p acting at step t (0: decayed off, or the value under its lower threshold)"),
-    "grad_norm": (True, "||mu_p grad_W R_p(W_t)||_F: the norm of the term's part of step t's gradient"),
-    "total": (False, "sum_p mu_p R_p(W_t), the penalty added to the loss at step t"),
-    "share": (False, "total / (loss_batch + total): the penalty's share of the objective at step t"),
-}
 
 
 def _add_penalty_group(g: h5py.Group, names: list[str], steps: int) -> None:

@@ -139,8 +139,8 @@ def spectral_grad_norm(xp: Any, lam: Any, g: Any) -> Any:
 def _param(xp: Any, like: Any, value: Any) -> Any:
     """A scalar or per-run parameter as a (B,) float64 array on the device of ``like``."""
     B = like.shape[0]
-    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (B,))
-    return xp.asarray(np.ascontiguousarray(arr), dtype=xp.float64, device=array_api_compat.device(like))
+    arr = np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), (B,)))  # a writable copy (torch)
+    return xp.asarray(arr, dtype=xp.float64, device=array_api_compat.device(like))
 
 
 def _onehot_last(xp: Any, lam: Any) -> Any:
