@@ -286,3 +286,31 @@ def test_training_with_penalties_is_the_same_on_every_backend(backend: str, devi
     # float64: 20 Adam steps amplify eigensolver round-off (~1e-15) by well under 1e5
     for a, b in zip(ref, got):
         assert np.abs(a - b).max() < 1e-10
+
+
+def test_resume_with_a_penalty_is_bit_identical_records_included() -> None:
+    from htdyn.train.backend import get_backend as backend_of
+    from htdyn.train.loop import GroupRun
+    from htdyn.train.recorder import Recorder
+
+    runs = [RunConfig(model=ModelConfig(n=64, d=16, h=24, n_test=16), optimizer=OptimizerConfig("adam", lr=0.01),
+                      seed=s, penalty=PenaltyConfig("weighted_alpha", coefficient=mu, decay="exponential",
+                                                    decay_rate=0.3, decay_period=2))
+            for s, mu in ((0, 0.05), (1, 0.0))]
+    sim = simulation(runs, steps=9, dtype="float64", snapshots={"at": "none"})
+    be = backend_of("cpu", "float64")
+
+    def group() -> GroupRun:
+        return GroupRun(0, [0, 1], sim, be, Recorder(None, sim), [None] * 2, [None] * 2)
+
+    whole = group()
+    whole.run()
+    first = group()
+    first.run(until=5)
+    second = group()
+    second.load_state(TrainState.from_arrays(*first.save_state().to_arrays()))  # through the checkpoint form
+    second.run()
+    np.testing.assert_array_equal(second.state.W, whole.state.W)
+    for k, v in whole.penalty_log.arrays.items():
+        np.testing.assert_array_equal(second.penalty_log.arrays[k], v)
+    assert np.isfinite(whole.penalty_log.arrays["value"]).all()
