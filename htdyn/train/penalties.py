@@ -97,8 +97,8 @@ def _eigh(xp: Any, G: Any) -> tuple[Any, Any]:
     """``xp.linalg.eigh`` of a batch; on numpy with small matrices, on one BLAS thread.
 
     LAPACK's eigensolver on a small matrix is a chain of tiny BLAS calls: OpenBLAS's
-    threads cost more than they give, 10-70x on a loaded 2-core machine at N = 40-400
-    (measured).  When ``threadpoolctl`` is installed (it comes with scikit-learn) numpy's
+    threads cost more than they give, 2-60x on a loaded 2-core machine at N = 100-500
+    (``benchmarks/bench_penalty.py``).  When ``threadpoolctl`` is installed (it comes with scikit-learn) numpy's
     BLAS is limited to one thread for the call; without it the call runs as is.
     """
     global _CONTROLLER
