@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from htdyn.analysis.esd import esd
-from htdyn.analysis.mp import count_spikes
+from htdyn.analysis.spikes import count_spikes
 from htdyn.analysis.phases import classify_phase
 from htdyn.analysis.powerlaw import fit_hill
 from htdyn.config import load_config, simulation
