@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from htdyn.analysis.esd import esd
-from htdyn.analysis.spikes import count_spikes
 from htdyn.analysis.phases import classify_phase
 from htdyn.analysis.powerlaw import fit_hill
+from htdyn.analysis.spikes import count_spikes
 from htdyn.config import load_config, simulation
 from htdyn.train.data import make_init
 from htdyn.train.simulate import simulate
