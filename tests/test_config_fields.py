@@ -68,6 +68,19 @@ EXPECT: dict[str, tuple[list[Any], list[Any]]] = {
     "schedule.eta_min": ([0, 1e-4], [-1e-4]),
     "schedule.t_max": ([None, 1, 50], [0, -3]),
     "schedule.warmup_steps": ([0, 5], [-1, 1.5]),
+    "penalty.name": (["none", "weighted_alpha", "stable_rank", "powerlaw_prior", "frechet_prior"],
+                     ["weighted-alpha", "l2", None]),
+    "penalty.coefficient": ([0, 0.01, 5], [-1e-3, float("nan"), True, "x"]),
+    "penalty.decay": (["none", "power", "exponential"], ["linear", None]),
+    "penalty.decay_rate": ([0, 0.5, 2], [-1, float("inf")]),
+    "penalty.decay_period": ([1, 10], [0, 1.5]),
+    "penalty.decay_threshold": ([0, 0.3], [-0.1]),
+    "penalty.lower_threshold": ([None, -2, 0, 4.5], [float("nan"), "low"]),
+    "penalty.alpha0": ([1.5, 3], [1, 0.5]),
+    "penalty.tail_start": ([None, 10.0], [0, -1]),
+    "penalty.frechet_shape": ([0.5, 2], [0, -1]),
+    "penalty.frechet_scale": ([1e-3, 50], [0, -2]),
+    "penalty.frechet_loc": ([-5, 0, 100.0], [float("inf"), "x"]),
 }
 
 
@@ -87,7 +100,8 @@ def test_valid_values_pass(key: str) -> None:
         sim = from_dict(_raw(key, value))
         section, _, name = key.rpartition(".")
         obj = {"": sim.runs[0], "model": sim.runs[0].model, "optimizer": sim.runs[0].optimizer,
-               "schedule": sim.runs[0].schedule, "snapshots": sim.snapshots, "eval": sim.eval}[section]
+               "schedule": sim.runs[0].schedule, "penalty": sim.runs[0].penalty,
+               "snapshots": sim.snapshots, "eval": sim.eval}[section]
         if key in {f.name for f in fields_of("sim")}:
             obj = sim
         assert getattr(obj, name) == value or getattr(obj, name) is value
@@ -178,14 +192,17 @@ def test_numeric_strings_become_floats_in_every_float_field() -> None:
     for f in FIELDS:
         if f.kind != "float":
             continue
-        text = "5e-1"
-        sim = from_dict(_raw(f.key, text))
+        text, want = ("5e-1", 0.5) if f.lo is None or f.lo < 0.5 else ("5e0", 5.0)
+        raw = _raw(f.key, text)
+        if f.section == "penalty":  # a run without a penalty stores no penalty table
+            raw["penalty"]["name"] = "stable_rank"
+        sim = from_dict(raw)
         flat = sim.to_dict()
         value = flat if f.section == "sim" else flat["runs"][0] if f.section == "run" else None
         if value is None:
             value = flat[f.section] if f.section in ("snapshots", "eval") else flat["runs"][0][f.section]
         got = value[f.name]
-        assert isinstance(got, float) and got == 0.5, f.key
+        assert isinstance(got, float) and got == want, f.key
 
 
 def test_coercion_of_optional_floats_and_what_it_leaves_alone() -> None:
@@ -238,7 +255,7 @@ def test_dataclasses_and_table_agree() -> None:
     for cls, section in SECTION_OF.items():
         plain = [f.name for f in dataclasses.fields(cls)
                  if not (dataclasses.is_dataclass(f.type) or f.name in ("model", "optimizer", "schedule",
-                                                                          "snapshots", "eval", "runs"))]
+                                                                          "penalty", "snapshots", "eval", "runs"))]
         assert plain == [f.name for f in fields_of(section)], cls
         inst = cls()
         for f in fields_of(section):

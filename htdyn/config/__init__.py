@@ -59,6 +59,7 @@ from .schema import (
     EvalConfig,
     ModelConfig,
     OptimizerConfig,
+    PenaltyConfig,
     RunConfig,
     ScheduleConfig,
     SimConfig,
@@ -69,8 +70,8 @@ from .steps import resolve_steps
 __all__ = [
     "ACTIVATIONS", "BACKENDS", "COMPRESSIONS", "DEVICES", "DTYPES", "EVAL_FEATURES", "FIELDS", "OPTIMIZERS",
     "RUN_KEYS", "SCHEDULES", "SIM_KEYS", "STORE_DTYPES", "TEACHERS",
-    "EvalConfig", "Field", "ModelConfig", "OptimizerConfig", "RunConfig", "ScheduleConfig", "SimConfig",
-    "SnapshotConfig",
+    "EvalConfig", "Field", "ModelConfig", "OptimizerConfig", "PenaltyConfig", "RunConfig", "ScheduleConfig",
+    "SimConfig", "SnapshotConfig",
     "apply_override", "expand_grid", "flatten", "from_dict", "grid_points", "load_config", "parse_value",
     "resolve_steps", "simulation",
 ]

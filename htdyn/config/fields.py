@@ -7,7 +7,7 @@ and the key table of ``docs/config.md`` (:mod:`htdyn.config.docs`).
 
 Sections: ``"sim"`` (top level, shared by every run), ``"snapshots"``,
 ``"eval"``, ``"run"`` (top level, per run), ``"model"``, ``"optimizer"``,
-``"schedule"``.  A field's dotted key is ``section.name`` for the nested
+``"schedule"``, ``"penalty"``.  A field's dotted key is ``section.name`` for the nested
 sections and ``name`` for ``sim`` and ``run``.
 """
 
@@ -26,6 +26,8 @@ from .names import (
     EVAL_FEATURES,
     OPTIMIZERS,
     OUTPUT_PLACEHOLDERS,
+    PENALTIES,
+    PENALTY_DECAYS,
     SCHEDULES,
     STORE_DTYPES,
     TEACHERS,
@@ -36,7 +38,7 @@ KINDS = ("int", "float", "bool", "str", "choice", "steps", "names")
 #: sections whose keys sit at the top level of a config
 TOP_SECTIONS = ("sim", "run")
 #: sections in the order the docs list them
-SECTIONS = ("sim", "snapshots", "eval", "run", "model", "optimizer", "schedule")
+SECTIONS = ("sim", "snapshots", "eval", "run", "model", "optimizer", "schedule", "penalty")
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,22 @@ FIELDS: tuple[Field, ...] = (
     _float("schedule", "eta_min", 0.0, "floor of `cosine`", lo=0.0),
     _int("schedule", "t_max", None, "period of `cosine`", lo=1, optional=True, default_doc="= steps"),
     _int("schedule", "warmup_steps", 0, "> 0 multiplies the schedule by min(1, (t + 1) / warmup_steps)", lo=0),
+    # ---- [penalty] (a spectral penalty mu_t R(W) added to the loss: docs/regularization.md)
+    _choice("penalty", "name", "none", "spectral penalty R(W) added to the loss (`none`: the plain MSE)", PENALTIES),
+    _float("penalty", "coefficient", 0.01, "mu, the penalty's coefficient", lo=0.0),
+    _choice("penalty", "decay", "none", "mu_e = mu max(floor(e/m),1)^-k (`power`) or mu exp(-k floor(e/m)), "
+            "e = step + 1", PENALTY_DECAYS),
+    _float("penalty", "decay_rate", 1.0, "k of the decay", lo=0.0),
+    _int("penalty", "decay_period", 1, "m of the decay (steps)", lo=1),
+    _float("penalty", "decay_threshold", 0.0, "mu_e below it is 0 (the penalty switched off)", lo=0.0),
+    _float("penalty", "lower_threshold", None, "the penalty acts only while R(W) exceeds it", optional=True,
+           default_doc="unset: always"),
+    _float("penalty", "alpha0", 3.0, "target tail exponent of `powerlaw_prior`", lo=1.0, lo_open=True),
+    _float("penalty", "tail_start", None, "lambda_min of `powerlaw_prior` (inside the initial spectrum)",
+           lo=0.0, lo_open=True, optional=True, default_doc="unset: the median eigenvalue"),
+    _float("penalty", "frechet_shape", 2.0, "shape a of `frechet_prior`", lo=0.0, lo_open=True),
+    _float("penalty", "frechet_scale", 1.0, "scale s of `frechet_prior`", lo=0.0, lo_open=True),
+    _float("penalty", "frechet_loc", 0.0, "location m of `frechet_prior` (below the initial lambda_max)"),
 )
 
 _BY_KEY = {(f.section, f.name): f for f in FIELDS}

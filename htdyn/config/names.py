@@ -30,3 +30,7 @@ BACKENDS = ("numpy", "torch", "cupy")
 EVAL_FEATURES = ("model", "official")
 #: the placeholders that ``output`` may hold
 OUTPUT_PLACEHOLDERS = ("name",)
+#: spectral penalties added to the loss (``none``: the plain loss); htdyn.train.penalties implements them
+PENALTIES = ("none", "weighted_alpha", "stable_rank", "powerlaw_prior", "frechet_prior")
+#: decay forms of a penalty's coefficient
+PENALTY_DECAYS = ("none", "power", "exponential")

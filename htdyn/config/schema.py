@@ -93,6 +93,52 @@ class ScheduleConfig:
 
 
 @dataclass
+class PenaltyConfig:
+    """A spectral penalty mu_t R(W) added to the training loss (Xiao et al. 2023; docs/regularization.md).
+
+    ``name``: ``none`` (default), ``weighted_alpha`` (alpha_Hill ln lambda_max),
+    ``stable_rank`` (||W||_F^2 / ||W||_2^2), ``powerlaw_prior`` and ``frechet_prior``
+    (negative log priors on the ESD tail and on lambda_max; reconstructions).  The
+    coefficient decays by ``decay`` (``power`` or ``exponential``, rate, period) and is 0
+    below ``decay_threshold``; ``lower_threshold`` switches the penalty off while
+    R(W) <= it.  ``tail_start`` (unset: the median) and ``frechet_loc`` must lie inside
+    the initial spectrum, whose Marchenko-Pastur edges are
+    ``init_scale^2 (sqrt(max(h, d)) -+ sqrt(min(h, d)))^2``.
+    """
+
+    name: str = default("penalty", "name")
+    coefficient: float = default("penalty", "coefficient")
+    decay: str = default("penalty", "decay")
+    decay_rate: float = default("penalty", "decay_rate")
+    decay_period: int = default("penalty", "decay_period")
+    decay_threshold: float = default("penalty", "decay_threshold")
+    lower_threshold: float | None = default("penalty", "lower_threshold")
+    alpha0: float = default("penalty", "alpha0")
+    tail_start: float | None = default("penalty", "tail_start")
+    frechet_shape: float = default("penalty", "frechet_shape")
+    frechet_scale: float = default("penalty", "frechet_scale")
+    frechet_loc: float = default("penalty", "frechet_loc")
+
+    def validate(self, prefix: str = "penalty", model: ModelConfig | None = None) -> None:
+        check_fields(self, "penalty", prefix)
+        if model is not None:
+            self.check_spectrum(model, prefix)
+
+    def check_spectrum(self, model: ModelConfig, prefix: str = "penalty") -> None:
+        """Refuse ``tail_start`` / ``frechet_loc`` outside the initial spectrum (its MP edges)."""
+        big, small = max(model.h, model.d), min(model.h, model.d)
+        lo = model.init_scale**2 * (big**0.5 - small**0.5) ** 2
+        hi = model.init_scale**2 * (big**0.5 + small**0.5) ** 2
+        if self.name == "powerlaw_prior" and self.tail_start is not None and not lo <= self.tail_start <= hi:
+            raise ConfigError(f"{prefix}.tail_start = {self.tail_start:g} is outside the initial spectrum "
+                              f"[{lo:.4g}, {hi:.4g}] (MP edges of W_0); give a value inside it, or leave it unset "
+                              "for the median")
+        if self.name == "frechet_prior" and self.frechet_loc >= hi:
+            raise ConfigError(f"{prefix}.frechet_loc = {self.frechet_loc:g} is not below the initial lambda_max "
+                              f"(about {hi:.4g}, the MP edge of W_0); the Frechet prior would be 0 there")
+
+
+@dataclass
 class RunConfig:
     """One training run: model, optimizer, schedule and seeds.
 
@@ -100,11 +146,13 @@ class RunConfig:
     ``init_seed`` (W and a) default to it.  Runs with the same data seed and
     model see the same data; runs with the same init seed start from the same W.
     ``weight_norm``: rescale W to ||W||_F = sqrt(h d) before each step.
+    ``penalty``: a spectral penalty added to the loss (:class:`PenaltyConfig`).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
     seed: int = default("run", "seed")
     data_seed: int | None = default("run", "data_seed")
     init_seed: int | None = default("run", "init_seed")
@@ -120,13 +168,21 @@ class RunConfig:
         return self.seed if self.init_seed is None else self.init_seed
 
     def to_dict(self) -> dict:
-        """Plain-data form (JSON-serialisable; callables become their names), as a trajectory stores it."""
-        return to_plain(dataclasses.asdict(self))
+        """Plain-data form (JSON-serialisable; callables become their names), as a trajectory stores it.
+
+        A run without a penalty (``penalty.name = "none"``) leaves the ``penalty`` table out,
+        so its stored config and its run id are those of the versions before penalties.
+        """
+        out = to_plain(dataclasses.asdict(self))
+        if self.penalty.name == "none":
+            del out["penalty"]
+        return out
 
     def validate(self) -> None:
         self.model.validate()
         self.optimizer.validate()
         self.schedule.validate()
+        self.penalty.validate(model=self.model)
         check_fields(self, "run", "")
         bs = self.optimizer.batch_size
         if bs and bs > self.model.n:
@@ -221,13 +277,14 @@ NESTED: dict[tuple[type, str], type] = {
     (RunConfig, "model"): ModelConfig,
     (RunConfig, "optimizer"): OptimizerConfig,
     (RunConfig, "schedule"): ScheduleConfig,
+    (RunConfig, "penalty"): PenaltyConfig,
     (SimConfig, "snapshots"): SnapshotConfig,
     (SimConfig, "eval"): EvalConfig,
 }
 #: the table section of each dataclass
 SECTION_OF: dict[type, str] = {SimConfig: "sim", SnapshotConfig: "snapshots", EvalConfig: "eval",
                                RunConfig: "run", ModelConfig: "model", OptimizerConfig: "optimizer",
-                               ScheduleConfig: "schedule"}
+                               ScheduleConfig: "schedule", PenaltyConfig: "penalty"}
 #: top-level keys of a config that belong to the simulation, and those of the base run
 SIM_KEYS = frozenset(f.name for f in dataclasses.fields(SimConfig)) - {"runs"}
 RUN_KEYS = frozenset(f.name for f in dataclasses.fields(RunConfig))

@@ -18,6 +18,16 @@ FORMAT_NAME = "htdyn-trajectory"
 FORMAT_VERSION = 1
 
 
+#: the per-step penalty data sets: name -> (per term, description)
+PENALTY_DATASETS = {
+    "value": (True, "R_p(W_t): each penalty term's value at W_t (NaN: not evaluated), t = 0..steps-1"),
+    "coefficient": (True, "mu_p acting at step t (0: decayed off, or the value under its lower threshold)"),
+    "grad_norm": (True, "||mu_p grad_W R_p(W_t)||_F: the norm of the term's part of step t's gradient"),
+    "total": (False, "sum_p mu_p R_p(W_t), the penalty added to the loss at step t"),
+    "share": (False, "total / (loss_batch + total): the penalty's share of the objective at step t"),
+}
+
+
 def attr_value(value: Any) -> Any:
     """An HDF5-storable attribute value (None -> 'none', lists -> JSON)."""
     if value is None:

@@ -269,6 +269,21 @@ class Run:
         return {k: v[()] for k, v in self.g["metrics"].items() if k != "steps"}
 
     @property
+    def penalty_terms(self) -> list[str]:
+        """The names of the penalty terms recorded per step (empty for a run trained without one)."""
+        return json.loads(py_value(self.g["penalty"].attrs["terms"])) if "penalty" in self.g else []
+
+    @property
+    def penalty(self) -> dict[str, np.ndarray]:
+        """Per-step penalty records of W_t, t = 0..steps-1 (docs/format.md; empty without a penalty).
+
+        ``value``, ``coefficient``, ``grad_norm``: (steps, terms); ``total``, ``share``: (steps,).
+        """
+        if "penalty" not in self.g:
+            return {}
+        return {k: v[()] for k, v in self.g["penalty"].items()}
+
+    @property
     def beta(self) -> np.ndarray:
         return self.g["data/beta"][()]
 

@@ -27,7 +27,7 @@ from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from .diskspace import Reserve
 from .filelock import WriterLock
-from .format import FORMAT_NAME, FORMAT_VERSION, attr_value, partial_path
+from .format import FORMAT_NAME, FORMAT_VERSION, PENALTY_DATASETS, attr_value, partial_path
 from .runid import run_id
 
 
@@ -189,13 +189,19 @@ class TrajectoryWriter:
     # ------------------------------------------------------------------ runs
     def add_run(self, index: int, run: RunConfig, *, h: int, d: int, snapshot_steps: list[int],
                 eval_steps: list[int], data_path: str, a0: np.ndarray, state_names: tuple,
-                group: int, metric_specs: dict | None = None, user_init: bool = False) -> None:
-        """Create (preallocate) every data set of one run; a resumed file's existing run is reattached."""
+                group: int, metric_specs: dict | None = None, user_init: bool = False,
+                penalty_names: list[str] | None = None) -> None:
+        """Create (preallocate) every data set of one run; a resumed file's existing run is reattached.
+
+        ``penalty_names``: the penalty terms of the run's group (a ``penalty/`` group of per-step records).
+        """
         if f"runs/{index:04d}" not in self.f:
             g = self.f.create_group(f"runs/{index:04d}")
             self._run_attrs(g, index, run, group, user_init, data_path)
             self._snapshot_sets(g, run, h, d, snapshot_steps, a0, state_names)
             self._series_sets(g, eval_steps, metric_specs or {})
+            if penalty_names:
+                _add_penalty_group(g, penalty_names, self.config.steps)
             self.f.flush()
         self._attach(index, snapshot_steps, eval_steps)
 
@@ -264,7 +270,7 @@ class TrajectoryWriter:
             "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
             "upd_index": {int(s): i for i, s in enumerate(g["update_steps"][()])},
             "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
-            "sdtype": g["W"].dtype.type, "pending": {},
+            "sdtype": g["W"].dtype.type, "pending": {}, "penalty_written": 0,
         }
 
     def _put(self, g: h5py.Group, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
@@ -331,6 +337,17 @@ class TrajectoryWriter:
             r["loss_written"] = hi
         r["pending"]["steps_done"] = steps_done
         r["pending"]["diverged_step"] = diverged_step
+
+    def write_penalty(self, index: int, rows: dict[str, np.ndarray], n: int) -> None:
+        """Write the per-step penalty records of steps not yet written, up to step ``n - 1``."""
+        r = self.runs[index]
+        lo = r["penalty_written"]
+        if n <= lo or "penalty" not in r["g"]:
+            return
+        pg = r["g"]["penalty"]
+        for name, arr in rows.items():
+            pg[name][lo:n] = arr[lo:n]
+        r["penalty_written"] = n
 
     def write_eval(self, index: int, step: int, values: dict, metrics: dict | None = None) -> None:
         r = self.runs[index]
@@ -402,3 +419,14 @@ class TrajectoryWriter:
                 pass
         self._release()
         return self.path
+
+
+def _add_penalty_group(g: h5py.Group, names: list[str], steps: int) -> None:
+    """Preallocate ``penalty/`` of a run: per-step records of its group's penalty terms."""
+    pg = g.create_group("penalty")
+    pg.attrs["terms"] = json.dumps(list(names))
+    for name, (per_term, desc) in PENALTY_DATASETS.items():
+        shape = (steps, len(names)) if per_term else (steps,)
+        ds = pg.create_dataset(name, shape=shape, dtype=np.float64, fillvalue=np.nan)
+        ds.attrs["description"] = desc
+        ds.attrs["dims"] = "step, term" if per_term else "step"

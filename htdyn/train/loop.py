@@ -27,6 +27,7 @@ from .data import make_init
 from .model import loss as full_loss
 from .objective import Objective
 from .optim import STATE_NAMES, BatchedOptimizer
+from .penalty_terms import PenaltyLog, build_terms, run_specs
 from .readout import evaluate
 from .recorder import EVAL_KEYS, Recorder
 from .schedules import learning_rate
@@ -40,7 +41,8 @@ class TrainState:
     axis); ``optimizer`` the optimizer's arrays per parameter by torch's names and
     ``optimizer_steps`` how many steps it took; ``active`` the runs still training,
     ``diverged`` the step each run diverged at (-1), ``losses`` the losses so far;
-    ``shuffle`` the minibatch order (generator states and the epoch's permutation).
+    ``shuffle`` the minibatch order (generator states and the epoch's permutation);
+    ``penalty`` the per-step penalty records (:class:`~htdyn.train.penalty_terms.PenaltyLog`).
     """
 
     step: int
@@ -52,6 +54,7 @@ class TrainState:
     diverged: np.ndarray
     losses: np.ndarray
     shuffle: dict = field(default_factory=dict)
+    penalty: dict = field(default_factory=dict)
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The state as named host arrays and a JSON-able document (a checkpoint; see htdyn.io.checkpoint)."""
@@ -63,6 +66,7 @@ class TrainState:
         if shuffle.get("perms") is not None:
             arrays["perms"] = np.asarray(shuffle.pop("perms"))
         shuffle.pop("perms", None)
+        arrays.update({f"penalty_{k}": v for k, v in self.penalty.items()})
         meta = {"step": self.step, "optimizer_steps": self.optimizer_steps, "n_params": len(self.optimizer),
                 "shuffle": shuffle}
         return arrays, meta
@@ -75,8 +79,10 @@ class TrainState:
         shuffle = dict(meta.get("shuffle") or {})
         if shuffle:
             shuffle["perms"] = arrays.get("perms")
+        penalty = {k[len("penalty_"):]: v for k, v in arrays.items() if k.startswith("penalty_")}
         return cls(int(meta["step"]), arrays["W"], arrays["a"], opt, int(meta["optimizer_steps"]),
-                   arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle)
+                   arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle,
+                   penalty)
 
 
 @dataclass
@@ -126,7 +132,9 @@ class GroupRun:
         self.wn = backend.asarray(wn.astype(np.float64)) if wn.any() else None
         self.opt = BatchedOptimizer([r.optimizer for r in self.runs], backend)
         self.ws = Workspace(backend)
-        self.objective = Objective(self.xp, self.act, grad_a=self.train_a, workspace=self.ws)
+        terms = build_terms([run_specs(r) for r in self.runs])
+        self.objective = Objective(self.xp, self.act, grad_a=self.train_a, workspace=self.ws, penalties=terms)
+        self.penalty_log = PenaltyLog([tm.name for tm in terms], self.B, self.T) if terms else None
         self.batches = Minibatches(backend, self.runs, self.dev)
         self.metric_fn, self.metric_specs = _online_metrics(config, self.h, self.d)
         E = len(self.eval_steps)
@@ -195,7 +203,9 @@ class GroupRun:
         W, a = st.W, st.a
         What = self._rescaled(W)
         Xb, yb = self.batches.get(t)
-        g = self.objective(What, a, Xb, yb)
+        g = self.objective(What, a, Xb, yb, step=t)
+        if self.penalty_log is not None:
+            self.penalty_log.record(t, self.state.active, g)
         params, grads = ([What, a], [g.W, g.a]) if self.train_a else ([What], [g.W])
         deltas = self.opt.step(params, grads, self.lrs[:, t])
         W_next = self.ws.get(("W_even", "W_odd")[t % 2], W.shape)  # never W's own buffer
@@ -267,15 +277,19 @@ class GroupRun:
         opt, k = self.opt.get_state()
         return TrainState(st.step, to_numpy(st.W).copy(), to_numpy(st.a).copy(),
                           [{n: to_numpy(v).copy() for n, v in p.items()} for p in opt], k,
-                          st.active.copy(), st.diverged.copy(), st.losses.copy(), self.batches.get_state())
+                          st.active.copy(), st.diverged.copy(), st.losses.copy(), self.batches.get_state(),
+                          self.penalty_log.get_state() if self.penalty_log is not None else {})
 
     def load_state(self, saved: TrainState) -> None:
         """Continue from a state saved by :meth:`save_state` (of a group with the same runs)."""
         b = self.backend
         self.opt.set_state([{n: b.asarray(v) for n, v in p.items()} for p in saved.optimizer], saved.optimizer_steps)
         self.batches.set_state(saved.shuffle)
+        if self.penalty_log is not None and saved.penalty:
+            self.penalty_log.set_state(saved.penalty)
         self.state = TrainState(saved.step, b.asarray(saved.W), b.asarray(saved.a), [], saved.optimizer_steps,
-                                saved.active.copy(), saved.diverged.copy(), saved.losses.copy(), saved.shuffle)
+                                saved.active.copy(), saved.diverged.copy(), saved.losses.copy(), saved.shuffle,
+                                saved.penalty)
 
 
 def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.ndarray) -> Any:

@@ -77,7 +77,8 @@ class Recorder:
                                  None if user else run.data_seed_)
             w.add_run(i, run, h=g.h, d=g.d, snapshot_steps=g.snap_steps, eval_steps=g.eval_steps,
                       data_path=dpath, a0=g.a0[j], state_names=state_names, group=g.index,
-                      metric_specs=g.metric_specs, user_init=g.user_init[j])
+                      metric_specs=g.metric_specs, user_init=g.user_init[j],
+                      penalty_names=g.penalty_log.names if g.penalty_log is not None else None)
 
     def wants_update(self, t: int) -> bool:
         """Whether step t's update M_t will be stored."""
@@ -150,5 +151,8 @@ class Recorder:
             s = int(st.diverged[j])
             n_loss, done = (t + 1, min(t + 1, g.T)) if s < 0 else (s + 1, s)
             self.writer.write_progress(g.ids[j], st.losses[j], g.lrs[j], n_loss, done, s)  # type: ignore[union-attr]
+            if g.penalty_log is not None:  # rows of steps 0..n_loss-1 (W_t of the steps taken)
+                rows = {k: v[j] for k, v in g.penalty_log.arrays.items()}
+                self.writer.write_penalty(g.ids[j], rows, min(n_loss, g.T))  # type: ignore[union-attr]
         self.writer.flush()  # type: ignore[union-attr]
         self.last_flush = time.perf_counter()
