@@ -40,8 +40,11 @@ def new_figure(width: float = 7.0, height: float = 4.5, dpi: int = 120) -> Any:
 
 
 def add_caption(fig: Any, text: str) -> None:
-    """Put a one-line caption (the run's settings) under the figure, in small type."""
-    fig.supxlabel(text, fontsize=7, color="0.3")
+    """Put a caption (the run's settings) under the figure, in small type, wrapped to the figure's width."""
+    import textwrap
+
+    width = int(fig.get_figwidth() * 16)
+    fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=7, color="0.3")
 
 
 def save(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
