@@ -6,7 +6,7 @@ on :data:`htdyn.cli.app.app`; ``tables`` and ``progress`` are what they share.
 
 from __future__ import annotations
 
-from . import analyze, info, run  # noqa: F401  (the commands register themselves on app)
+from . import analyze, demo, info, plot, report, run  # noqa: F401  (the commands register themselves on app)
 from .app import app, main
 
 __all__ = ["app", "main"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -60,7 +59,8 @@ def animate_esd(src: str | os.PathLike | Source, out: str | os.PathLike, run: in
             ax.clear()
             ax.stairs(np.where(H0 > 0, H0, np.nan), edges, color="0.6", label="step 0")
             H, _ = np.histogram(np.log10(spectra[i][spectra[i] > 0]), bins=edges, density=True)
-            ax.stairs(np.where(H > 0, H, np.nan), edges, fill=True, alpha=0.6, color="tab:blue", label=f"step {steps[i]}")
+            ax.stairs(np.where(H > 0, H, np.nan), edges, fill=True, alpha=0.6, color="tab:blue",
+                      label=f"step {steps[i]}")
             ax.set_yscale("log")
             ax.set_ylim(top * 1e-3, top * 2)
             ax.set_xlabel(r"$\log_{10}\lambda$ (eigenvalues of $W_t^\top W_t$)")

@@ -87,7 +87,8 @@ def run_caption(config: Mapping[str, Any], extra: str = "") -> str:
     if config.get("weight_norm"):
         parts.append("weight-norm")
     parts.append(f"n={m.get('n')} d={m.get('d')} h={m.get('h')}")
-    parts.append(f"{m.get('teacher', '?')} teacher, {m.get('activation', '?')} student, noise={_fmt(m.get('noise_std'))}")
+    parts.append(f"{m.get('teacher', '?')} teacher, {m.get('activation', '?')} student, "
+                 f"noise={_fmt(m.get('noise_std'))}")
     parts.append(f"seed={config.get('seed')}")
     text = ", ".join(parts)
     return f"{text}; {extra}" if extra else text

@@ -38,7 +38,8 @@ def plot_metrics(src: str | os.PathLike | Source, run: int = 0) -> Any:
     try:
         rv = source.run(run)
         losses = rv.losses()
-        df = rv.metrics if rv.has_metrics() else None
+        source.need_analysis("the metrics against step")
+        df = rv.metrics
         panels = []
         for title, ylab, cols, logy in PANELS:
             series = []

@@ -50,7 +50,8 @@ def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | Non
         t = step + 1  # the paper's index of this update
         for row, (W, name) in enumerate(((W_prev, f"W_{{{t - 1}}}"), (W_next, f"W_{{{t}}}"))):
             L, R = overlap_matrices(W, M, k)
-            for col, (O, side) in enumerate(((np.asarray(L), "left: $(U_W^T U_M)^2$"), (np.asarray(R), "right: $(V_W^T V_M)^2$"))):
+            pairs = ((np.asarray(L), "left: $(U_W^T U_M)^2$"), (np.asarray(R), "right: $(V_W^T V_M)^2$"))
+            for col, (O, side) in enumerate(pairs):
                 ax = axes[row, col]
                 im = ax.imshow(O, vmin=0, vmax=1, cmap="magma", origin="upper", extent=(0.5, k + 0.5, k + 0.5, 0.5))
                 ax.set_title(f"${name}$ vs $M_{{{t}}}$, {side}", fontsize=8)

@@ -42,9 +42,10 @@ def _trajectory_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _figure(out: Path, stem: str, title: str, make: Callable[[], Any], entries: list[ReportEntry]) -> None:
+def _figure(out: Path, stem: str, title: str, make: Callable[..., Any], args: tuple,
+            entries: list[ReportEntry]) -> None:
     try:
-        fig = make()
+        fig = make(*args)
     except PlotError as exc:
         entries.append(ReportEntry(title, missing=str(exc)))
         return
@@ -61,24 +62,24 @@ def _file_entries(src: Source, out: Path, tag: str, max_runs: int) -> tuple[list
     for i in range(n):
         rv = src.run(i)
         captions.append(rv.caption)
-        _figure(out, f"{tag}_run{i}_esd", f"run {i}: ESD", lambda: spectra.plot_esd(src, i), entries)
-        _figure(out, f"{tag}_run{i}_esd_evolution", f"run {i}: ESD evolution",
-                lambda: spectra.plot_esd_evolution(src, i), entries)
-        _figure(out, f"{tag}_run{i}_metrics", f"run {i}: metrics against step", lambda: metrics.plot_metrics(src, i),
-                entries)
-        _figure(out, f"{tag}_run{i}_overlaps", f"run {i}: update overlaps", lambda: overlaps.plot_overlaps(src, i),
-                entries)
-        _figure(out, f"{tag}_run{i}_updates", f"run {i}: update spectra",
-                lambda: overlaps.plot_update_spectra(src, i), entries)
+        for suffix, title, fn in (("esd", "ESD", spectra.plot_esd),
+                                  ("esd_evolution", "ESD evolution", spectra.plot_esd_evolution),
+                                  ("metrics", "metrics against step", metrics.plot_metrics),
+                                  ("overlaps", "update overlaps", overlaps.plot_overlaps),
+                                  ("updates", "update spectra", overlaps.plot_update_spectra)):
+            _figure(out, f"{tag}_run{i}_{suffix}", f"run {i}: {title}", fn, (src, i), entries)
     lrs = {r.config["optimizer"]["lr"] for r in src.traj.runs}
     if len(lrs) > 1:
-        def table() -> Any:
-            return sweep.sweep_table([src.path])
-
-        _figure(out, f"{tag}_sweep", "sweep panel", lambda: sweep.plot_sweep_panel(table()), entries)
-        _figure(out, f"{tag}_phase_diagram", "phase diagram (lr x step)",
-                lambda: sweep.plot_phase_diagram(table()), entries)
+        _figure(out, f"{tag}_sweep", "sweep panel", _sweep_figure, (sweep.plot_sweep_panel, src.path), entries)
+        _figure(out, f"{tag}_phase_diagram", "phase diagram (lr x step)", _sweep_figure,
+                (sweep.plot_phase_diagram, src.path), entries)
     return entries, src.traj.summary(), captions
+
+
+def _sweep_figure(fn: Callable[[Any], Any], path: str) -> Any:
+    from .sweep import sweep_table
+
+    return fn(sweep_table([path]))
 
 
 def write_report(path: str | os.PathLike, outdir: str | os.PathLike, *, max_runs: int = 12) -> Path:

@@ -58,7 +58,8 @@ class Source:
 
     def need_analysis(self, what: str) -> Any:
         if self.analysis is None:
-            raise PlotError(f"{what} needs the analysis of {self.path!r}; run: htdyn analyze {self.path}")
+            raise PlotError(f"{what}: the analysis of {self.path!r} is needed and it has none; "
+                            f"run: htdyn analyze {self.path}")
         return self.analysis
 
     @property
@@ -150,7 +151,7 @@ class RunView:
     def need_updates(self, what: str) -> list[int]:
         steps = self.update_steps()
         if not steps:
-            raise PlotError(f"{what} needs the updates M_t, and {self.source.path!r} stores none; rerun with "
+            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; rerun with "
                             "snapshots.updates = true and snapshots.at = 1 "
                             "(htdyn run CONFIG --set snapshots.updates=true --set snapshots.at=1)")
         return steps

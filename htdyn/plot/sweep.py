@@ -172,7 +172,7 @@ def _phase_strip(ax: Any, rows: Any, x: str, hue: str | None) -> None:
         ax.set_axis_off()
         return
     groups = list(rows.groupby(hue)) if hue else [("", rows)]
-    for i, (name, g) in enumerate(groups):
+    for i, (_, g) in enumerate(groups):
         for xv, gg in g.groupby(x):
             ph = gg["phase"].astype(str).mode().iloc[0]
             ax.scatter(np.log10(float(xv)), i, s=120, marker="s", color=PHASE_COLORS.get(ph, "w"), edgecolors="k")
