@@ -1,4 +1,4 @@
-"""``htdyn plot`` / ``htdyn report`` through the installed command, and the sweep figures on a table of several files."""
+"""`htdyn plot` and `htdyn report` through the installed command; the sweep figures on a table of several files."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import HtdynError
 
-__all__ = ["PlotError", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS"]
+__all__ = ["PlotError", "need_pandas", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS"]
 
 #: the formats :func:`save` writes by default
 FORMATS = ("png", "pdf")
@@ -27,6 +27,14 @@ PHASE_COLORS = {
 
 class PlotError(HtdynError):
     """A figure was asked of a file (or table) that lacks what it needs; the message says what to run."""
+
+
+def need_pandas(what: str) -> None:
+    """Raise a PlotError naming the extra to install when pandas (the tables' library) is missing."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise PlotError(f"{what} needs pandas; install it: pip install 'htdyn[pandas]'") from None
 
 
 def new_figure(width: float = 7.0, height: float = 4.5, dpi: int = 120) -> Any:

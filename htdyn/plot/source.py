@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import PlotError, run_caption
+from .common import PlotError, need_pandas, run_caption
 
 __all__ = ["Source", "RunView", "open_source"]
 
@@ -76,6 +76,7 @@ class Source:
     @cached_property
     def table(self) -> Any:
         """The tidy table (pandas DataFrame) of the stored analysis, every run and step."""
+        need_pandas("this figure")
         return self.need_analysis("this figure").table()
 
 

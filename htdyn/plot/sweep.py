@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import PHASE_COLORS, PlotError, add_caption, new_figure
+from .common import PHASE_COLORS, PlotError, add_caption, need_pandas, new_figure
 
 __all__ = ["sweep_table", "final_rows", "plot_sweep_panel", "plot_metric_vs", "plot_phase_diagram", "SWEEP_PANELS"]
 
@@ -51,6 +51,7 @@ def sweep_table(paths: Sequence[str | os.PathLike]) -> Any:
     ... and ``seed`` (as ``repeat``), ``file`` and ``run_id``.  A file without analysis is an error
     naming the command to run.
     """
+    need_pandas("a sweep table")
     import pandas as pd
 
     from ..analysis.offline import read_analysis
