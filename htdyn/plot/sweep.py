@@ -188,7 +188,8 @@ def _phase_legend(ax: Any, present: Sequence[str]) -> None:
     from matplotlib.patches import Patch
 
     names = [p for p in PHASE_COLORS if p in set(present)]
-    ax.legend([Patch(color=PHASE_COLORS[p]) for p in names], names, fontsize=6, loc="upper left")
+    ax.legend([Patch(color=PHASE_COLORS[p]) for p in names], names, fontsize=6, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))
 
 
 def plot_phase_diagram(df: Any, x: str = "optimizer.lr", y: str = "step", *, step: int | str = "last",

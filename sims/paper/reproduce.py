@@ -251,8 +251,10 @@ def checks_mechanism(R: Results, long_label: str) -> list[Check]:
     sig2 = [float(np.sqrt(np.sort(R.esd("single", 2, t))[-2])) for t in range(11)]
     ovl = R.series("single", 2, "overlap_prev_left_top1")[1:10]  # paper's t = 2..10: htdyn update(1..9) vs W_1..W_9
     srank = R.series("single", 2, "update_stable_rank")[:10]
-    gd_l = [R.series("single", i, "overlap_prev_left_top1")[1:4] for i in (3, 4)]
-    gd_r = [R.series("single", i, "overlap_prev_right_top1")[1:4] for i in (3, 4)]
+    # paper's t = 2..5 (htdyn update(1..4) against W_1..W_4), the steps over which the spike grows
+    gd_l = [R.series("single", i, "overlap_prev_left_top1")[1:5] for i in (3, 4)]
+    gd_r = [R.series("single", i, "overlap_prev_right_top1")[1:5] for i in (3, 4)]
+    gd_both = [np.minimum(a, b) for a, b in zip(gd_l, gd_r)]
     gd_s = [R.series("single", i, "spectral_norm") for i in (3, 4)]
     a01 = R.series("single", 1, "alpha_hill")
     long_t = R.tables["long"]
@@ -278,9 +280,10 @@ def checks_mechanism(R: Results, long_label: str) -> list[Check]:
               f"{ovl.min():.3f}-{ovl.max():.3f}", ovl.min() >= 0.8),
         Check("Spike-to-bulk mechanism, Adam lr 1", "update stable rank, t = 1 -> 10", "1.47 -> 27.9",
               f"{srank[0]:.2f} -> {srank[-1]:.1f}", srank[0] < 2 and srank[-1] > 15),
-        Check("Spike-to-bulk mechanism, GD", "overlaps (W_{t-1}, M_t), left and right, t = 2..4, lr 2000 / 3000",
-              ">= 0.9 (0.75 -> 0.96)", " / ".join(f"{min(l.min(), r.min()):.2f}" for l, r in zip(gd_l, gd_r)),
-              all(min(l.min(), r.min()) >= 0.7 for l, r in zip(gd_l, gd_r)), "0.75 at the official t = 2"),
+        Check("Spike-to-bulk mechanism, GD", "min(left, right) top-1 overlap of (W_{t-1}, M_t), t = 2 -> 5, "
+              "lr 2000 / 3000", "0.75 -> 0.96 (>= 0.9 while the spike grows)",
+              " / ".join(" -> ".join(f"{x:.2f}" for x in b) for b in gd_both), all(b.max() >= 0.9 for b in gd_both),
+              "verdict on the largest value over t = 2..5"),
         Check("Spike-to-bulk mechanism, GD", "spike peak -> sigma_1(W_10), lr 2000 / 3000", "423 -> 148; 849 -> 268",
               " ; ".join(f"{s.max():.0f} -> {s[-1]:.0f}" for s in gd_s), all(s.max() > 1.8 * s[-1] for s in gd_s)),
     ]
