@@ -39,7 +39,8 @@ def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str, col
     lg = np.log10(ev)
     ax.hist(lg, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color=color, label=label)
     ax.hist(lg, bins=bins, density=True, histtype="step", color=color, lw=0.8)
-    out: dict[str, float] = {}
+    dens, _ = np.histogram(lg, bins=bins, density=True)
+    out: dict[str, float] = {"min_density": float(dens[dens > 0].min())}
     if not fits or ev.size < 8:
         return out
     n = ev.size
@@ -89,13 +90,16 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
         fig = new_figure(7.0, 4.6)
         ax = fig.add_subplot()
         phase_txt = []
+        floor = np.inf
         for i, t in enumerate(steps):
             ev = rv.esd(int(t))
-            draw_esd(ax, ev, rv.shape, label=f"step {t}", color=_COLORS[i % len(_COLORS)], bins=bins)
+            drawn = draw_esd(ax, ev, rv.shape, label=f"step {t}", color=_COLORS[i % len(_COLORS)], bins=bins)
+            floor = min(floor, drawn["min_density"])
             res = phases.classify_phase(ev[-min(rv.shape):], rv.shape)
             paper = phases.paper_phase(res)
             phase_txt.append(f"t={t}: {res.phase}" + (f" (paper: {paper.phase})" if paper.phase != res.phase else ""))
         ax.set_yscale("log")
+        ax.set_ylim(bottom=floor / 3)  # the fitted laws are not drawn far below the histogram's lowest bar
         ax.set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W^\top W$)")
         ax.set_ylabel(r"density per unit $\log_{10}\lambda$")
         ax.set_title(f"ESD, {rv.title}: " + "; ".join(phase_txt), fontsize=9)
