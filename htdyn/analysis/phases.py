@@ -37,11 +37,16 @@ import numpy as np
 from ..xp import analysis_namespace
 from . import metrics, mp
 
-__all__ = ["PHASES", "NON_FINITE", "PhaseRule", "PhaseResult", "phase_features", "classify_phase"]
+__all__ = ["PHASES", "NON_FINITE", "CONVENTIONS", "PAPER_HT_ALPHA", "PhaseRule", "PhaseResult", "phase_features",
+           "classify_phase", "paper_phase"]
 
 PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse", "non-finite")
 #: the phase of a spectrum with NaN or inf eigenvalues (a diverged W): its metrics are NaN
 NON_FINITE = "non-finite"
+#: the labelling conventions :func:`classify_phase` offers
+CONVENTIONS = ("martin-mahoney", "paper")
+#: the paper's reading (Kothapalli et al. 2025, Sec. 5): heavy-tailed when PL_Alpha_Hill < 2
+PAPER_HT_ALPHA = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,14 @@ class PhaseRule:
     bulk_frac_out : no MP bulk if more than this fraction of eigenvalues lies past the edge
     few_frac, few_min : "a few" outliers means ``n_out <= max(few_min, few_frac * M)``
     spike_ratio : a spike is well separated if ``lambda / lambda_+ >= spike_ratio``
+    spike_gap_tw : ... or if the top eigenvalue stands more than this many Tracy-Widom scales
+        above everything below it (the next eigenvalue, or lambda_+ if it is alone): a
+        detached spike, not eigenmass bled past the edge (see :func:`classify_phase`)
+    bulk_gone_frac : more than this fraction of the eigenvalues past the edge leaves no bulk
+        to decay: **heavy-tailed** if ``alpha_KS <= ht_alpha_max``, whether or not the
+        power law passes the KS test (a finite-size, truncated tail rarely does)
+    ht_alpha_max : Martin & Mahoney's heavy-tailed classes end at alpha = 4 (moderately
+        heavy-tailed, 2 < alpha < 4; very heavy-tailed, alpha < 2)
     pl_ks : the power-law tail fit is acceptable if ``D_PL <= pl_ks / sqrt(k)`` for its k tail
         points (1.06: Lilliefors' 5% critical value for an exponential law with a fitted rate,
         which is what the tail is in ``ln(lambda / xmin)``),
@@ -77,6 +90,9 @@ class PhaseRule:
     few_frac: float = 0.03
     few_min: int = 3
     spike_ratio: float = 1.5
+    spike_gap_tw: float = 16.0
+    bulk_gone_frac: float = 0.5
+    ht_alpha_max: float = 4.0
     pl_ks: float = 1.06
     pl_ks_max: float = 0.1
     pl_min_tail: float = 0.1
@@ -151,7 +167,8 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
         fit = None
     if fit is None:
         f.update(sigma2=nan, lambda_plus=nan, lambda_minus=nan, threshold=nan, tw=nan, D_MP=nan, n_out=nan,
-                 f_out=nan, top_ratio=nan, min_out_ratio=nan, top_gap_tw=nan, n_sep=nan, mp_soft_rank=nan)
+                 f_out=nan, top_ratio=nan, min_out_ratio=nan, top_gap_tw=nan, top_sep_tw=nan, n_sep=nan,
+                 mp_soft_rank=nan)
     else:
         out = ev[ev > fit.threshold]
         n_out = int(out.shape[0])
@@ -159,6 +176,7 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
         f.update(sigma2=fit.sigma2, lambda_plus=lp, lambda_minus=fit.lambda_minus, threshold=fit.threshold,
                  tw=fit.tw, D_MP=fit.ks, n_out=float(n_out), f_out=n_out / n, top_ratio=lam_max / lp,
                  min_out_ratio=float(out[0]) / lp if n_out else nan, top_gap_tw=(lam_max - lp) / fit.tw,
+                 top_sep_tw=(lam_max - max(float(ev[-2]) if n > 1 else lp, lp)) / fit.tw,
                  n_sep=float(xp.sum(ev >= rule.spike_ratio * lp)), mp_soft_rank=lp / lam_max)
     try:
         ks = powerlaw.fit_ks(ev)
@@ -174,11 +192,15 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
     return f
 
 
-def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None = None) -> PhaseResult:
+def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None = None,
+                   convention: str = "martin-mahoney") -> PhaseResult:
     """Martin-Mahoney phase of a spectrum by a fixed decision rule.
 
     Parameters
     ----------
+    convention : ``"martin-mahoney"`` (default: the rule below) or ``"paper"`` (the rule's
+        label, replaced by **heavy-tailed** when PL_Alpha_Hill < 2, the paper's reading; see
+        :func:`paper_phase`)
     evals : the ``min(h, d)`` eigenvalues of W^T W (or of W W^T, whichever is smaller), raw or
         1/N-normalised (the rule is scale-free), numpy, CuPy or torch; pooled spectra of
         several matrices of the same shape are allowed
@@ -197,13 +219,18 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
        law: ``D_PL <= min(pl_ks / sqrt(k_KS), pl_ks_max)`` [1.06/sqrt(k), Lilliefors' 5% value,
        and 0.1], a tail of
        ``k_KS >= pl_min_tail M`` [10%] eigenvalues and ``alpha_KS <= pl_alpha_max`` [6];
-       otherwise **bulk-decay**.
+       also **heavy-tailed** when ``f_out > bulk_gone_frac`` [half the eigenvalues past the
+       edge: no bulk is left to decay] and ``alpha_KS <= ht_alpha_max`` [4, the end of Martin &
+       Mahoney's heavy-tailed classes]; otherwise **bulk-decay**.
     3. ``n_out = 0`` (nothing beyond ``lambda_+ + 3 TW scales``): **random-like** if
        ``D_MP <= ks_good / sqrt(M)`` [0.6/sqrt(M)], else **bulk-decay** (a distorted bulk).
     4. A few outliers, ``n_out <= max(few_min, few_frac M)`` [max(3, 3% of M)], on a good MP
        bulk (``D_MP <= ks_good / sqrt(M)``): **bulk+spikes** if at least one is well
        separated, ``lambda_max >= spike_ratio * lambda_+`` [1.5: a rank-one spike about
-       twice its BGN threshold], else **bleeding-out**.
+       twice its BGN threshold] or ``top_sep_tw >= spike_gap_tw`` [16: the top eigenvalue is
+       detached from everything below it by a clean gap of 16 TW scales, "well separated above
+       lambda_+ + TW" in Martin & Mahoney's words], else **bleeding-out** (eigenmass past the
+       edge that stays contiguous with it).
     5. Otherwise (many outliers, a continuous tail past the edge, or a mediocre bulk fit):
        **bulk-decay**.
 
@@ -217,6 +244,10 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     -------
     PhaseResult
     """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention {convention!r}: choose from {', '.join(CONVENTIONS)}")
+    if convention == "paper":
+        return paper_phase(classify_phase(evals, shape, rule=rule))
     rule = rule or PhaseRule()
     xp, ev = analysis_namespace(evals)
     if not bool(xp.all(xp.isfinite(xp.asarray(ev, dtype=xp.float64)))):
@@ -242,6 +273,9 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
               f"alpha {f['alpha_ks']:.2f}")
         if f["D_PL"] <= f["pl_ks"] and k >= rule.pl_min_tail * M and f["alpha_ks"] <= rule.pl_alpha_max:
             return done("heavy-tailed", f"{why}; power-law tail: {pl}")
+        if f_out > rule.bulk_gone_frac and f["alpha_ks"] <= rule.ht_alpha_max:
+            return done("heavy-tailed", f"{why}; more than {rule.bulk_gone_frac:.0%} past the edge leaves no bulk, "
+                                        f"and alpha_KS {f['alpha_ks']:.2f} <= {rule.ht_alpha_max:g}")
         return done("bulk-decay", f"{why}; no power-law tail: {pl}")
     if n_out == 0:
         if d_mp <= good:
@@ -252,6 +286,26 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
         if f["top_ratio"] >= rule.spike_ratio:
             return done("bulk+spikes", f"{n_out:g} outliers (<= {few:g}), top at {f['top_ratio']:.2f} lambda_+ "
                                        f">= {rule.spike_ratio}; D_MP {d_mp:.4f}")
+        if f["top_sep_tw"] >= rule.spike_gap_tw:
+            return done("bulk+spikes", f"{n_out:g} outliers (<= {few:g}), the top one detached by "
+                                       f"{f['top_sep_tw']:.1f} TW scales >= {rule.spike_gap_tw:g}; D_MP {d_mp:.4f}")
         return done("bleeding-out", f"{n_out:g} outliers (<= {few:g}), all below {rule.spike_ratio} lambda_+ "
-                                    f"(top {f['top_ratio']:.2f}); D_MP {d_mp:.4f}")
+                                    f"(top {f['top_ratio']:.2f}) and none detached by {rule.spike_gap_tw:g} TW "
+                                    f"(top {f['top_sep_tw']:.1f}); D_MP {d_mp:.4f}")
     return done("bulk-decay", f"{n_out:g} outliers ({f_out:.1%}, few = {few:g}), D_MP {d_mp:.4f} (good <= {good:.4f})")
+
+
+def paper_phase(result: PhaseResult) -> PhaseResult:
+    """The paper's label for a spectrum already classified by Martin & Mahoney's rule.
+
+    Kothapalli et al. (2025, Sec. 5) call an ESD heavy-tailed when PL_Alpha_Hill < 2 (the
+    Hill exponent with xmin at the median eigenvalue, 2.45 on an MP bulk); otherwise their
+    words (random-like, bulk+spike) are Martin & Mahoney's, so the rule's label stands.
+    ``features`` are those of ``result``; ``reason`` says which convention decided.
+    """
+    a = result.features.get("alpha_hill", float("nan"))
+    if result.phase in (NON_FINITE, "rank-collapse") or not a < PAPER_HT_ALPHA:
+        return PhaseResult(result.phase, result.features, f"paper convention: alpha_Hill {a:.3f} >= "
+                           f"{PAPER_HT_ALPHA:g}, Martin-Mahoney label kept ({result.reason})")
+    return PhaseResult("heavy-tailed", result.features,
+                       f"paper convention: alpha_Hill {a:.3f} < {PAPER_HT_ALPHA:g} (Martin-Mahoney: {result.phase})")

@@ -1,0 +1,102 @@
+"""What every figure shares: a headless Figure, a caption line, saving as PNG and PDF.
+
+Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, never through
+pyplot, so nothing touches matplotlib's global state (a notebook shows a returned Figure
+inline by its ``_repr_png_``; a script saves it with :func:`save`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import HtdynError
+
+__all__ = ["PlotError", "need_pandas", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS"]
+
+#: the formats :func:`save` writes by default
+FORMATS = ("png", "pdf")
+#: one colour per Martin-Mahoney phase (the order of :data:`htdyn.analysis.phases.PHASES`)
+PHASE_COLORS = {
+    "random-like": "#d9d9d9", "bleeding-out": "#a6cee3", "bulk+spikes": "#1f78b4", "bulk-decay": "#fdbf6f",
+    "heavy-tailed": "#e31a1c", "rank-collapse": "#6a3d9a", "non-finite": "#000000",
+}
+
+
+class PlotError(HtdynError):
+    """A figure was asked of a file (or table) that lacks what it needs; the message says what to run."""
+
+
+def need_pandas(what: str) -> None:
+    """Raise a PlotError naming the extra to install when pandas (the tables' library) is missing."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise PlotError(f"{what} needs pandas; install it: pip install 'htdyn[pandas]'") from None
+
+
+def new_figure(width: float = 7.0, height: float = 4.5, dpi: int = 120) -> Any:
+    """A Figure (inches, dots per inch) on an Agg canvas, outside pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def add_caption(fig: Any, text: str) -> None:
+    """Put a caption (the run's settings) under the figure, in small type, wrapped to the figure's width."""
+    import textwrap
+
+    width = int(fig.get_figwidth() * 16)
+    fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=7, color="0.3")
+
+
+def save(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write ``fig`` as ``stem.png``, ``stem.pdf`` (or ``formats``); returns the paths.
+
+    The parent directory is created.  A file is written under a temporary name and
+    renamed, so an existing figure is replaced only by a complete one.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        p = stem.with_name(f"{stem.name}.{fmt}")
+        tmp = p.with_name(f".{p.name}.tmp")
+        fig.savefig(tmp, format=fmt)
+        os.replace(tmp, p)
+        paths.append(p)
+    return paths
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def run_caption(config: Mapping[str, Any], extra: str = "") -> str:
+    """A one-line summary of a run's config: optimizer, lr, sizes, teacher, noise, seed.
+
+    ``config`` is the run's config dict (``Run.config``: model / optimizer / schedule / seeds).
+    """
+    m = config.get("model", {})
+    o = config.get("optimizer", {})
+    parts = [f"{o.get('name', '?')} lr={_fmt(o.get('lr', '?'))}"]
+    if o.get("batch_size"):
+        parts.append(f"batch={o['batch_size']}")
+    sch = config.get("schedule", {})
+    if sch.get("name", "constant") != "constant":
+        parts.append(f"schedule={sch['name']}(gamma={_fmt(sch.get('gamma'))})")
+    if config.get("weight_norm"):
+        parts.append("weight-norm")
+    parts.append(f"n={m.get('n')} d={m.get('d')} h={m.get('h')}")
+    parts.append(f"{m.get('teacher', '?')} teacher, {m.get('activation', '?')} student, "
+                 f"noise={_fmt(m.get('noise_std'))}")
+    parts.append(f"seed={config.get('seed')}")
+    text = ", ".join(parts)
+    return f"{text}; {extra}" if extra else text

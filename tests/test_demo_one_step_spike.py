@@ -1,0 +1,62 @@
+"""The one-step-spike demo at its reduced size: its claims, asserted on the numbers it measured; and ``htdyn demo``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from htdyn import demos
+from htdyn.demos import one_step_spike
+
+WORKTREE = Path(__file__).resolve().parents[1]
+EXE = shutil.which("htdyn")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> demos.DemoResult:
+    return demos.run("one-step-spike", tmp_path_factory.mktemp("demo1"))
+
+
+def test_adam_spikes_gd_does_not_at_the_same_lr(result: demos.DemoResult) -> None:
+    n = result.numbers
+    (_, small), (_, big), (_, gd_same), (_, gd_big) = one_step_spike.RUNS
+    assert not n[f"adam_lr{small:g}_spike"] and n[f"adam_lr{big:g}_spike"]
+    assert big == gd_same and not n[f"gd_lr{gd_same:g}_spike"] and n[f"gd_lr{gd_big:g}_spike"]
+    assert gd_big / big >= 1000  # "thousands of times smaller"
+    # the spike leaves the bulk: sigma_1(W_1) well past the MP edge, and aligned with the teacher
+    for key in (f"adam_lr{big:g}", f"gd_lr{gd_big:g}"):
+        assert n[f"{key}_sigma1_W1"] > 1.5 * n["mp_edge_sigma"]
+        assert n[f"{key}_sigma1_M0"] > n["bgn_threshold"]
+        assert n[f"{key}_sim_beta"] > 0.3
+        # where BGN says: within the update's departure from rank one (stable rank < 2 -> within 15%)
+        assert n[f"{key}_update_stable_rank"] < 2
+        assert abs(n[f"{key}_sigma1_W1"] / n[f"{key}_bgn_prediction"] - 1) < 0.15
+    for key in (f"adam_lr{small:g}", f"gd_lr{gd_same:g}"):
+        assert n[f"{key}_sigma1_M0"] < n["bgn_threshold"]
+        assert n[f"{key}_sigma1_W1"] < 1.05 * n["mp_edge_sigma"]
+
+
+def test_figures_and_text(result: demos.DemoResult) -> None:
+    assert [p.suffix for p in result.figures] == [".png", ".pdf"]
+    assert all(p.is_file() and p.stat().st_size > 1000 and p.parent == result.outdir for p in result.figures)
+    n = result.numbers
+    assert f"sigma_1(W_1)={n['adam_lr0.3_sigma1_W1']:7.1f}" in result.text
+    assert str(result.figures[0]) in result.text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
+def test_demo_command(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
+    r = subprocess.run([EXE, "demo", "--list"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0 and all(name in r.stdout for name in demos.DEMOS)
+    r = subprocess.run([EXE, "demo", "nope"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "one-step-spike" in r.stderr
+    r = subprocess.run([EXE, "demo", "one-step-spike"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    out = tmp_path / "outputs" / "demos" / "one-step-spike"
+    assert (out / "one_step_spike.png").is_file() and "pictures in" in r.stdout and "spike: yes" in r.stdout
