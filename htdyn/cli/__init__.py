@@ -1,7 +1,8 @@
 """The ``htdyn`` command line: run simulations, inspect and analyse trajectory files.
 
-One module per command (``run``, ``info``, ``analyze``, ``sweep``, ``plot``, ``report``, ``demo``), each registering itself
-on :data:`htdyn.cli.app.app`; ``tables`` and ``progress`` are what they share.
+One module per command (``run``, ``info``, ``analyze``, ``sweep``, ``plot``, ``report``,
+``demo``), each registering itself on :data:`htdyn.cli.app.app`; ``tables`` and
+``progress`` are what they share.
 """
 
 from __future__ import annotations
