@@ -48,11 +48,16 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), *, allow_empty:
     return sim
 
 
-def read_config_file(path: Path, allow_empty: bool = True) -> dict:
-    """The top-level table of a config file; every way it can be wrong is a one-line ConfigError."""
-    where = f"config file {str(path)!r}"
+def read_config_file(path: Path, allow_empty: bool = True, *, what: str = "config file",
+                     examples: str = "sims/") -> dict:
+    """The top-level table of a config (or sweep) file; every way it can be wrong is a one-line ConfigError.
+
+    ``what`` names the file in messages, ``examples`` where ready ones are.
+    """
+    path = Path(path)
+    where = f"{what} {str(path)!r}"
     if path.is_dir():
-        raise ConfigError(f"{where} is a directory; expected a .toml, .yaml or .yml file (examples in sims/)")
+        raise ConfigError(f"{where} is a directory; expected a .toml, .yaml or .yml file (examples in {examples})")
     if not path.is_file():
         raise ConfigError(f"{where} does not exist")
     suffix = path.suffix.lower()

@@ -100,35 +100,10 @@ class SweepSpec:
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep file (TOML or YAML); see the module docstring."""
-    path = Path(path)
-    where = f"sweep file {str(path)!r}"
-    if path.is_dir():
-        raise ConfigError(f"{where} is a directory; expected a .toml, .yaml or .yml file (examples in sims/paper/)")
-    if not path.is_file():
-        raise ConfigError(f"{where} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in (".toml", ".yaml", ".yml"):
-        raise ConfigError(f"{where}: unknown format; use .toml, .yaml or .yml")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"{where} cannot be read as UTF-8 text: {exc}") from None
-    try:
-        if suffix == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib
-            raw = tomllib.loads(text)
-        else:
-            import yaml
+    from ..config.loading import read_config_file
 
-            raw = yaml.safe_load(text) or {}
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where} is not valid {suffix[1:].upper()}: {msg}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must hold a table of keys at the top")
+    path = Path(path)
+    raw = read_config_file(path, what="sweep file", examples="sims/paper/")
     raw.setdefault("name", path.stem)
     return spec_from_dict(raw)
 
