@@ -15,6 +15,7 @@ import numpy as np
 from ..analysis import phases
 from .common import PlotError, new_figure
 from .source import Source, open_source
+from .spectra import log_esd_histograms
 
 __all__ = ["animate_esd", "has_ffmpeg"]
 
@@ -41,19 +42,14 @@ def animate_esd(src: str | os.PathLike | Source, out: str | os.PathLike, run: in
     source, own = open_source(src)
     try:
         rv = source.run(run)
-        rv.final_step()
-        steps = rv.esd_steps()
-        spectra = [np.asarray(rv.esd(t)) for t in steps]
-        pos = np.concatenate([s[s > 0] for s in spectra])
-        edges = np.linspace(np.log10(pos.min()), np.log10(pos.max()), bins + 1)
+        steps, spectra, edges, H = log_esd_histograms(rv, bins)
         labels = []
         for s in spectra:
             res = phases.classify_phase(s, rv.shape)
             labels.append((res.features.get("alpha_hill", float("nan")), res.phase))
         fig = new_figure(6.0, 4.0, dpi=90)
         ax = fig.add_subplot()
-        H0, _ = np.histogram(np.log10(spectra[0][spectra[0] > 0]), bins=edges, density=True)
-        top = max(np.histogram(np.log10(s[s > 0]), bins=edges, density=True)[0].max() for s in spectra)
+        H0, top = H[0], H.max()
 
         def frame(i: int) -> None:
             ax.clear()

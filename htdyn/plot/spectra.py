@@ -120,12 +120,7 @@ def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: i
     source, own = open_source(src)
     try:
         rv = source.run(run)
-        rv.final_step()
-        steps = rv.esd_steps()
-        spectra = [np.asarray(rv.esd(t)) for t in steps]
-        pos = np.concatenate([s[s > 0] for s in spectra])
-        edges = np.linspace(np.log10(pos.min()), np.log10(pos.max()), bins + 1)
-        H = np.array([np.histogram(np.log10(s[s > 0]), bins=edges, density=True)[0] for s in spectra])
+        steps, spectra, edges, H = log_esd_histograms(rv, bins)
         alphas, cols = [], []
         for s in spectra:
             res = phases.classify_phase(s, rv.shape)
@@ -179,3 +174,17 @@ def _step_edges(st: np.ndarray) -> np.ndarray:
 
 def _widths(st: np.ndarray) -> np.ndarray:
     return np.diff(_step_edges(st))
+
+
+def log_esd_histograms(rv: Any, bins: int) -> tuple[list[int], list[np.ndarray], np.ndarray, np.ndarray]:
+    """Every stored spectrum of a run on one log10-lambda grid: (steps, spectra, bin edges, densities).
+
+    The densities are per unit log10 lambda over the positive eigenvalues, one row per step.
+    """
+    rv.final_step()
+    steps = rv.esd_steps()
+    spectra = [np.asarray(rv.esd(t)) for t in steps]
+    pos = np.concatenate([s[s > 0] for s in spectra])
+    edges = np.linspace(np.log10(pos.min()), np.log10(pos.max()), bins + 1)
+    H = np.array([np.histogram(np.log10(s[s > 0]), bins=edges, density=True)[0] for s in spectra])
+    return steps, spectra, edges, H
