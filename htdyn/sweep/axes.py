@@ -20,12 +20,12 @@ and count as one factor of the product, placed where its first axis is.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..config.grid import grid_points
 from ..errors import ConfigError
 
 __all__ = ["Axis", "axis_values", "expand_points"]
@@ -148,19 +148,6 @@ def expand_points(axes: Sequence[Axis], zip_spec: Any = None) -> tuple[list[dict
         if len(set(lengths.values())) > 1:
             raise ConfigError("sweep.zip: zipped axes need equal lengths; got "
                               + ", ".join(f"{k} has {n}" for k, n in lengths.items()))
-    group_of = {k: tuple(g) for g in groups for k in g}
-    factors: list[list[dict]] = []
-    done: set[str] = set()
-    for a in axes:
-        if a.key in done:
-            continue
-        keys = group_of.get(a.key, (a.key,))
-        done.update(keys)
-        factors.append([{k: by_key[k].values[i] for k in keys} for i in range(len(by_key[keys[0]]))])
-    points = []
-    for combo in itertools.product(*factors):
-        p: dict = {}
-        for part in combo:
-            p.update(part)
-        points.append(p)
+    # the product itself is the config's grid expansion (same order: axes as written, zip groups as one factor)
+    points = grid_points({a.key: list(a.values) for a in axes}, groups, where="sweep")
     return points, groups
