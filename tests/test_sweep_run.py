@@ -222,3 +222,30 @@ def test_kta_from_an_offline_analysis_of_full_snapshots(tmp_path):
     got = df[df.run_id == r.id].set_index("step").kta
     assert got.loc[3] == want[(r.index, 3)] and got.loc[0] == want[(r.index, 0)]
     assert "kta_mean" in sw.summary()
+
+
+def test_plot_and_report_read_a_sweep_directory(tmp_path) -> None:
+    """`htdyn plot DIR --kind sweep` and `htdyn report DIR` draw from the sweep's table; every link exists."""
+    import re
+    import shutil
+    import subprocess
+
+    exe = shutil.which("htdyn")
+    if exe is None:
+        pytest.skip("the htdyn command is not installed")
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "s"\nsteps = 2\n[model]\nn = 64\nd = 16\nh = 24\nn_test = 16\n'
+                    '[optimizer]\nname = "adam"\n[sweep]\n"optimizer.lr" = [0.01, 0.1, 1.0]\nrepeats = 2\n')
+    root = tmp_path / "sw"
+    assert subprocess.run([exe, "sweep", str(spec), "-o", str(root), "-q"], capture_output=True).returncode == 0
+    r = subprocess.run([exe, "plot", str(root), "--kind", "sweep"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (root / "sweep.png").stat().st_size > 10_000 and (root / "sweep.pdf").exists()
+    r = subprocess.run([exe, "plot", str(root), "--kind", "esd"], capture_output=True, text=True)
+    assert r.returncode == 2 and "sweep directory" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([exe, "report", str(root)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    index = root / "report" / "index.html"
+    links = set(re.findall(r"(?:href|src)='([^']+)'", index.read_text()))
+    assert {"sweep_panel.png", "sweep_phase_diagram.png"} <= links
+    assert all((index.parent / link).exists() for link in links)

@@ -14,7 +14,7 @@ KINDS = ("esd", "evolution", "metrics", "overlaps", "updates", "sweep", "phase-d
 
 @app.command()
 def plot(
-    path: Path = typer.Argument(..., help="Trajectory file (.h5) written by htdyn run."),
+    path: Path = typer.Argument(..., help="Trajectory file (.h5) written by htdyn run, or a sweep directory."),
     kind: str = typer.Option("esd", "--kind", "-k", help=f"Figure: {', '.join(KINDS)}."),
     run: int = typer.Option(0, "--run", "-r", help="Run index (htdyn info lists them)."),
     steps: str = typer.Option("", "--steps", help="Steps for esd (comma list; default first and last) or the "
@@ -29,6 +29,9 @@ def plot(
     analysis, overlaps and updates need stored updates: a file without them gets one
     line saying what to run, and exit code 2.
 
+    A sweep directory (htdyn sweep ... -o DIR) gives the sweep panel and the phase
+    diagram from its results table (htdyn.open_sweep(DIR).table()).
+
     Example: htdyn plot outputs/demo.h5 --kind metrics --run 2
     """
     from ..errors import HtdynError
@@ -41,6 +44,9 @@ def plot(
         step_list = [int(s) for s in steps.split(",") if s.strip()]
     except ValueError:
         raise HtdynError(f"--steps {steps!r}: give integers separated by commas, e.g. 0,10") from None
+    if (path / "sweep.json").is_file():
+        _plot_sweep_dir(path, kind, output)
+        return
     stem = output if output is not None else path.with_name(f"{path.stem}_{kind}_run{run}")
     with Source(path) as src:
         src.run(run)  # a bad index is an error before any work
@@ -64,4 +70,19 @@ def plot(
                 fig = sweep.plot_phase_diagram(sweep.sweep_table([path]))
             written = save(fig, stem)
     for p in written:
+        out.print(f"wrote {escape(str(p))}", highlight=False)
+
+
+def _plot_sweep_dir(path: Path, kind: str, output: Path | None) -> None:
+    """The sweep panel or phase diagram of a sweep directory, from its results table."""
+    from ..errors import HtdynError
+    from ..plot import save, sweep
+    from ..sweep.results import open_sweep
+
+    if kind not in ("sweep", "phase-diagram"):
+        raise HtdynError(f"{str(path)!r} is a sweep directory: --kind sweep or phase-diagram; for one run's "
+                         f"figures plot its batch file ({path}/batches/b-*.h5)")
+    table = open_sweep(path).table()
+    fig = sweep.plot_sweep_panel(table) if kind == "sweep" else sweep.plot_phase_diagram(table)
+    for p in save(fig, output if output is not None else path / kind.replace("-", "_")):
         out.print(f"wrote {escape(str(p))}", highlight=False)

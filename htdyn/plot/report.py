@@ -87,7 +87,10 @@ def write_report(path: str | os.PathLike, outdir: str | os.PathLike, *, max_runs
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     sections = []
-    for f in _trajectory_files(Path(path)):
+    is_sweep = (Path(path) / "sweep.json").is_file()
+    if is_sweep:  # a sweep directory: the figures of its results table (a batch file can be reported alone)
+        sections.append(_sweep_section(Path(path), out))
+    for f in [] if is_sweep else _trajectory_files(Path(path)):
         with Source(f) as src:
             entries, summary, captions = _file_entries(src, out, f.stem, max_runs)
         sections.append(_section(f, entries, summary, captions, max_runs))
@@ -120,6 +123,21 @@ def _section(f: Path, entries: list[ReportEntry], summary: list[dict], captions:
         links = " ".join(f"<a href='{e(x)}'>{e(x.rsplit('.', 1)[-1].upper())}</a>" for x in ent.files)
         parts.append(f"<h4>{e(ent.title)} ({links})</h4><img src='{e(png)}' alt='{e(ent.title)}'>")
     return "".join(parts)
+
+
+def _sweep_section(root: Path, out: Path) -> str:
+    """The sweep panel, the phase diagram and the summary over repeats of a sweep directory."""
+    from ..sweep.results import open_sweep
+    from .sweep import plot_phase_diagram, plot_sweep_panel
+
+    sw = open_sweep(root)
+    table = sw.table()
+    entries: list[ReportEntry] = []
+    _figure(out, "sweep_panel", "sweep panel", plot_sweep_panel, (table,), entries)
+    _figure(out, "sweep_phase_diagram", "phase diagram (lr x step)", plot_phase_diagram, (table,), entries)
+    summary = sw.summary().reset_index().to_dict("records")
+    return _section(root, entries, summary or [{"runs": 0}], [f"{len(sw.runs)} runs, axes: {', '.join(sw.axes)}"],
+                    len(summary) or 1)
 
 
 def _cell(v: Any) -> str:
