@@ -7,6 +7,7 @@ Each command lives in its own module of :mod:`htdyn.cli` and registers itself on
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -37,14 +38,23 @@ class StopSignals:
     """Ctrl-C and SIGTERM stop a command even when the signal lands where Python drops it.
 
     The handler raises :class:`~htdyn.errors.Interrupted` at once, as usual; a signal that
-    arrives inside a finalizer (a weakref callback, ``__del__``) is printed and swallowed
-    by Python, so the handler also records it and :meth:`check`, called after every step,
-    raises it again.  Use as a context manager around the command's work.
+    arrives inside a finalizer (a weakref callback, ``__del__``) is swallowed by Python,
+    so the handler also records it and :meth:`check`, called after every step, raises it
+    again; Python's "Exception ignored" report of the swallowed one (a traceback on the
+    user's screen) is left out by an unraisable hook, since the stop is not lost.  Use as a
+    context manager around the command's work.
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.old: dict = {}
+        self.old_hook: Any = None
+
+    def _unraisable(self, info: Any) -> None:
+        from ..errors import Interrupted
+
+        if not isinstance(info.exc_value, Interrupted):
+            self.old_hook(info)
 
     def _handler(self, signum: int, frame: object) -> None:
         from ..errors import Interrupted
@@ -64,6 +74,7 @@ class StopSignals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:  # a job started with SIGINT ignored keeps it so
                 self.old[sig] = signal.signal(sig, self._handler)
+        self.old_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,6 +82,7 @@ class StopSignals:
 
         for sig, old in self.old.items():
             signal.signal(sig, old)
+        sys.unraisablehook = self.old_hook
 
 
 def _version(value: bool) -> None:
