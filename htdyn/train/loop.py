@@ -123,8 +123,8 @@ class GroupRun:
         self.snap_steps = resolve_steps(config.snapshots.at, self.T)
         self.eval_steps = self.snap_steps if config.eval.at == "snapshots" else resolve_steps(config.eval.at, self.T)
         self.datasets, self.data_keys = group_datasets(self.runs, [user_data[i] for i in run_ids], run_ids)
-        shared = len(set(self.data_keys)) == 1  # one data set for the whole group: stored once on the device
-        self.dev = device_data(backend, self.datasets[:1] if shared else self.datasets, self.d)
+        self.shared_data = len(set(self.data_keys)) == 1  # one data set for the group: stored once on the device
+        self.dev = device_data(backend, self.datasets[:1] if self.shared_data else self.datasets, self.d)
         self.betas = np.stack([ds.beta for ds in self.datasets])
         self.lrs = np.array([[learning_rate(r.schedule, r.optimizer.lr, t, self.T) for t in range(self.T)]
                              for r in self.runs], dtype=np.float64).reshape(self.B, self.T)
@@ -248,14 +248,29 @@ class GroupRun:
         return M
 
     def evaluate(self, t: int) -> None:
-        """Ridge read-out and losses (and the online metrics) of W_t for the runs still training."""
+        """Ridge read-out and losses (and the online metrics) of W_t for the runs still training.
+
+        Runs whose (data set, W_t, a_t) are equal bit for bit have equal evaluations, so
+        each distinct one is evaluated once (:func:`distinct_runs`): at step 0 every point of
+        a sweep's repeat starts from the same W_0 and data, and a batch of them evaluates
+        one.  Evaluating a subset gives the same numbers as the whole batch (every run's
+        products and solves are its own).
+        """
         t0 = time.perf_counter()
         st, cfg = self.state, self.config.eval
         pre = 1.0 if cfg.features == "model" else 1.0 / math.sqrt(self.d)
-        ev = _evaluate_runs(self.xp, st.W, st.a, self.dev, self.act, cfg.ridge_lambda, pre)
-        mv = self.metric_fn(st.W, self.betas) if self.metric_fn else {}
+        active = np.flatnonzero(st.active)  # a run that diverged earlier is frozen: nothing new to record
+        if active.size == 0:
+            return
+        reps, inverse = distinct_runs(self.xp, st.W, st.a, self.data_keys, active)
+        W, a, dev, betas = st.W, st.a, self.dev, self.betas
+        if len(reps) < self.B:
+            W, a, betas = W[reps], a[reps], betas[reps]
+            dev = dev if self.shared_data else {k: v[reps] for k, v in dev.items()}
+        ev = _scatter(_evaluate_runs(self.xp, W, a, dev, self.act, cfg.ridge_lambda, pre), inverse)
+        mv = _scatter(self.metric_fn(W, betas), inverse) if self.metric_fn else {}
         e = self.eval_steps.index(t)
-        for j in np.flatnonzero(st.active):  # a run that diverged earlier is frozen: nothing new to record
+        for j in active:
             for k in EVAL_KEYS:
                 self.evals[k][j, e] = ev[k][j]
             for k in mv:
@@ -296,6 +311,43 @@ def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.
     from .simulate import StepInfo
 
     return StepInfo(res.t, ids, res.W, res.W_next, M, state, res.loss, active.copy())
+
+
+def distinct_runs(xp: Any, W: Any, a: Any, keys: list[str], runs: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The distinct runs among ``runs``: equal data key, and W and a equal element for element.
+
+    Returns ``reps`` (the first run of each kind, in order) and ``inverse`` (B,): the
+    position in ``reps`` of every run's representative, -1 for runs not in ``runs``.
+    A cheap test (a and the first row of W) rules most pairs out before the full one.
+    """
+    inverse = np.full(W.shape[0], -1, dtype=np.int64)
+    reps: list[int] = []
+    for j in runs:
+        for i, r in enumerate(reps):
+            if keys[r] == keys[j] and _equal(xp, a[r], a[j]) and _equal(xp, W[r, 0], W[j, 0]) \
+                    and _equal(xp, W[r], W[j]):
+                inverse[j] = i
+                break
+        else:
+            inverse[j] = len(reps)
+            reps.append(int(j))
+    return reps, inverse
+
+
+def _equal(xp: Any, u: Any, v: Any) -> bool:
+    return bool(to_numpy(xp.all(u == v)))
+
+
+def _scatter(values: dict[str, np.ndarray], inverse: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-representative values back to every run (NaN where ``inverse`` is -1)."""
+    out = {}
+    for k, v in values.items():
+        v = np.asarray(v)
+        full = np.full((inverse.size, *v.shape[1:]), np.nan, dtype=np.result_type(v.dtype, np.float64))
+        ok = inverse >= 0
+        full[ok] = v[inverse[ok]]
+        out[k] = full
+    return out
 
 
 def _evaluate_runs(xp: Any, W: Any, a: Any, dev: dict, act: Any, lam: float, pre: float) -> dict[str, np.ndarray]:
