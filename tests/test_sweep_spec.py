@@ -168,8 +168,15 @@ def test_batches_follow_the_engine_groups_and_max_batch():
         assert len(b.runs) <= 4
         assert len({(r.config.optimizer.name, r.config.model.h) for r in b.runs}) == 1
     assert sorted(r.id for b in batches for r in b.runs) == sorted(r.id for r in s.runs)
-    # 4 groups (gd/adam x h) of 6 runs each: 4 + 2 per group
-    assert sorted(len(b.runs) for b in batches) == [2, 2, 2, 2, 4, 4, 4, 4]
+    # 4 groups (gd/adam x h) of 6 runs each, 2 repeats of 3 points: a repeat's 3 points
+    # (one data set) fit in a batch of 4, so each batch is one repeat, not 4 + 2
+    assert sorted(len(b.runs) for b in batches) == [3] * 8
+    for b in batches:
+        assert len({r.repeat for r in b.runs}) == 1
+    # a repeat bigger than max_batch: filled greedily, 2 + 2 + 2 per group
+    assert sorted(len(b.runs) for b in plan_batches(s, s.runs, max_batch=2)) == [2] * 12
+    # room for both repeats: one batch per group
+    assert sorted(len(b.runs) for b in plan_batches(s, s.runs, max_batch=6)) == [6] * 4
     # the same runs plan to the same names
     assert [b.name for b in plan_batches(s, s.runs, max_batch=4)] == [b.name for b in batches]
 

@@ -4,11 +4,11 @@ Runs go into one batch only if the engine would batch them (same ``steps`` and t
 same :func:`htdyn.train.plan.batch_key`: sizes, activation, optimizer family,
 read-out, minibatch size).  A batch of B runs over k distinct data sets needs
 ``m(B, k) = m0 + B * m_run + k * m_data`` bytes, the engine's own estimate
-(:func:`htdyn.train.plan.footprint`, exactly linear in B and k), so a group is cut
-greedily, in the sweep's order (repeat-major), into batches with
-``m(B, k) <= budget`` and ``B <= max_batch``.  The budget is ``batch_memory`` when
-the spec sets it, else half the free RAM on the CPU and 80 % of the GPU's free
-memory on CUDA.  A batch is named after the runs it holds
+(:func:`htdyn.train.plan.footprint`, exactly linear in B and k), so a group is cut,
+in the sweep's order (repeat-major), into batches with ``m(B, k) <= budget`` and
+``B <= max_batch``, keeping a data set's runs together where they fit (:func:`_cut`).
+The budget is ``batch_memory`` when the spec sets it, else half the free RAM on the
+CPU and 80 % of the GPU's free memory on CUDA.  A batch is named after the runs it holds
 (``b-<first 12 hex digits of SHA-256 of their sorted ids>``): the same pending runs
 plan to the same files again, so a rerun finds its own interrupted batch.
 """
@@ -136,21 +136,46 @@ def plan_batches(spec: SweepSpec, runs: list[PlannedRun], *, budget: int | None 
 
 def _cut(members: list[PlannedRun], model: _MemoryModel, steps: int, budget: int | None,
          max_batch: int | None) -> list[Batch]:
-    """One batch group cut greedily, in order, into batches within the budget and max_batch."""
+    """One batch group cut, in order, into batches within the budget and max_batch.
+
+    The runs of one data set (consecutive in the sweep's order: a repeat's points) stay
+    in one batch when they fit in a batch of their own: a batch then holds whole data
+    sets, stores each once and evaluates the points' shared W_0 once
+    (:func:`htdyn.train.loop.distinct_runs`).  A data set too big for one batch fills
+    batches of its own, greedily.
+    """
     chunks: list[tuple[list[PlannedRun], set[str]]] = [([], set())]
-    for r in members:
+    for block in _data_blocks(members):
+        dk = data_key(block[0].config)
         chunk, keys = chunks[-1]
-        dk = data_key(r.config)
-        full = (max_batch is not None and len(chunk) >= max_batch) or (
-            budget is not None and model.memory(len(chunk) + 1, len(keys | {dk})) > budget)
-        if chunk and full:
+        if chunk and not _fits(model, len(chunk) + len(block), len(keys | {dk}), budget, max_batch) \
+                and _fits(model, len(block), 1, budget, max_batch):
             chunks.append(([], set()))
+        for r in block:
             chunk, keys = chunks[-1]
-        chunk.append(r)
-        keys.add(dk)
+            if chunk and not _fits(model, len(chunk) + 1, len(keys | {dk}), budget, max_batch):
+                chunks.append(([], set()))
+                chunk, keys = chunks[-1]
+            chunk.append(r)
+            keys.add(dk)
     return [Batch(batch_name([r.id for r in chunk]), chunk, steps, model.memory(len(chunk), len(keys)),
                   model.file(len(chunk), len(keys)), model.flops_run * len(chunk))
             for chunk, keys in chunks if chunk]
+
+
+def _data_blocks(members: list[PlannedRun]) -> list[list[PlannedRun]]:
+    """Consecutive runs with the same data key."""
+    blocks: list[list[PlannedRun]] = []
+    for r in members:
+        if blocks and data_key(blocks[-1][-1].config) == data_key(r.config):
+            blocks[-1].append(r)
+        else:
+            blocks.append([r])
+    return blocks
+
+
+def _fits(model: _MemoryModel, B: int, k: int, budget: int | None, max_batch: int | None) -> bool:
+    return (max_batch is None or B <= max_batch) and (budget is None or model.memory(B, k) <= budget)
 
 
 def gemm_rate(dtype: str = "float32") -> float:
