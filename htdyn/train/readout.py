@@ -114,12 +114,12 @@ def evaluate(
     dict of (B,) float64 arrays: probe_loss, test_loss, net_train_loss, net_test_loss.
     """
     h = W.shape[-2]
-    _, Zp = features(xp, W, data["Xs_probe"], act)
-    Pt, Zt_net = features(xp, W, data["Xs_test"], act)
-    Zt = Zt_net
+    Pp, Zp = features(xp, W, data["Xs_probe"], act)
     if pre_scale != 1.0:
-        Zp = act(xp, features(xp, W, data["Xs_probe"], act)[0] * pre_scale)
-        Zt = act(xp, Pt * pre_scale)
+        Zp = act(xp, Pp * pre_scale)
+    del Pp
+    Pt, Zt_net = features(xp, W, data["Xs_test"], act)
+    Zt = act(xp, Pt * pre_scale) if pre_scale != 1.0 else Zt_net
     Zp = xp.astype(Zp, xp.float64) / math.sqrt(h)
     Zt = xp.astype(Zt, xp.float64) / math.sqrt(h)
     Zt_net = Zt if pre_scale == 1.0 else xp.astype(Zt_net, xp.float64) / math.sqrt(h)
