@@ -314,3 +314,25 @@ def test_resume_with_a_penalty_is_bit_identical_records_included() -> None:
     for k, v in whole.penalty_log.arrays.items():
         np.testing.assert_array_equal(second.penalty_log.arrays[k], v)
     assert np.isfinite(whole.penalty_log.arrays["value"]).all()
+
+
+def test_small_eigensolves_run_on_one_blas_thread(monkeypatch) -> None:
+    """N <= ONE_THREAD_MAX_N: numpy's BLAS is limited to one thread for the call, larger N untouched."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import htdyn.train.penalties as pen
+
+    seen: list[int] = []
+    real = np.linalg.eigh
+
+    def recording(G):
+        seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return real(G)
+
+    monkeypatch.setattr(np.linalg, "eigh", recording)
+    rng = np.random.default_rng(0)
+    with threadpool_limits(limits=2, user_api="blas"):
+        for N in (50, pen.ONE_THREAD_MAX_N + 1):
+            A = rng.standard_normal((1, N, N))
+            pen._eigh(np, A @ A.transpose(0, 2, 1))
+    assert seen == [1, 2]

@@ -98,21 +98,16 @@ def _eigh(xp: Any, G: Any) -> tuple[Any, Any]:
 
     LAPACK's eigensolver on a small matrix is a chain of tiny BLAS calls: OpenBLAS's
     threads cost more than they give, 2-60x on a loaded 2-core machine at N = 100-500
-    (``benchmarks/bench_penalty.py``).  When ``threadpoolctl`` is installed (it comes with scikit-learn) numpy's
-    BLAS is limited to one thread for the call; without it the call runs as is.
+    (``benchmarks/bench_penalty.py``).  numpy's BLAS is limited to one thread for the
+    call through ``threadpoolctl`` (a required dependency).
     """
     global _CONTROLLER
     if not isinstance(G, np.ndarray) or G.shape[-1] > ONE_THREAD_MAX_N:
         return xp.linalg.eigh(G)
     if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _CONTROLLER = False
-        else:
-            _CONTROLLER = ThreadpoolController()
-    if _CONTROLLER is False:
-        return xp.linalg.eigh(G)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         return xp.linalg.eigh(G)
 
