@@ -336,3 +336,33 @@ def test_small_eigensolves_run_on_one_blas_thread(monkeypatch) -> None:
             A = rng.standard_normal((1, N, N))
             pen._eigh(np, A @ A.transpose(0, 2, 1))
     assert seen == [1, 2]
+
+
+@pytest.mark.parametrize("h, d", [(150, 100), (100, 150)])
+def test_footprint_counts_the_penalty_buffers(h: int, d: int) -> None:
+    """The plan's estimate grows by the penalty's buffers, and they bound what the eigensolve allocates."""
+    import tracemalloc
+
+    from htdyn.train.plan import footprint
+
+    B, N = 3, min(h, d)
+    m = ModelConfig(n=80, d=d, h=h, n_test=10)
+
+    def runs(pen: dict) -> list[RunConfig]:
+        return [RunConfig(model=m, optimizer=OptimizerConfig("gd"), seed=s, **pen) for s in range(B)]
+
+    plain = footprint(simulation(runs({}), steps=2)).memory_bytes
+    pen = PenaltyConfig(name="weighted_alpha", coefficient=0.01)
+    with_pen = footprint(simulation(runs({"penalty": pen}), steps=2)).memory_bytes
+    assert with_pen - plain == 8 * B * (4 * h * d + 2 * N * N)
+    be = get_backend("cpu", "float32")
+    W = RNG(0).standard_normal((B, h, d)).astype(np.float32)
+    terms = build_terms([[PenaltySpec("weighted_alpha", 0.01)]] * B)
+    evaluate_terms(be.xp, W, terms, 0)  # first call: imports and the thread controller, not buffers
+    tracemalloc.start()
+    try:
+        evaluate_terms(be.xp, W, terms, 0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0.5 * (with_pen - plain) < peak <= with_pen - plain

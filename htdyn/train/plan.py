@@ -19,6 +19,7 @@ from ..config import RunConfig, SimConfig, resolve_steps
 from ..errors import ConfigError, StoreError
 from ..io.diskspace import RESERVE_BYTES, format_bytes, free_bytes
 from .optim import STATE_NAMES
+from .penalty_terms import run_specs
 
 #: HDF5 metadata per run group and per file (object headers, B-trees, attributes), generous
 _META_PER_RUN = 96 * 1024
@@ -56,8 +57,10 @@ def footprint(config: SimConfig) -> Footprint:
     ``(5 + k) B h d s`` (W_t, W_{t+1} twice, the gradient, the update, k optimizer
     states), the pre-activations and the gradient's product ``B n (h + d) s``,
     the inputs on the device ``(2 n + n_test) d s`` and in float64 on the host,
-    and the float64 initial weights ``B h d 8``; on the CPU device and host
-    memory are the same.  The file size is exact for the snapshot data sets
+    and the float64 initial weights ``B h d 8``; with a spectral penalty, its
+    float64 buffers ``8 B (4 h d + 2 N^2)``, N = min(h, d) (W, the Gram matrix, its
+    eigenvectors, the gradient's products); on the CPU device and host memory are
+    the same.  The file size is exact for the snapshot data sets
     (float32 / float16, uncompressed) plus a generous allowance for metadata.
     """
     s = 8 if config.dtype == "float64" else 4
@@ -77,6 +80,9 @@ def _group_memory(runs: list[RunConfig], s: int, device: str) -> int:
     rows = 2 * n + m.n_test
     n_data = len({data_key(r) for r in runs})
     dev = (5 + k) * B * h * d * s + B * n * (h + d) * s + n_data * rows * d * s
+    if any(run_specs(r) for r in runs):  # the penalties' float64 eigensolve and gradient (measured: 0.88x this)
+        N = min(h, d)
+        dev += 8 * B * (4 * h * d + 2 * N * N)
     host = n_data * rows * d * 8 + B * h * d * 8
     return dev + host if device == "cpu" else dev
 
