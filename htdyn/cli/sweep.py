@@ -41,10 +41,13 @@ def run_cmd(
     spec_path: Path = typer.Argument(..., metavar="SPEC",
                                      help="Sweep file: a run config plus a \\[sweep] table of axes (docs/sweeps.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Sweep directory (default outputs/<name>)."),
-    executor: str = typer.Option("local", "--executor", help="local (this process) or ray."),
+    executor: str = typer.Option("local", "--executor", help="local (this host) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: a local runtime)."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (overrides the spec)."),
     num_cpus: int | None = typer.Option(None, "--num-cpus", help="CPUs of a local Ray runtime."),
+    workers: int | None = typer.Option(None, "--workers", help=(
+        "Worker processes of the local executor (default: one per visible GPU on CUDA, 1 on the CPU: "
+        "this process).")),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (runs, batches, memory, files, time)."),
     force: bool = typer.Option(False, "--force", help="Adopt a changed spec in an existing directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
@@ -61,9 +64,11 @@ def run_cmd(
     spec = load_spec(spec_path)
     root = output if output is not None else Path("outputs") / spec.name
     prep = prepare(spec, root, force=force, device=device)
-    ex = make_executor(executor, address, num_cpus)
+    ex = make_executor(executor, address, num_cpus, workers=workers,
+                       device=next(iter(prep.spec.templates.values())).device)
     if dry_run:
         _print_plan(prep)
+        out.print(Text(f"executor: {ex.describe() if hasattr(ex, 'describe') else ex.name}"))
         return
     if prep.changes:
         console.print(Text(f"spec changed ({len(prep.changes)} key(s)); done runs that are still in it are kept"))

@@ -54,14 +54,18 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
     return Prepared(spec, sd, changes, done, pending, batches, budget, max_batch)
 
 
-def make_executor(name: str, address: str | None = None, num_cpus: int | None = None) -> Any:
+def make_executor(name: str, address: str | None = None, num_cpus: int | None = None, *,
+                  workers: int | None = None, device: str = "cpu") -> Any:
+    """The executor called ``name``; ``workers`` (local only) defaults to one per GPU on CUDA, 1 on the CPU."""
     if name == "local":
         if address is not None:
             raise ConfigError("--address is for --executor ray")
         from .local import LocalExecutor
 
-        return LocalExecutor()
+        return LocalExecutor(workers, device)
     if name == "ray":
+        if workers is not None:
+            raise ConfigError("--workers is for --executor local; Ray places one task per free CPU or GPU itself")
         from .ray import RayExecutor
 
         return RayExecutor(address, num_cpus)
