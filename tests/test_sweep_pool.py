@@ -297,3 +297,15 @@ def test_dry_run_shows_the_workers(tmp_path):
 def test_not_an_integer_is_a_usage_error(tmp_path):
     r = cli("sweep", spec_file(tmp_path), "-o", tmp_path / "o", "--workers", "two")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "--workers" in r.stderr, r.stderr
+
+
+def test_cpu_workers_share_the_default_memory_budget(tmp_path: Path, monkeypatch) -> None:
+    """N CPU workers hold N batches at once: each is planned against 1/N of half the free RAM."""
+    import htdyn.sweep.driver as driver
+
+    monkeypatch.setattr(driver, "default_budget", lambda device, dtype="float32": 10 ** 9)
+    spec = load_spec(spec_file(tmp_path))
+    assert prepare(spec, tmp_path / "a").budget == 10 ** 9
+    assert prepare(spec, tmp_path / "a", workers=4).budget == 10 ** 9 // 4
+    spec.batch_memory = 123456789  # set by the user: per batch, whatever the workers
+    assert prepare(spec, tmp_path / "a", workers=4).budget == 123456789

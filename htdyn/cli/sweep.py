@@ -63,9 +63,9 @@ def run_cmd(
 
     spec = load_spec(spec_path)
     root = output if output is not None else Path("outputs") / spec.name
-    prep = prepare(spec, root, force=force, device=device)
-    ex = make_executor(executor, address, num_cpus, workers=workers,
-                       device=next(iter(prep.spec.templates.values())).device)
+    dev = device or next(iter(spec.templates.values())).device
+    ex = make_executor(executor, address, num_cpus, workers=workers, device=dev)
+    prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "workers", 1))
     if dry_run:
         _print_plan(prep)
         out.print(Text(f"executor: {ex.describe() if hasattr(ex, 'describe') else ex.name}"))

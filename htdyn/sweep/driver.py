@@ -35,8 +35,14 @@ class Prepared:
     max_batch: int | None
 
 
-def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: str | None = None) -> Prepared:
-    """Check, scan and plan (no writes). ``device`` overrides the spec's."""
+def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: str | None = None,
+            workers: int = 1) -> Prepared:
+    """Check, scan and plan (no writes). ``device`` overrides the spec's.
+
+    ``workers``: batches that run at once on the CPU; they share the default budget
+    (half the free RAM), so each batch is planned against ``1 / workers`` of it.  On
+    CUDA each worker has a GPU of its own, and ``batch_memory`` is per batch either way.
+    """
     if device is not None:
         if device not in ("cpu", "cuda"):
             raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
@@ -48,6 +54,8 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
     pending = [r for r in spec.runs if r.id not in done]
     sim = next(iter(spec.templates.values()))
     budget = spec.batch_memory if spec.batch_memory is not None else default_budget(sim.device, sim.dtype)
+    if spec.batch_memory is None and budget is not None and sim.device == "cpu":
+        budget //= max(1, workers)
     max_batch = spec.max_batch if spec.max_batch is not None else (
         DEFAULT_MAX_BATCH_CPU if sim.device == "cpu" else None)
     batches = plan_batches(spec, pending, budget=budget, max_batch=max_batch)
