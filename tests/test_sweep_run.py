@@ -249,3 +249,14 @@ def test_plot_and_report_read_a_sweep_directory(tmp_path) -> None:
     links = set(re.findall(r"(?:href|src)='([^']+)'", index.read_text()))
     assert {"sweep_panel.png", "sweep_phase_diagram.png"} <= links
     assert all((index.parent / link).exists() for link in links)
+
+
+def test_a_steps_axis_is_one_column_and_summarises(tmp_path):
+    """`steps` as an axis: one `steps` column (it used to appear twice and break summary())."""
+    text = SPEC.format(store="scalars").replace('"optimizer.name" = ["gd", "adam"]', "steps = [2, 3]")
+    sw = htdyn.open_sweep(run_spec(tmp_path, text))
+    df = sw.table()
+    assert list(df.columns).count("steps") == 1
+    assert sorted(df.groupby("steps")["step"].max().tolist()) == [2, 3]
+    s = sw.summary(by=["steps"])
+    assert s["steps"].tolist() == [2, 3] and s["runs"].tolist() == [6, 6]

@@ -124,7 +124,7 @@ class Sweep:
                     for row in new:
                         row.update(extra.get((r.index, row["step"]), {}))
                     rows.extend(new)
-        cols = ["run_id", "repeat", *self.axes, "steps", "step"]
+        cols = ["run_id", "repeat", *self.axes, *(() if "steps" in self.axes else ("steps",)), "step"]
         df = pd.DataFrame(rows)
         if df.empty:
             return pd.DataFrame(columns=cols)
