@@ -10,6 +10,7 @@ minutes (or terabytes) later.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,8 @@ def footprint(config: SimConfig) -> Footprint:
     float64 buffers ``8 B (4 h d + 2 N^2)``, N = min(h, d) (W, the Gram matrix, its
     eigenvectors, the gradient's products); on the CPU device and host memory are
     the same.  The file size is exact for the snapshot data sets
-    (float32 / float16, uncompressed) plus a generous allowance for metadata.
+    (float32 / float16, uncompressed) and the online metrics (float64, their shapes from
+    :data:`htdyn.analysis.metricdecl.SETS`), plus a generous allowance for metadata.
     """
     s = 8 if config.dtype == "float64" else 4
     groups: dict[tuple, list[RunConfig]] = {}
@@ -96,10 +98,12 @@ def _file_bytes(config: SimConfig) -> int:
     ss = 2 if snap.dtype == "float16" else 4
     total = _META_PER_FILE
     seen: set[str] = set()
+    sizes: dict[tuple[int, int], int] = {}
     for run in config.runs:
         m = run.model
         k = len(STATE_NAMES[run.optimizer.name]) if snap.optimizer_state else 0
         total += (S + U * (1 + k)) * m.h * m.d * ss + (2 * T + 1 + 4 * E) * 8 + 2 * m.h * 8 + _META_PER_RUN
+        total += E * 8 * _metric_values(config.eval.metrics, m.h, m.d, sizes)
         if m.train_readout:
             total += S * m.h * 4
         key = data_key(run)
@@ -108,6 +112,17 @@ def _file_bytes(config: SimConfig) -> int:
             rows = 2 * m.n + m.n_test
             total += m.d * 8 + (rows * (m.d * 4 + 8) if config.store_data else 0)
     return total
+
+
+def _metric_values(names: list[str], h: int, d: int, cache: dict[tuple[int, int], int]) -> int:
+    """Numbers the online metrics store per eval step for an h x d run (the ESD, the triplets, the scalars)."""
+    if not names:
+        return 0
+    if (h, d) not in cache:
+        from ..analysis.registry import online_metrics
+
+        cache[(h, d)] = sum(math.prod(shape) for shape in online_metrics(names, h, d)[1].values()) + 1  # + steps
+    return cache[(h, d)]
 
 
 def available_memory(device: str = "cpu", backend: Any = None) -> int | None:
