@@ -2,10 +2,12 @@
 
 One table, :data:`SETS`, read by everything that must know a set's numbers without
 computing them: :mod:`htdyn.analysis.registry` (the keys of a non-finite matrix, the
-online metrics' shapes), the offline driver, the tidy CSV and the ``/analysis`` size
-estimate.  The order of :data:`SETS` is the order the numbers are computed and reported
-(the CSV's column order).  :mod:`htdyn.analysis.setmetrics` returns exactly these keys
-(a test asserts it).  Formulas and references are in ``docs/analysis.md``.
+online metrics' shapes, hence the engine's metric arrays, the trajectory file's data sets
+and the simulator's file-size estimate), the offline driver, the tidy CSV (array keys,
+:data:`VECTOR_KEYS`, are not columns) and the ``/analysis`` size estimate.  The order
+of :data:`SETS` is the order the numbers are computed and reported (the CSV's column
+order).  :mod:`htdyn.analysis.setmetrics` returns exactly these keys (a test asserts it).
+Formulas and references are in ``docs/analysis.md``.
 """
 
 from __future__ import annotations
