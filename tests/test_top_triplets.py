@@ -247,13 +247,16 @@ def test_the_default_store_keeps_the_triplets(tmp_path: Path) -> None:
     assert "alpha_hill_mean" in sp.summary()
 
 
-def test_the_file_size_estimate_counts_the_metric_arrays() -> None:
+def test_the_size_estimates_count_the_metric_arrays() -> None:
     from htdyn.config import from_dict
     from htdyn.train.plan import footprint
 
     base = {"steps": 3, "model": {"n": 64, "d": 100, "h": 150}, "snapshots": {"at": "none"},
-            "eval": {"at": "first_last"}}
-    bare = footprint(from_dict(base)).file_bytes
-    sets = footprint(from_dict({**base, "eval": {"at": "first_last", "metrics": ["esd", "top"]}})).file_bytes
-    # two eval steps: the ESD (100), the triplets (8 + 8 x 150 + 8 x 100) and the steps, in float64
-    assert sets - bare == 2 * 8 * (100 + 8 + 8 * 150 + 8 * 100 + 1)
+            "eval": {"at": "first_last"}, "runs": [{"seed": 0}, {"seed": 1}]}
+    bare = footprint(from_dict(base))
+    sets = footprint(from_dict({**base, "eval": {"at": "first_last", "metrics": ["esd", "top"]}}))
+    # two runs, two eval steps: the ESD (100), the triplets (8 + 8 x 150 + 8 x 100), in float64;
+    # the file also holds the steps; the engine keeps the numbers on the host until the group ends
+    values = 100 + 8 + 8 * 150 + 8 * 100
+    assert sets.file_bytes - bare.file_bytes == 2 * 2 * 8 * (values + 1)
+    assert sets.memory_bytes - bare.memory_bytes == 2 * 2 * 8 * values
