@@ -91,7 +91,7 @@ def test_run_id_is_the_config_hash_with_its_context():
     r = s.runs[0]
     assert r.config.optimizer.lr == 1.0 and isinstance(r.config.optimizer.lr, float)
     sim = from_dict({**BASE, "snapshots": {"at": "none"}, "eval": {"at": "first_last", "metrics": [
-        "esd", "norms", "powerlaw", "mp", "phase", "teacher"]}, "optimizer": {"name": "gd", "lr": 1.0}})
+        "esd", "norms", "powerlaw", "mp", "phase", "teacher", "top"]}, "optimizer": {"name": "gd", "lr": 1.0}})
     assert r.id == run_id(sim.runs[0].to_dict(), run_context(sim.to_dict()))
     assert spec({"optimizer.lr": [1.0, 10.0]}).runs[0].id == r.id
     # another step count is another run

@@ -35,7 +35,8 @@ from ..xp import analysis_namespace
 
 __all__ = [
     "as_float", "like", "gram", "gram_lower", "gram_eigvalsh", "top_gram_eigenvalue",
-    "eigs_and_top_vector", "top_right_vector", "top_singular_triplets", "check_k", "check_evals",
+    "eigs_and_top_vector", "eigs_and_top_vectors", "gram_triplets", "top_triplets", "top_right_vector",
+    "top_singular_triplets", "check_k", "check_evals",
 ]
 
 EVAL_LAYOUTS = ("vector", "pooled", "batched")
@@ -124,37 +125,58 @@ def top_gram_eigenvalue(Z: Any) -> Any:
 def eigs_and_top_vector(G: np.ndarray, vector: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Every eigenvalue of a symmetric G and its top eigenvector, for the price of the eigenvalues.
 
+    :func:`eigs_and_top_vectors` with ``k = 1`` (``k = 0`` unless ``vector``): eigenvalues
+    ascending, clipped at 0; the vector is None unless asked for.
+    """
+    w, Z = eigs_and_top_vectors(G, 1 if vector else 0)
+    return w, None if Z is None else Z[:, 0]
+
+
+def eigs_and_top_vectors(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every eigenvalue of a symmetric G and the eigenvectors of its k largest, from one reduction.
+
     G: its lower triangle is read (Fortran order avoids a copy), and overwritten.
     ``eigvalsh`` reduces G to tridiagonal form T = Q^T G Q (LAPACK ``sytrd``, the O(N^3)
     part) and takes T's eigenvalues (``sterf``, O(N^2)); this does the same, then finds
-    T's top eigenvector by inverse iteration (``stein``, O(N)) and maps it back with the
-    N - 1 Householder reflectors of Q (O(N^2)).  Eigenvalues ascending, clipped at 0;
-    the vector is None unless asked for.
+    T's eigenvectors of the k largest eigenvalues by inverse iteration (``stein``, O(N k),
+    reorthogonalised within clusters) and maps them back with Q's N - 1 Householder
+    reflectors (``ormqr`` on the reflectors below the subdiagonal, O(N^2 k), blocked).
+
+    Returns
+    -------
+    w : (N,) every eigenvalue, ascending, clipped at 0
+    Z : (N, k) orthonormal eigenvectors of ``w[-1], w[-2], ..., w[-k]`` (largest first), or
+        None for ``k = 0``; NaN for a zero G (where every vector is an eigenvector)
     """
     from scipy.linalg import lapack
 
     N = G.shape[0]
+    k = min(int(k), N)
     c, diag, off, tau, info = lapack.dsytrd(G, lower=1, lwork=64 * N, overwrite_a=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"dsytrd failed (info={info})")
     w, info = lapack.dsterf(diag, off)
     if info != 0:
         raise np.linalg.LinAlgError(f"dsterf did not converge (info={info})")
-    w = np.maximum(w, 0.0)
-    if not vector:
-        return w, None
+    if k <= 0:
+        return np.maximum(w, 0.0), None
     iblock = np.ones(N, dtype=np.int32)
     isplit = np.zeros(N, dtype=np.int32)
     isplit[0] = N  # one block: the tridiagonal matrix as a whole
-    z, info = lapack.dstein(diag, off, w[-1:], iblock, isplit)
+    z, info = lapack.dstein(diag, off, w[N - k:], iblock, isplit)
     if info != 0:
         raise np.linalg.LinAlgError(f"dstein did not converge (info={info})")
-    x = z[:, 0].copy()
-    for i in range(N - 2, -1, -1):  # Q = H_0 H_1 ... H_{N-2}; H_i = I - tau_i v v^T, v = (1, c[i+2:, i])
-        v = c[i + 1:, i].copy()
-        v[0] = 1.0
-        x[i + 1:] -= (tau[i] * (v @ x[i + 1:])) * v
-    return w, x / np.linalg.norm(x)
+    if N > 1:
+        # Q = H_0 ... H_{N-2}, H_i = I - tau_i v v^T with v = (0_{i+1}, 1, c[i+2:, i]): Q = diag(1, Q'),
+        # Q' in ormqr's storage from row 1 of c on; a Fortran view of c shifted by one row (lda = N)
+        a = c.reshape(-1, order="F")[1:1 + N * (N - 1)].reshape((N, N - 1), order="F")
+        zq, _, info = lapack.dormqr("L", "N", a, tau[:N - 1], np.asfortranarray(z[1:]), lwork=64 * (k + 65),
+                                    overwrite_c=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dormqr failed (info={info})")
+        z = np.vstack([z[:1], zq])
+    Z = z[:, ::-1]
+    return np.maximum(w, 0.0), Z / np.linalg.norm(Z, axis=0)
 
 
 def top_right_vector(W: Any, G: Any | None = None, lam1: float | None = None) -> Any:
@@ -258,6 +280,68 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
     if d <= h:  # vec are right vectors v_i
         return (A @ vec) * inv, s, np.ascontiguousarray(vec.T)
     return vec, s, np.ascontiguousarray(((A.T @ vec) * inv).T)
+
+
+def gram_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
+    """The top-k singular triplets of W (h x d) from the top-k eigenpairs of its smaller Gram matrix.
+
+    Parameters
+    ----------
+    W : array (h, d), float64, in the namespace of ``lam`` and ``Z``
+    lam : (k,) the k largest eigenvalues of ``W^T W`` (``d <= h``) or ``W W^T``, descending
+    Z : (N, k) their orthonormal eigenvectors, N = min(h, d)
+
+    Returns
+    -------
+    s : (k,) ``sigma_i = sqrt(lam_i)``, descending
+    U : (k, h) left vectors as rows, V : (k, d) right vectors as rows, ``W v_i = sigma_i u_i``.
+        ``d <= h``: V from ``Z`` and ``u_i = W v_i / sigma_i``; ``h < d``: U from ``Z`` and
+        ``v_i = W^T u_i / sigma_i``.  Signs: the entry of largest ``|.|`` of each ``v_i``
+        is positive (the first such entry on a tie).  A value the Gram matrix cannot resolve
+        (``sigma_i <= sqrt(N eps) sigma_1``, a rank-deficient W) is returned as 0 with zero
+        vectors on both sides, as :func:`top_singular_triplets` does.
+    """
+    xp, _ = analysis_namespace(W)
+    h, d = W.shape
+    s = xp.sqrt(xp.maximum(lam, 0.0))
+    resolved = s > math.sqrt(min(h, d) * np.finfo(np.float64).eps) * s[0]
+    s = xp.where(resolved, s, 0.0)
+    inv = xp.where(resolved, 1.0 / xp.where(resolved, s, 1.0), 0.0)
+    Z = xp.where(resolved, Z, 0.0)  # (stein gives NaN vectors for a zero G)
+    if d <= h:
+        V = Z
+        U = xp.matmul(W, V) * inv
+    else:
+        U = Z
+        V = xp.matmul(W.T, U) * inv
+    big = xp.argmax(xp.abs(V), axis=0)
+    sign = xp.sign(V[big, xp.arange(V.shape[1])])
+    sign = xp.where(sign == 0, 1.0, sign)
+    return s, xp.ascontiguousarray((U * sign).T), xp.ascontiguousarray((V * sign).T)
+
+
+def top_triplets(W: Any, k: int) -> tuple[Any, Any, Any]:
+    """The k largest singular values of W (h x d) and their vectors, signs fixed (:func:`gram_triplets`).
+
+    On the host (N = min(h, d) >= 3): the Gram matrix's lower triangle (:func:`gram_lower`)
+    and one tridiagonal reduction (:func:`eigs_and_top_vectors`): an ``eigvalsh`` of G plus
+    O(N^2 k).  Elsewhere (CuPy; small matrices) ``xp.linalg.eigh`` of the Gram matrix, its
+    top k.  ``k`` is clipped to N.  Raises ``ValueError`` for a non-finite W or Gram matrix.
+    Accuracy: as :func:`top_singular_triplets` (from the Gram matrix: fine at the top of the
+    spectrum; vectors of a singular value near a neighbour or near 0 lose accuracy).
+    """
+    xp, W = as_float(W, "float64")
+    if W.ndim != 2:
+        raise ValueError(f"expected a matrix (h, d), got shape {W.shape}")
+    N = min(W.shape)
+    k = check_k(k, N)
+    if xp is np and N >= 3:
+        w, Z = eigs_and_top_vectors(gram_lower(W), k)
+        lam = w[::-1][:k]
+    else:
+        lam, Z = xp.linalg.eigh(gram(W, check=True))
+        lam, Z = lam[::-1][:k], Z[:, ::-1][:, :k]
+    return gram_triplets(W, lam, Z)
 
 
 def check_evals(evals: Any, where: str, layout: str = "vector") -> tuple[Any, Any]:

@@ -2,10 +2,12 @@
 
 One table, :data:`SETS`, read by everything that must know a set's numbers without
 computing them: :mod:`htdyn.analysis.registry` (the keys of a non-finite matrix, the
-online metrics' shapes), the offline driver, the tidy CSV and the ``/analysis`` size
-estimate.  The order of :data:`SETS` is the order the numbers are computed and reported
-(the CSV's column order).  :mod:`htdyn.analysis.setmetrics` returns exactly these keys
-(a test asserts it).  Formulas and references are in ``docs/analysis.md``.
+online metrics' shapes, hence the engine's metric arrays, the trajectory file's data sets
+and the simulator's file-size estimate), the offline driver, the tidy CSV (array keys,
+:data:`VECTOR_KEYS`, are not columns) and the ``/analysis`` size estimate.  The order
+of :data:`SETS` is the order the numbers are computed and reported (the CSV's column
+order).  :mod:`htdyn.analysis.setmetrics` returns exactly these keys (a test asserts it).
+Formulas and references are in ``docs/analysis.md``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MetricKey", "MetricSet", "SETS", "NEEDS"]
+__all__ = ["MetricKey", "MetricSet", "SETS", "NEEDS", "DIMS", "TOP_K", "VECTOR_KEYS", "top_k"]
 
 #: what a set may need: the snapshot W_t, the teacher beta, the update M_t, the initial W_0, probe data
 NEEDS = ("W", "beta", "M", "W0", "probe")
+#: how many singular triplets the ``top`` set keeps (fewer when min(h, d) is smaller)
+TOP_K = 8
+#: the dimensions a key's shape may name, for an h x d matrix
+DIMS = {"N": "min(h, d)", "K": f"min({TOP_K}, h, d)", "h": "h", "d": "d"}
+
+
+def top_k(h: int, d: int) -> int:
+    """The number of triplets of the ``top`` set for an ``h x d`` matrix: ``min(TOP_K, h, d)``."""
+    return min(TOP_K, h, d)
+
+
+def _dim(name: str, h: int, d: int) -> int:
+    return {"N": min(h, d), "K": top_k(h, d), "h": h, "d": d}[name]
 
 
 @dataclass(frozen=True)
@@ -28,7 +43,8 @@ class MetricKey:
     ----------
     name : the key (an HDF5 data set under ``/analysis/runs/<run>/<set>``, a CSV column)
     meaning : one line, with the paper's name where it has one
-    shape : ``""`` for a scalar, ``"N"`` for a vector of ``N = min(h, d)`` values
+    shape : ``""`` for a scalar, else its dimensions from :data:`DIMS`, comma-separated:
+        ``"N"`` a vector of ``N = min(h, d)`` values, ``"K,h"`` a ``min(8, h, d) x h`` array
     dtype : numpy dtype name of the value (every value is float64; counts and codes too)
     needs_beta : only given when the teacher direction beta is known
     """
@@ -39,13 +55,32 @@ class MetricKey:
     dtype: str = "float64"
     needs_beta: bool = False
 
+    def __post_init__(self) -> None:
+        bad = [x for x in self.dims if x not in DIMS]
+        if bad:
+            raise ValueError(f"metric key {self.name!r}: unknown dimension(s) {bad}; use {', '.join(DIMS)}")
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The names of the value's dimensions (``()`` for a scalar)."""
+        return tuple(x.strip() for x in self.shape.split(",")) if self.shape else ()
+
+    @property
+    def scalar(self) -> bool:
+        """Whether the value is one number (a CSV column, a sweep table column)."""
+        return not self.shape
+
     def shape_for(self, h: int, d: int) -> tuple[int, ...]:
         """The value's shape for an ``h x d`` matrix."""
-        return (min(h, d),) if self.shape == "N" else ()
+        return tuple(_dim(x, h, d) for x in self.dims)
+
+    def size_for(self, h: int, d: int) -> int:
+        """How many numbers the value has for an ``h x d`` matrix."""
+        return int(np.prod(self.shape_for(h, d), dtype=np.int64))
 
     def nan_value(self, shape: tuple[int, int]) -> float | np.ndarray:
-        """NaN of this key's shape (what a non-finite matrix gets)."""
-        return np.full(min(shape), np.nan) if self.shape == "N" else float("nan")
+        """NaN of this key's shape for a matrix of ``shape`` (what a non-finite matrix gets)."""
+        return np.full(self.shape_for(*shape), np.nan) if self.dims else float("nan")
 
 
 @dataclass(frozen=True)
@@ -69,6 +104,11 @@ class MetricSet:
     def online(self) -> bool:
         """Whether the set needs only W_t (and beta): computable during a simulation."""
         return set(self.needs) <= {"W", "beta"}
+
+    @property
+    def has_columns(self) -> bool:
+        """Whether some key of the set is a scalar (a CSV column); ``esd`` and ``top`` have none."""
+        return any(k.scalar for k in self.keys)
 
     def key_names(self, *, with_beta: bool = True) -> tuple[str, ...]:
         """The keys' names (those needing beta only ``with_beta``)."""
@@ -124,6 +164,11 @@ SETS: dict[str, MetricSet] = {s.name: s for s in (
     MetricSet("teacher", ("W", "beta"),
               (MetricKey("sim_beta", "|<v_1(W), beta>| / ||beta||, the paper's sim(W, beta*)", needs_beta=True),),
               "alignment of W with the teacher"),
+    MetricSet("top", ("W",), (
+        MetricKey("top_sigma", "the K largest singular values sigma_1 >= ... >= sigma_K of W", "K"),
+        MetricKey("top_u", "their left singular vectors u_i (rows), W v_i = sigma_i u_i", "K,h"),
+        MetricKey("top_v", "their right singular vectors v_i (rows), largest-|.| entry positive", "K,d")),
+        f"the top-K singular triplets of W, K = min({TOP_K}, h, d)"),
     MetricSet("update", ("W", "M", "beta"), _update_keys(), "the update M_t = W_{t+1} - W_t against W"),
     MetricSet("drift", ("W", "W0"),
               _keys(("drift_overlap_top10", "||V_10(W_t)^T V_10(W_0)||_F^2 / 10")), "distance from W_0"),
@@ -132,3 +177,6 @@ SETS: dict[str, MetricSet] = {s.name: s for s in (
         ("kta_centered", "centred kernel-target alignment"),
         ("feature_stable_rank", "||Z||_F^2 / ||Z||_2^2")), "hidden features on the probe set"),
 )}
+
+#: the keys whose value is an array (not CSV or table columns)
+VECTOR_KEYS = frozenset(k.name for s in SETS.values() for k in s.keys if not k.scalar)

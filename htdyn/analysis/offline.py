@@ -33,6 +33,7 @@ from ..runkeys import varying_keys
 from ..xp import analysis_namespace
 from . import tidy
 from .linalg import top_singular_triplets
+from .metricdecl import SETS, VECTOR_KEYS
 from .phases import PHASES
 from .registry import (
     DEFAULT_SETS,
@@ -55,7 +56,8 @@ class AnalysisResult:
 
     Attributes
     ----------
-    rows : long rows, one per run x step x metric set (``esd`` rows hold the eigenvalues)
+    rows : long rows, one per run x step x metric set (``esd`` rows hold the eigenvalues, ``top``
+        rows the triplets' arrays)
     path : the trajectory file
     csv_path : where the CSV went (None if nowhere)
     runs : per run index, its label, swept config values and losses (:func:`tidy.run_context`)
@@ -79,8 +81,9 @@ class AnalysisResult:
         return cols
 
     def scalar_rows(self) -> list[dict]:
-        """The long rows with a scalar per column (the ESD vectors stay in the file)."""
-        return [r for r in self.rows if r["set"] != "esd"]
+        """The long rows with a scalar per column (the ESD and the triplets stay in the file)."""
+        return [{k: v for k, v in r.items() if k not in VECTOR_KEYS} for r in self.rows
+                if r["set"] not in SETS or SETS[r["set"]].has_columns]
 
     def records(self) -> list[dict[str, Any]]:
         """The tidy table: one dict per run and step, every metric a key (see :mod:`htdyn.analysis.tidy`)."""

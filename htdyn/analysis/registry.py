@@ -21,6 +21,8 @@ mp         MP bulk fit sigma2 and edge, spikes (Tracy-Widom margin),   W
            MP KS distance, MP soft rank, fraction above the edge
 phase      Martin-Mahoney 5+1 phase (index into PHASES)               W
 teacher    |<v_1(W), beta>| (the paper's sim(W, beta*))                W, beta
+top        the K = min(8, h, d) largest singular values of W and their  W
+           left and right vectors (arrays; not in the default sets)
 update     stable rank and norms of M_t; top-1 squared overlaps of     W, M
            (W_t, M_t) and (W_{t+1}, M_t), left and right; overlap mass
            in the top-5; |<v_1(M_t), beta>|
@@ -45,18 +47,18 @@ from typing import Any
 
 import numpy as np
 
-from .metricdecl import SETS, MetricKey, MetricSet
+from .metricdecl import SETS, TOP_K, VECTOR_KEYS, MetricKey, MetricSet, top_k
 from .phases import NON_FINITE, PHASES
 from .setmetrics import W_SET_FUNCTIONS, Spectrum, drift_metrics, feature_metrics, update_metrics
 
 __all__ = [
-    "SETS", "MetricKey", "MetricSet", "METRIC_SETS", "ONLINE_SETS", "DEFAULT_SETS", "PHASES",
+    "SETS", "MetricKey", "MetricSet", "TOP_K", "VECTOR_KEYS", "METRIC_SETS", "ONLINE_SETS", "DEFAULT_SETS", "PHASES",
     "UPDATE_KEYS", "DRIFT_KEYS", "FEATURE_KEYS", "check_sets", "set_keys", "metric_keys",
     "set_metrics", "matrix_metrics", "nonfinite_metrics", "nonfinite_set_metrics", "online_metrics",
     "update_metrics", "drift_metrics", "feature_metrics",
 ]
 
-METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift", "features")
+METRIC_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "top", "update", "drift", "features")
 #: sets that need only W_t (and beta): usable online, during simulation
 ONLINE_SETS = tuple(s for s in METRIC_SETS if SETS[s].online)
 DEFAULT_SETS = ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "update", "drift")
@@ -95,13 +97,13 @@ def set_keys(name: str, *, with_beta: bool = True, normalize: bool = False) -> t
 
 
 def metric_keys(sets: Sequence[str], *, normalize: bool = False) -> list[str]:
-    """The scalar numbers (every key but ``esd``) the sets give per snapshot, teacher included.
+    """The scalar numbers (every key but the arrays: ``esd``, ``top_*``) the sets give per snapshot, teacher included.
 
     ``normalize`` adds one ``normalize`` key when a W-only set is asked for (its value is
     stored once per set; counted once here, as :func:`matrix_metrics` returns it).
     """
     order = _in_order(sets)
-    keys = [k for s in order for k in SETS[s].key_names() if SETS[s].keys[0].shape != "N"]
+    keys = [k.name for s in order for k in SETS[s].keys if k.scalar]
     if normalize and any(SETS[s].online for s in order):
         keys.append("normalize")
     return keys
@@ -128,7 +130,8 @@ def set_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: boo
         ``{set: {key: value}}`` in the order of :data:`SETS`, each with its declared keys.
     """
     order = [s for s in _in_order(sets) if s in W_SET_FUNCTIONS]
-    spec = Spectrum(W, beta=beta, normalize=normalize, evals=evals, want_vector="teacher" in order)
+    vectors = top_k(*W.shape) if "top" in order else int("teacher" in order and beta is not None)
+    spec = Spectrum(W, beta=beta, normalize=normalize, evals=evals, vectors=vectors)
     out = {s: vals for s in order if (vals := W_SET_FUNCTIONS[s](spec))}  # teacher without beta: none
     if normalize:
         for vals in out.values():
@@ -138,7 +141,7 @@ def set_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: boo
 
 def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: bool = False,
                    evals: np.ndarray | None = None) -> dict[str, Any]:
-    """:func:`set_metrics` as one flat dict (``esd`` the eigenvalue vector, the rest scalars)."""
+    """:func:`set_metrics` as one flat dict (``esd`` and ``top_*`` arrays, the rest scalars)."""
     flat: dict[str, Any] = {}
     for vals in set_metrics(W, sets, beta=beta, normalize=normalize, evals=evals).values():
         flat.update(vals)
@@ -149,7 +152,8 @@ def nonfinite_set_metrics(sets: Sequence[str], shape: tuple[int, int], *, beta: 
                           normalize: bool = False) -> dict[str, dict[str, Any]]:
     """The numbers of a matrix with NaN or inf entries, by set: the declared keys, every value NaN.
 
-    ``esd`` is a vector of ``min(h, d)`` NaN, ``phase`` the index of ``"non-finite"`` in
+    ``esd`` is a vector of ``min(h, d)`` NaN (each array key NaN of its declared shape),
+    ``phase`` the index of ``"non-finite"`` in
     ``PHASES``; the keys that need ``beta`` only with it; ``normalize`` as
     :func:`set_metrics` records it (on the W-only sets).
     """
@@ -183,7 +187,8 @@ class OnlineMetrics:
     Attributes
     ----------
     sets : the W-only sets, in the order of :data:`SETS`
-    specs : ``{key: shape}`` of one run's numbers, from the declaration (esd: ``(min(h, d),)``)
+    specs : ``{key: shape}`` of one run's numbers, from the declaration (esd: ``(min(h, d),)``,
+        top_u: ``(min(8, h, d), h)``)
     """
 
     sets: tuple[str, ...]
@@ -191,14 +196,16 @@ class OnlineMetrics:
 
     def __call__(self, W: Any, betas: np.ndarray) -> dict[str, np.ndarray]:
         rows = [matrix_metrics(W[b], self.sets, beta=betas[b]) for b in range(W.shape[0])]
-        return {k: np.stack([np.asarray(r.get(k, np.nan), dtype=np.float64) for r in rows]) for k in self.specs}
+        return {k: np.stack([np.asarray(r[k], dtype=np.float64) if k in r else np.full(shape, np.nan)
+                             for r in rows]) for k, shape in self.specs.items()}
 
 
 def online_metrics(names: Sequence[str], h: int, d: int) -> tuple[Callable, dict[str, tuple]]:
     """The function the engine calls at evaluation steps, and its output shapes.
 
     Returns ``fn(W_batch, betas) -> {name: (B, ...) array}`` and ``{name: shape}``, the
-    shapes read from :data:`SETS` (``esd`` has ``min(h, d)`` values, the rest are scalars).
+    shapes read from :data:`SETS` (``esd`` has ``min(h, d)`` values, ``top_sigma``, ``top_u``
+    and ``top_v`` are ``(K,)``, ``(K, h)`` and ``(K, d)``, the rest are scalars).
     """
     sets = tuple(_in_order(check_sets(names, ONLINE_SETS, where="eval.metrics")))
     specs = {k.name: k.shape_for(h, d) for s in sets for k in SETS[s].keys}

@@ -2,7 +2,8 @@
 
 The W-only sets of one matrix share a :class:`Spectrum`: the ESD (one Gram matrix, one
 tridiagonal reduction that also gives the top singular vector when the ``teacher`` set
-asks for it, :func:`htdyn.analysis.linalg.eigs_and_top_vector`) and one pass of the phase
+asks for it, and the top-K when the ``top`` set does,
+:func:`htdyn.analysis.linalg.eigs_and_top_vectors`) and one pass of the phase
 rule's fits (:func:`htdyn.analysis.phases.classify_phase`: MP bulk, spike count, Hill and KS
 power laws), each computed once whatever the sets asked for.  The other sets
 (:func:`update_metrics`, :func:`drift_metrics`, :func:`feature_metrics`) need more than W.
@@ -19,7 +20,16 @@ import numpy as np
 
 from ..xp import analysis_namespace
 from . import metrics as met
-from .linalg import eigs_and_top_vector, gram, gram_lower, top_right_vector, top_singular_triplets
+from .linalg import (
+    eigs_and_top_vectors,
+    gram,
+    gram_lower,
+    gram_triplets,
+    top_right_vector,
+    top_singular_triplets,
+    top_triplets,
+)
+from .metricdecl import top_k
 from .phases import PHASES, PhaseResult, classify_phase
 
 __all__ = ["Spectrum", "W_SET_FUNCTIONS", "update_metrics", "drift_metrics", "feature_metrics"]
@@ -36,28 +46,33 @@ class Spectrum:
     beta : teacher direction, or None
     normalize : use the 1/N-normalised ESD, ``N = max(h, d)``
     evals : the ESD if already known (raw or normalised as ``normalize`` says)
-    want_vector : compute the top right singular vector with the ESD (the ``teacher`` set)
+    vectors : how many top eigenvectors of the Gram matrix to find with the ESD (host W only):
+        1 for the ``teacher`` set's v_1, ``top_k(h, d)`` for the ``top`` set, 0 for none
     """
 
     def __init__(self, W: Any, *, beta: Any = None, normalize: bool = False, evals: np.ndarray | None = None,
-                 want_vector: bool = False) -> None:
+                 vectors: int = 0) -> None:
         self.xp, self.W = analysis_namespace(W)
         self.shape: tuple[int, int] = tuple(self.W.shape)
         self.beta, self.normalize = beta, bool(normalize)
         self.v1: Any = None
         self.gram: Any = None  # kept where the ESD came from it in W's namespace (CuPy)
+        self._triplets: tuple | None = None
         self._phase: PhaseResult | None | bool = False  # False: not computed yet
-        self.evals = self._eigenvalues(want_vector and beta is not None) if evals is None else evals
+        self.evals = self._eigenvalues(vectors) if evals is None else evals
 
-    def _eigenvalues(self, want_vector: bool) -> np.ndarray:
-        """The ESD on the host; with ``want_vector`` and a host W, v_1 from the same reduction."""
+    def _eigenvalues(self, vectors: int) -> np.ndarray:
+        """The ESD on the host; with ``vectors`` and a host W, the top eigenvectors from the same reduction."""
         xp, (h, d) = self.xp, self.shape
         if xp is np and min(h, d) >= 3:
-            ev, v1 = eigs_and_top_vector(gram_lower(self.W), vector=want_vector)
-            if v1 is not None and h < d:
-                v1 = np.asarray(self.W, dtype=np.float64).T @ v1
-                v1 = v1 / np.linalg.norm(v1)
-            self.v1 = v1
+            ev, Z = eigs_and_top_vectors(gram_lower(self.W), vectors)
+            if Z is not None:
+                W64 = np.asarray(self.W, dtype=np.float64)
+                K = top_k(h, d)
+                if Z.shape[1] >= K:
+                    self._triplets = gram_triplets(W64, ev[::-1][:K], Z[:, :K])
+                v1 = Z[:, 0] if h >= d else W64.T @ Z[:, 0]
+                self.v1 = v1 / np.linalg.norm(v1)
         else:
             self.gram = gram(xp.asarray(self.W, dtype=xp.float64), check=True)
             ev = xp.maximum(xp.linalg.eigvalsh(self.gram), 0.0)
@@ -78,6 +93,18 @@ class Spectrum:
         """One number of the phase rule's features, NaN where absent."""
         res = self.phase
         return float(res.features.get(key, NAN)) if res is not None else NAN
+
+    def triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The top-K singular triplets ``(sigma (K,), U (K, h), V (K, d))`` on the host (:func:`gram_triplets`).
+
+        From the ESD's reduction when it gave them, else :func:`htdyn.analysis.linalg.top_triplets`.
+        """
+        if self._triplets is None:
+            self._triplets = top_triplets(self.W, top_k(*self.shape))
+        out = self._triplets
+        if self.xp.__name__ == "cupy":
+            out = tuple(a.get() for a in out)
+        return out  # type: ignore[return-value]
 
     def top_right_vector(self) -> Any:
         """v_1(W): from the ESD's reduction when it gave it, else by inverse iteration."""
@@ -144,9 +171,19 @@ def teacher_set(s: Spectrum) -> dict[str, float]:
     return {"sim_beta": float(abs(xp.sum(s.top_right_vector() * b)) / float(xp.linalg.norm(b)))}
 
 
+def top_set(s: Spectrum) -> dict[str, np.ndarray]:
+    """``top``: the K = min(8, h, d) largest singular values of W and their vectors, as rows.
+
+    ``W v_i = sigma_i u_i``; the largest-|.| entry of each ``v_i`` is positive; a value
+    below the Gram matrix's resolution is 0 with zero vectors (:func:`~htdyn.analysis.linalg.gram_triplets`).
+    """
+    sigma, U, V = s.triplets()
+    return {"top_sigma": sigma, "top_u": U, "top_v": V}
+
+
 #: the function of each W-only set, in the order their numbers are computed and reported
 W_SET_FUNCTIONS = {"esd": esd_set, "powerlaw": powerlaw_set, "mp": mp_set, "phase": phase_set,
-                   "norms": norms_set, "teacher": teacher_set}
+                   "norms": norms_set, "teacher": teacher_set, "top": top_set}
 
 
 def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: int = 5) -> dict[str, float]:

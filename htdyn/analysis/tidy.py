@@ -12,7 +12,8 @@ Columns, in order: ``run, label``, the swept config keys (dotted, e.g.
 (``probe_loss, test_loss, net_train_loss, net_test_loss``; empty unless ``step`` is an
 eval step), then every metric of the analysed sets under its own name, prefixed by
 its set (``<set>_<name>``) only where two sets share a name; ``normalize`` last when
-the normalised ESD was used.
+the normalised ESD was used.  Array values (the ESD, the ``top`` set's triplets:
+:data:`~htdyn.analysis.metricdecl.VECTOR_KEYS`) are not columns: they stay in the file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 from ..errors import StoreError
 from ..io.results import FIXED_BYTES
 from ..runkeys import flatten
+from .metricdecl import SETS, VECTOR_KEYS
 from .phases import PHASES
 from .registry import metric_keys
 
@@ -100,10 +102,10 @@ def metric_columns(rows: Iterable[Mapping], reserved: Iterable[str] = ()) -> dic
     owners: dict[str, list[str]] = {}
     for r in rows:
         s = r["set"]
-        if s == "esd":
+        if not _has_columns(s):
             continue
         for k in r:
-            if k in ID_COLUMNS or k == "normalize":
+            if k in ID_COLUMNS or k == "normalize" or k in VECTOR_KEYS:
                 continue
             sets = owners.setdefault(k, [])
             if s not in sets:
@@ -140,20 +142,25 @@ def wide_records(rows: Sequence[Mapping], runs: Mapping[int, Mapping], swept: Se
     columns = head + list(dict.fromkeys(cols.values())) + (["normalize"] if normalized else [])
     recs: dict[tuple[int, int], dict[str, Any]] = {}
     for r in rows:
-        if r["set"] == "esd":
+        if not _has_columns(r["set"]):
             continue
         key = (int(r["run"]), int(r["step"]))
         rec = recs.get(key)
         if rec is None:
             rec = recs[key] = _base(key, runs[key[0]], swept, losses)
         for k, v in r.items():
-            if k in ID_COLUMNS:
+            if k in ID_COLUMNS or k in VECTOR_KEYS:
                 continue
             if k == "normalize":
                 rec["normalize"] = int(v)
                 continue
             rec[cols[(r["set"], k)]] = _value(k, v, phase_names)
     return columns, [{c: recs[key].get(c) for c in columns} for key in sorted(recs)]
+
+
+def _has_columns(name: str) -> bool:
+    """Whether a set's rows give CSV columns (``esd`` and ``top`` hold arrays only)."""
+    return SETS[name].has_columns if name in SETS else True
 
 
 def _base(key: tuple[int, int], ctx: Mapping, swept: Sequence[str], losses: Sequence[str]) -> dict[str, Any]:
@@ -270,10 +277,11 @@ def estimate_bytes(plan: Sequence[tuple[Any, Sequence[int]]], sets: Sequence[str
     normalize : whether the normalised ESD is used (one more number per set)
     """
     keys = metric_keys(sets, normalize=normalize)
+    arrays = [k for s in sets if s in SETS for k in SETS[s].keys if not k.scalar]
     h5 = csv = FIXED_BYTES
     for run, todo in plan:
         n = len(todo)
-        esd = min(run.shape) if "esd" in sets else 0
-        h5 += 8 * n * (len(keys) + esd + len(sets)) + DATASET_BYTES * (len(keys) + 2 * len(sets))
+        values = sum(k.size_for(*run.shape) for k in arrays)  # the ESD, the triplets
+        h5 += 8 * n * (len(keys) + values + len(sets)) + DATASET_BYTES * (len(keys) + len(arrays) + 2 * len(sets))
         csv += 25 * n * (len(keys) + n_swept + 8)
     return h5, csv

@@ -17,8 +17,8 @@ def analyze(
     path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`."),
     metrics: str = typer.Option(
         "default", "--metrics", "-m",
-        help="Comma-separated metric sets: esd, norms, powerlaw, mp, phase, teacher, update, drift, "
-        "features; 'default' (all but features) or 'all'.",
+        help="Comma-separated metric sets: esd, norms, powerlaw, mp, phase, teacher, top, update, drift, "
+        "features; 'default' (all but features and top) or 'all'.",
     ),
     steps: str | None = typer.Option(
         None, "--steps", help="Comma-separated snapshot steps to analyse (default: every written one)."

@@ -15,7 +15,9 @@ scalar online metric (``alpha_hill``, ``alpha_ks``, ``n_spikes``, ``sim_beta``, 
 NaN after a run diverged: it is not evaluated any more), ``phase`` as its name, and
 with the ESD stored (``store = "spectra"`` or ``"full"``) ``sigma_1``, ``sigma_2``,
 ``sigma_3``: the top singular values of W_t, the square roots of the top eigenvalues
-of W_t^T W_t.  KTA is not an online metric: with ``store = "full"`` (snapshots of W),
+of W_t^T W_t.  The ``top`` set's arrays (``top_sigma``, ``top_u``, ``top_v``: the top singular
+triplets, stored by default) are not columns: ``sw.trajectory(run)`` gives them, as
+``run.metrics["top_u"]`` (eval steps x K x h).  KTA is not an online metric: with ``store = "full"`` (snapshots of W),
 ``htdyn analyze DIR/batches/b-*.h5 --metrics features`` adds it, and the table then has
 ``kta``, ``kta_centered`` and ``feature_stable_rank`` at the analysed steps.
 """
@@ -151,6 +153,8 @@ class Sweep:
                 elif k == "phase":
                     p = v[e]
                     row[k] = PHASES[int(p)] if np.isfinite(p) else None
+                elif np.ndim(v) > 1:  # an array per step (the top triplets): read it through trajectory()
+                    continue
                 else:
                     row[k] = float(v[e])
             out.append(row)

@@ -43,12 +43,13 @@ __all__ = ["STORE_MODES", "PlannedRun", "SweepSpec", "load_spec", "spec_from_dic
 
 #: what a sweep keeps per run.  scalars: eval losses and the scalar metrics at the eval
 #: steps; spectra (the default): those plus the ESD (every eigenvalue of W^T W, so
-#: alpha can be refitted and the ESD redrawn later; sqrt gives the singular values);
+#: alpha can be refitted and the ESD redrawn later; sqrt gives the singular values) and
+#: the top singular triplets (the ``top`` set: min(8, h, d) values with their u and v);
 #: full: also the snapshots of W_t and M_t (as the [snapshots] table says).
 STORE_MODES = {
     "scalars": ("norms", "powerlaw", "mp", "phase", "teacher"),
-    "spectra": ("esd", "norms", "powerlaw", "mp", "phase", "teacher"),
-    "full": ("esd", "norms", "powerlaw", "mp", "phase", "teacher"),
+    "spectra": ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "top"),
+    "full": ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "top"),
 }
 SWEEP_SETTINGS = ("repeats", "store", "zip", "max_batch", "batch_memory")
 #: the simulation-level keys an axis may vary (each value becomes its own batches)

@@ -10,6 +10,7 @@ minutes (or terabytes) later.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,23 +58,30 @@ def footprint(config: SimConfig) -> Footprint:
     ``(5 + k) B h d s`` (W_t, W_{t+1} twice, the gradient, the update, k optimizer
     states), the pre-activations and the gradient's product ``B n (h + d) s``,
     the inputs on the device ``(2 n + n_test) d s`` and in float64 on the host,
-    and the float64 initial weights ``B h d 8``; with a spectral penalty, its
-    float64 buffers ``8 B (4 h d + 2 N^2)``, N = min(h, d) (W, the Gram matrix, its
-    eigenvectors, the gradient's products); on the CPU device and host memory are
-    the same.  The file size is exact for the snapshot data sets
-    (float32 / float16, uncompressed) plus a generous allowance for metadata.
+    the float64 initial weights ``B h d 8``, the online metrics the group keeps on
+    the host until it ends, ``B E v 8`` (E eval steps, v numbers per step: the ESD, the
+    top triplets, the scalars); with a spectral penalty, its float64 buffers
+    ``8 B (4 h d + 2 N^2)``, N = min(h, d) (W, the Gram matrix, its eigenvectors, the
+    gradient's products); on the CPU device and host memory are the same.  The file
+    size is exact for the snapshot data sets (float32 / float16, uncompressed) and the
+    online metrics (float64, their shapes from :data:`htdyn.analysis.metricdecl.SETS`),
+    plus a generous allowance for metadata.
     """
     s = 8 if config.dtype == "float64" else 4
     groups: dict[tuple, list[RunConfig]] = {}
     for run in config.runs:
         groups.setdefault(batch_key(run), []).append(run)
-    mem = [_group_memory(runs, s, config.device) for runs in groups.values()]
+    E = _eval_count(config)
+    mem = [_group_memory(runs, s, config.device, E * _metric_values(config.eval.metrics, runs[0].model.h,
+                                                                    runs[0].model.d, {}))
+           for runs in groups.values()]
     file_bytes = _file_bytes(config)
     info = [{"runs": len(r), "memory_bytes": m} for r, m in zip(groups.values(), mem)]
     return Footprint(max(mem), file_bytes, info)
 
 
-def _group_memory(runs: list[RunConfig], s: int, device: str) -> int:
+def _group_memory(runs: list[RunConfig], s: int, device: str, metric_values: int = 0) -> int:
+    """Bytes one batch group allocates (see :func:`footprint`); ``metric_values``: its online numbers per run."""
     m = runs[0].model
     B, n, d, h = len(runs), m.n, m.d, m.h
     k = len(STATE_NAMES[runs[0].optimizer.name])
@@ -83,7 +91,7 @@ def _group_memory(runs: list[RunConfig], s: int, device: str) -> int:
     if any(run_specs(r) for r in runs):  # the penalties' float64 eigensolve and gradient (measured: 0.88x this)
         N = min(h, d)
         dev += 8 * B * (4 * h * d + 2 * N * N)
-    host = n_data * rows * d * 8 + B * h * d * 8
+    host = n_data * rows * d * 8 + B * h * d * 8 + B * metric_values * 8
     return dev + host if device == "cpu" else dev
 
 
@@ -92,14 +100,17 @@ def _file_bytes(config: SimConfig) -> int:
     snap = config.snapshots
     S = len(resolve_steps(snap.at, T))
     U = len([t for t in resolve_steps(snap.at, T) if t < T]) if snap.updates else 0
-    E = len(resolve_steps(snap.at if config.eval.at == "snapshots" else config.eval.at, T))
+    E = _eval_count(config)
     ss = 2 if snap.dtype == "float16" else 4
     total = _META_PER_FILE
     seen: set[str] = set()
+    sizes: dict[tuple[int, int], int] = {}
     for run in config.runs:
         m = run.model
         k = len(STATE_NAMES[run.optimizer.name]) if snap.optimizer_state else 0
         total += (S + U * (1 + k)) * m.h * m.d * ss + (2 * T + 1 + 4 * E) * 8 + 2 * m.h * 8 + _META_PER_RUN
+        if config.eval.metrics:  # the numbers and their steps (metrics/steps)
+            total += E * 8 * (_metric_values(config.eval.metrics, m.h, m.d, sizes) + 1)
         if m.train_readout:
             total += S * m.h * 4
         key = data_key(run)
@@ -108,6 +119,23 @@ def _file_bytes(config: SimConfig) -> int:
             rows = 2 * m.n + m.n_test
             total += m.d * 8 + (rows * (m.d * 4 + 8) if config.store_data else 0)
     return total
+
+
+def _eval_count(config: SimConfig) -> int:
+    """The number of evaluation steps of a simulation."""
+    ev = config.eval.at
+    return len(resolve_steps(config.snapshots.at if ev == "snapshots" else ev, config.steps))
+
+
+def _metric_values(names: list[str], h: int, d: int, cache: dict[tuple[int, int], int]) -> int:
+    """Numbers the online metrics store per eval step for an h x d run (the ESD, the triplets, the scalars)."""
+    if not names:
+        return 0
+    if (h, d) not in cache:
+        from ..analysis.registry import online_metrics
+
+        cache[(h, d)] = sum(math.prod(shape) for shape in online_metrics(names, h, d)[1].values())
+    return cache[(h, d)]
 
 
 def available_memory(device: str = "cpu", backend: Any = None) -> int | None:
