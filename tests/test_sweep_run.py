@@ -260,3 +260,32 @@ def test_a_steps_axis_is_one_column_and_summarises(tmp_path):
     assert sorted(df.groupby("steps")["step"].max().tolist()) == [2, 3]
     s = sw.summary(by=["steps"])
     assert s["steps"].tolist() == [2, 3] and s["runs"].tolist() == [6, 6]
+
+
+def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
+    """The store's metric sets are part of each run's id: a directory made by a release whose
+    'spectra' lacked 'top' (its sweep.json records no sets) is resumed with its own sets, not rerun."""
+    import json
+
+    from htdyn.sweep.spec import PAST_STORE_MODES, spec_from_dict
+
+    text = SPEC.format(store="spectra").replace("repeats = 2", "repeats = 1")
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    new = load_spec(path)
+    old_sets = PAST_STORE_MODES["spectra"][0]
+    old = spec_from_dict(new.raw, store_sets=old_sets)
+    assert not {r.id for r in old.runs} & {r.id for r in new.runs}  # the ids really differ
+    out = tmp_path / "out"
+    run_sweep(prepare(old, out), make_executor("local"))
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["store_sets"] == list(old_sets)
+    for recorded in (True, False):  # this release's sweep.json, and an older one without the key
+        if not recorded:
+            manifest.pop("store_sets")
+            (out / "sweep.json").write_text(json.dumps(manifest))
+        prep = prepare(load_spec(path), out)
+        assert prep.pending == [] and len(prep.done) == 6
+        assert prep.spec.store_sets == old_sets and "kept the metric sets" in prep.note and "top" in prep.note
+    # a new directory gets this release's sets
+    assert prepare(load_spec(path), tmp_path / "fresh").spec.store_sets == new.store_sets

@@ -66,6 +66,8 @@ def run_cmd(
     dev = device or next(iter(spec.templates.values())).device
     ex = make_executor(executor, address, num_cpus, workers=workers, device=dev)
     prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "workers", 1))
+    if prep.note:
+        console.print(Text(prep.note))
     if dry_run:
         _print_plan(prep)
         out.print(Text(f"executor: {ex.describe() if hasattr(ex, 'describe') else ex.name}"))

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from .events import SweepEvents
 from .index import SweepDir
 from .plan import DEFAULT_MAX_BATCH_CPU, Batch, default_budget, plan_batches
-from .spec import PlannedRun, SweepSpec
+from .spec import PAST_STORE_MODES, PlannedRun, SweepSpec, spec_from_dict
 
 __all__ = ["Prepared", "prepare", "run_sweep", "make_executor"]
 
@@ -33,6 +33,7 @@ class Prepared:
     batches: list[Batch]
     budget: int | None
     max_batch: int | None
+    note: str | None = None
 
 
 def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: str | None = None,
@@ -43,12 +44,13 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
     (half the free RAM), so each batch is planned against ``1 / workers`` of it.  On
     CUDA each worker has a GPU of its own, and ``batch_memory`` is per batch either way.
     """
+    if device is not None and device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
+    sd = SweepDir(Path(root))
+    spec, note = directory_store_sets(spec, sd)
     if device is not None:
-        if device not in ("cpu", "cuda"):
-            raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
         for sim in spec.templates.values():
             sim.device = device
-    sd = SweepDir(Path(root))
     changes = sd.check_spec(spec, force)
     done = sd.scan() if sd.batches.is_dir() else {}
     pending = [r for r in spec.runs if r.id not in done]
@@ -59,7 +61,36 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
     max_batch = spec.max_batch if spec.max_batch is not None else (
         DEFAULT_MAX_BATCH_CPU if sim.device == "cpu" else None)
     batches = plan_batches(spec, pending, budget=budget, max_batch=max_batch)
-    return Prepared(spec, sd, changes, done, pending, batches, budget, max_batch)
+    return Prepared(spec, sd, changes, done, pending, batches, budget, max_batch, note)
+
+
+def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str | None]:
+    """The spec with the store's metric sets its directory was made with, when they differ.
+
+    The sets are part of every run's id, so a release that adds one to a store mode
+    (``top`` joined ``spectra``) would otherwise plan an old directory's runs anew.  When
+    the spec leaves ``eval.metrics`` to the store and no old run id is among its runs,
+    the sets in ``sweep.json`` (or, for a directory that does not record them, those of
+    earlier releases, :data:`~htdyn.sweep.spec.PAST_STORE_MODES`) are tried; the first
+    that gives back old run ids is kept, with a note saying so.
+    """
+    old = sd.manifest() if sd.manifest_path.exists() else None
+    if old is None or spec.store_sets is None:
+        return spec, None
+    recorded = old.get("store_sets")
+    if recorded is not None and tuple(recorded) == spec.store_sets:
+        return spec, None
+    old_ids = set(old.get("run_ids", []))
+    if not old_ids or old_ids & {r.id for r in spec.runs}:
+        return spec, None
+    tries = [tuple(recorded)] if recorded is not None else list(PAST_STORE_MODES.get(spec.store, ()))
+    for sets in tries:
+        alt = spec_from_dict(spec.raw, store_sets=sets)
+        if old_ids & {r.id for r in alt.runs}:
+            extra = [s for s in spec.store_sets if s not in sets]
+            return alt, (f"kept the metric sets {str(sd.root)!r} was made with ({', '.join(sets)})"
+                         + (f"; a new directory also keeps {', '.join(extra)}" if extra else ""))
+    return spec, None
 
 
 def make_executor(name: str, address: str | None = None, num_cpus: int | None = None, *,

@@ -127,7 +127,7 @@ class SweepDir:
         self.batches.mkdir(exist_ok=True)
         _write_json(self.manifest_path, {
             "format": "htdyn-sweep", "format_version": 1, "htdyn_version": __version__,
-            "design": spec.manifest(), "run_ids": [r.id for r in spec.runs],
+            "design": spec.manifest(), "store_sets": spec.store_sets, "run_ids": [r.id for r in spec.runs],
             "runs": [{"id": r.id, "repeat": r.repeat, "point": r.point, "steps": r.steps} for r in spec.runs]})
 
     # ------------------------------------------------------------------ the driver's lock

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,12 @@ STORE_MODES = {
     "scalars": ("norms", "powerlaw", "mp", "phase", "teacher"),
     "spectra": ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "top"),
     "full": ("esd", "norms", "powerlaw", "mp", "phase", "teacher", "top"),
+}
+#: the sets earlier releases gave each store mode, newest first (for a directory whose
+#: sweep.json does not record them: ``htdyn.sweep.driver`` resumes it with its own sets)
+PAST_STORE_MODES = {
+    "spectra": (("esd", "norms", "powerlaw", "mp", "phase", "teacher"),),
+    "full": (("esd", "norms", "powerlaw", "mp", "phase", "teacher"),),
 }
 SWEEP_SETTINGS = ("repeats", "store", "zip", "max_batch", "batch_memory")
 #: the simulation-level keys an axis may vary (each value becomes its own batches)
@@ -81,6 +88,8 @@ class SweepSpec:
     batch_memory: int | None
     runs: list[PlannedRun] = field(default_factory=list)
     templates: dict[int, SimConfig] = field(default_factory=dict)
+    #: the store mode's metric sets as applied (None when the spec sets ``eval.metrics`` itself)
+    store_sets: tuple[str, ...] | None = None
 
     @property
     def axis_keys(self) -> list[str]:
@@ -138,8 +147,8 @@ def _check_axis_key(key: str) -> None:
                           f"({', '.join(sorted(RUN_KEYS))}) or {', '.join(SIM_AXES)}")
 
 
-def _base_sim(base: dict, store: str) -> dict:
-    """The base config with the store mode's defaults for what the user left unset."""
+def _base_sim(base: dict, store: str, store_sets: Sequence[str] | None = None) -> dict:
+    """The base config with the store mode's defaults (``store_sets`` for its metric sets) where unset."""
     base = copy.deepcopy(base)
     ev = base.setdefault("eval", {})
     snaps = base.setdefault("snapshots", {})
@@ -149,7 +158,7 @@ def _base_sim(base: dict, store: str) -> dict:
         snaps.setdefault("at", "none")
     if snaps.get("at", 1) == "none":
         ev.setdefault("at", "first_last")
-    ev.setdefault("metrics", list(STORE_MODES[store]))
+    ev.setdefault("metrics", list(STORE_MODES[store] if store_sets is None else store_sets))
     base.pop("output", None)
     return base
 
@@ -169,8 +178,12 @@ def _check_values(base: dict, axes: list[Axis]) -> None:
                 raise ConfigError(f"sweep axis {a.key!r}, value {v!r}: {exc}") from None
 
 
-def spec_from_dict(raw: dict) -> SweepSpec:
-    """A :class:`SweepSpec` from the plain data of a sweep file (checked; runs expanded)."""
+def spec_from_dict(raw: dict, *, store_sets: Sequence[str] | None = None) -> SweepSpec:
+    """A :class:`SweepSpec` from the plain data of a sweep file (checked; runs expanded).
+
+    ``store_sets``: the metric sets the store mode applies where ``eval.metrics`` is
+    unset (default :data:`STORE_MODES`; a directory made by an earlier release keeps its own).
+    """
     raw = copy.deepcopy(raw)
     for bad in ("grid", "runs"):
         if bad in raw:
@@ -187,10 +200,12 @@ def spec_from_dict(raw: dict) -> SweepSpec:
         _check_axis_key(key)
         axes.append(axis_values(key, spec))
     points, groups = expand_points(axes, sw.get("zip"))
-    base = _base_sim(raw, store)
+    user_sets = isinstance(raw.get("eval"), dict) and "metrics" in raw["eval"]
+    base = _base_sim(raw, store, store_sets)
     _check_values(base, axes)
     spec = SweepSpec(str(raw.get("name", "sweep")), {**raw, "sweep": sw}, axes, groups, repeats, store,
-                     max_batch, batch_memory)
+                     max_batch, batch_memory,
+                     store_sets=None if user_sets else tuple(base["eval"]["metrics"]))
     _expand_runs(spec, base, points)
     return spec
 
