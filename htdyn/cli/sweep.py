@@ -48,6 +48,9 @@ def run_cmd(
     workers: int | None = typer.Option(None, "--workers", help=(
         "Worker processes of the local executor (default: one per visible GPU on CUDA, 1 on the CPU: "
         "this process).")),
+    results: str = typer.Option("shared", "--results", help=(
+        "How Ray tasks return batch files: shared (they write DIR, which every worker sees) or "
+        "object-store (sent to the driver, for workers without a shared disk).")),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (runs, batches, memory, files, time)."),
     force: bool = typer.Option(False, "--force", help="Adopt a changed spec in an existing directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
@@ -64,7 +67,7 @@ def run_cmd(
     spec = load_spec(spec_path)
     root = output if output is not None else Path("outputs") / spec.name
     dev = device or next(iter(spec.templates.values())).device
-    ex = make_executor(executor, address, num_cpus, workers=workers, device=dev)
+    ex = make_executor(executor, address, num_cpus, workers=workers, device=dev, results=results)
     prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "workers", 1))
     if prep.note:
         console.print(Text(prep.note))

@@ -94,11 +94,21 @@ def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str 
 
 
 def make_executor(name: str, address: str | None = None, num_cpus: int | None = None, *,
-                  workers: int | None = None, device: str = "cpu") -> Any:
-    """The executor called ``name``; ``workers`` (local only) defaults to one per GPU on CUDA, 1 on the CPU."""
+                  workers: int | None = None, device: str = "cpu", results: str = "shared") -> Any:
+    """The executor called ``name``; ``workers`` (local only) defaults to one per GPU on CUDA, 1 on the CPU.
+
+    ``results`` (Ray only): ``shared`` (tasks write the sweep directory) or ``object-store``.
+    """
+    from .ray import RESULTS
+
+    if results not in RESULTS:
+        raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
     if name == "local":
         if address is not None:
             raise ConfigError("--address is for --executor ray")
+        if results != "shared":
+            raise ConfigError(f"--results {results} is for --executor ray (the local executor writes the "
+                              "sweep directory itself)")
         from .local import LocalExecutor
 
         return LocalExecutor(workers, device)
@@ -107,7 +117,7 @@ def make_executor(name: str, address: str | None = None, num_cpus: int | None = 
             raise ConfigError("--workers is for --executor local; Ray places one task per free CPU or GPU itself")
         from .ray import RayExecutor
 
-        return RayExecutor(address, num_cpus)
+        return RayExecutor(address, num_cpus, results=results)
     raise ConfigError(f"--executor {name!r} is not valid; choose local or ray")
 
 

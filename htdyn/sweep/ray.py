@@ -1,29 +1,43 @@
 """The Ray executor: each batch a Ray task that declares its CPUs, GPUs and memory.
 
-Results come back as files on a *shared directory*: every task writes its batch's
-trajectory file into the sweep directory (which every worker must see at the same
-path: a local disk for a one-machine runtime, NFS/Lustre/GPFS on a cluster), and
-returns only a small outcome dict to the driver through Ray's object store; the
-driver alone writes the index.  Workers without a shared disk are not supported.
+Results come back one of two ways (``results``):
 
-``address=None`` starts a local Ray runtime (``ray.init(num_cpus=...)``); an address
-(``auto``, ``ray://host:10001``, ``host:6379``) joins an existing cluster.
-Requires the optional extra ``ray`` (``pip install 'htdyn[ray]'``).
+- ``"shared"`` (the default): every task writes its batch's trajectory file into the
+  sweep directory, which every worker must see at the same path (a local disk for a
+  one-machine runtime, NFS/Lustre/GPFS on a cluster), and returns only a small
+  outcome dict through Ray's object store.
+- ``"object-store"``: for workers without a shared disk.  The task gets no path in
+  the sweep directory, only the batch's file name: it runs the batch into a private
+  temporary directory of its own (removed when the task ends, whatever happens) and
+  returns the finished file's bytes, as one ``uint8`` array, with the outcome.  The
+  driver writes them under the batch's partial name in ``DIR/batches``, syncs and
+  renames: a batch file appears complete or not at all.  A failed batch returns no
+  file.  A killed batch cannot resume from its checkpoint (the partial file was on
+  the worker's disk); it is run again from the start.
+
+In both modes the driver alone writes the index.  ``address=None`` starts a local Ray
+runtime (``ray.init(num_cpus=...)``); an address (``auto``, ``ray://host:10001``,
+``host:6379``) joins an existing cluster.  Requires the optional extra ``ray``
+(``pip install 'htdyn[ray]'``).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..io.format import partial_path
 from .events import SweepEvents
 from .index import SweepDir
 from .plan import Batch
 from .spec import SweepSpec
 from .worker import execute_batch
 
-__all__ = ["RayExecutor"]
+__all__ = ["RayExecutor", "RESULTS", "write_batch_file"]
+
+RESULTS = ("shared", "object-store")
 
 
 class RayExecutor:
@@ -34,12 +48,18 @@ class RayExecutor:
     address : an existing cluster's address, or None for a local runtime.
     num_cpus : CPUs of a local runtime (default: this machine's).
     cpus_per_task : CPUs each batch task declares (its BLAS threads).
+    results : ``"shared"`` (tasks write into the sweep directory) or ``"object-store"``
+        (tasks send their file back through Ray's object store).
     """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, cpus_per_task: int = 1):
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, cpus_per_task: int = 1,
+                 results: str = "shared"):
+        if results not in RESULTS:
+            raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
         self.address, self.num_cpus, self.cpus_per_task = address, num_cpus, cpus_per_task
+        self.results = results
 
     def _init(self) -> Any:
         try:
@@ -54,17 +74,20 @@ class RayExecutor:
                      runtime_env={"env_vars": {"PYTHONPATH": path}})
         return ray
 
+    def _args(self, b: Batch, spec: SweepSpec, sd: SweepDir) -> tuple:
+        """What one batch's task is sent: its SimConfig, and its file's path (shared) or only its name."""
+        return b.sim(spec), (b.file if self.results == "object-store" else str(sd.batches / b.file))
+
     def run(self, sd: SweepDir, spec: SweepSpec, batches: list[Batch], events: SweepEvents) -> None:
         if not batches:
             return
         ray = self._init()
         gpus = 1 if spec.templates[batches[0].steps].device == "cuda" else 0
-        task = ray.remote(_task)
+        task = ray.remote(_object_task if self.results == "object-store" else _task)
         pending: dict[Any, Batch] = {}
         for b in batches:
-            ref = task.options(num_cpus=self.cpus_per_task, num_gpus=gpus,
-                               memory=max(int(b.memory_bytes), 1)).remote(b.sim(spec), str(sd.batches / b.file))
-            pending[ref] = b
+            opts = task.options(num_cpus=self.cpus_per_task, num_gpus=gpus, memory=max(int(b.memory_bytes), 1))
+            pending[opts.remote(*self._args(b, spec, sd))] = b
             sd.index.setdefault("running", {})[b.name] = [r.id for r in b.runs]
         sd.save()
         try:
@@ -72,10 +95,7 @@ class RayExecutor:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 b = pending.pop(ready[0])
                 ids = [r.id for r in b.runs]
-                try:
-                    out = ray.get(ready[0])
-                except Exception as exc:  # the task itself died (worker killed, out of memory)
-                    out = {"ok": False, "error": f"ray task failed: {str(exc).splitlines()[0]}", "runs": len(ids)}
+                out = self._collect(ray, ready[0], sd, b)
                 if out["ok"]:
                     sd.mark_done(b.name, ids)
                 else:
@@ -89,9 +109,74 @@ class RayExecutor:
             sd.save()
             raise
 
+    def _collect(self, ray: Any, ref: Any, sd: SweepDir, b: Batch) -> dict:
+        """A finished task's outcome; in object-store mode its file is written into the sweep directory."""
+        try:
+            res = ray.get(ref)
+        except Exception as exc:  # the task itself died (worker killed, out of memory)
+            return {"ok": False, "error": f"ray task failed: {str(exc).splitlines()[0]}", "runs": len(b.runs)}
+        if self.results != "object-store":
+            return res
+        out, data = res
+        del res
+        if out["ok"]:
+            try:
+                out["path"] = str(write_batch_file(sd.batches / b.file, data))
+            except OSError as exc:
+                out = {"ok": False, "error": f"cannot write the batch file: {exc}", "runs": len(b.runs)}
+        return out
+
+
+def write_batch_file(dest: Path, data: Any) -> Path:
+    """Write a batch file received from a task: its partial name, fsync, rename to ``dest``.
+
+    ``data`` is any buffer (the task's ``uint8`` array, read without a copy from Ray's
+    object store).  A crash leaves at most the partial name (never taken as done) and a
+    failed write removes it.
+    """
+    part = partial_path(dest)
+    try:
+        with open(part, "wb") as fh:
+            fh.write(memoryview(data).cast("B"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, dest)
+    finally:
+        if part.exists():
+            part.unlink()
+    _fsync_dir(dest.parent)
+    return dest
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
 
 def _task(sim: Any, dest: str) -> dict:
     return execute_batch(sim, dest)
+
+
+def _object_task(sim: Any, name: str) -> tuple[dict, Any]:
+    """Run a batch into a private temporary directory; return (outcome, the file's bytes or None)."""
+    import tempfile
+
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="htdyn-batch-") as tmp:
+        out = execute_batch(sim, os.path.join(tmp, name))
+        if not out["ok"]:
+            return out, None
+        data = np.fromfile(out.pop("path"), dtype=np.uint8)
+    return out, data
 
 
 def _package_root() -> str:
