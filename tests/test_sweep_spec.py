@@ -173,8 +173,10 @@ def test_batches_follow_the_engine_groups_and_max_batch():
     assert sorted(len(b.runs) for b in batches) == [3] * 8
     for b in batches:
         assert len({r.repeat for r in b.runs}) == 1
-    # a repeat bigger than max_batch: filled greedily, 2 + 2 + 2 per group
-    assert sorted(len(b.runs) for b in plan_batches(s, s.runs, max_batch=2)) == [2] * 12
+    # a repeat bigger than max_batch fills batches of its own: 2 + 1 per repeat, never mixed
+    small = plan_batches(s, s.runs, max_batch=2)
+    assert sorted(len(b.runs) for b in small) == [1] * 8 + [2] * 8
+    assert all(len({r.repeat for r in b.runs}) == 1 for b in small)
     # room for both repeats: one batch per group
     assert sorted(len(b.runs) for b in plan_batches(s, s.runs, max_batch=6)) == [6] * 4
     # the same runs plan to the same names
@@ -198,6 +200,39 @@ def test_memory_budget_cut_matches_the_engine_footprint():
         assert footprint(s.sim_for(3, bigger, "x")).memory_bytes > budget
     with pytest.raises(ConfigError, match="one run"):
         plan_batches(s, s.runs, budget=one // 2)
+
+
+def test_mixed_batches_and_penalties_are_planned_at_the_engine_footprint():
+    """Batches that mix data sets (one device copy per run) and penalty axes (the eigensolve
+    buffers, whichever run comes first) get the engine's own estimate, exactly."""
+    s = spec({"repeats": 3, "optimizer.lr": [0.1, 1.0], "penalty.name": ["stable_rank", "none"]},
+             penalty={"coefficient": 0.01})
+    s.runs = [r for r in s.runs if r.point["penalty.name"] == "none"] + \
+        [r for r in s.runs if r.point["penalty.name"] != "none"]  # a run without penalty first
+    batches = plan_batches(s, s.runs, max_batch=5)
+    assert any(len({r.repeat for r in b.runs}) > 1 for b in batches)  # some batch mixes data sets
+    assert any(any(r.point["penalty.name"] != "none" for r in b.runs) for b in batches)
+    for b in batches:
+        assert b.memory_bytes == footprint(b.sim(s)).memory_bytes
+
+
+def test_footprint_counts_one_device_copy_of_the_data_per_run_when_mixed():
+    from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
+    from htdyn.train.backend import get_backend
+    from htdyn.train.loop import GroupRun
+    from htdyn.train.recorder import Recorder
+
+    m = ModelConfig(n=64, d=16, h=24, n_test=16)
+
+    def sim(seeds):
+        return simulation([RunConfig(model=m, optimizer=OptimizerConfig("gd"), seed=x) for x in seeds], steps=1)
+
+    shared, mixed = sim([0, 0, 0]), sim([0, 0, 1])
+    g = GroupRun(0, [0, 1, 2], mixed, get_backend("cpu", "float32"), Recorder(None, mixed), [None] * 3, [None] * 3)
+    assert g.dev["Xs"].shape[0] == 3  # the engine stacks a copy per run
+    rows = 2 * m.n + m.n_test
+    # two more device copies (float32) and one more host data set (float64)
+    assert footprint(mixed).memory_bytes - footprint(shared).memory_bytes == 2 * rows * m.d * 4 + rows * m.d * 8
 
 
 def test_planner_and_index_at_ten_thousand_runs(tmp_path):

@@ -3,10 +3,11 @@
 Runs go into one batch only if the engine would batch them (same ``steps`` and the
 same :func:`htdyn.train.plan.batch_key`: sizes, activation, optimizer family,
 read-out, minibatch size).  A batch of B runs over k distinct data sets needs
-``m(B, k) = m0 + B * m_run + k * m_data`` bytes, the engine's own estimate
-(:func:`htdyn.train.plan.footprint`, exactly linear in B and k), so a group is cut,
-in the sweep's order (repeat-major), into batches with ``m(B, k) <= budget`` and
-``B <= max_batch``, keeping a data set's runs together where they fit (:func:`_cut`).
+``m(B, k)`` bytes, the engine's own estimate (:func:`htdyn.train.plan.footprint`,
+linear in B and k but for the device's copies of mixed data: :class:`_MemoryModel`),
+so a group is cut, in the sweep's order (repeat-major), into batches with
+``m(B, k) <= budget`` and ``B <= max_batch``, a data set's runs kept together
+(:func:`_cut`).
 The budget is ``batch_memory`` when the spec sets it, else half the free RAM on the
 CPU and 80 % of the GPU's free memory on CUDA.  A batch is named after the runs it holds
 (``b-<first 12 hex digits of SHA-256 of their sorted ids>``): the same pending runs
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import SimConfig
 from ..errors import ConfigError
 from ..io.diskspace import format_bytes
+from ..train.penalty_terms import run_specs
 from ..train.plan import available_memory, batch_key, data_key, footprint
 from .spec import PlannedRun, SweepSpec
 
@@ -71,9 +73,15 @@ def default_budget(device: str, dtype: str = "float32") -> int | None:
 
 
 class _MemoryModel:
-    """m(B, k) = m0 + B m_run + k m_data for one batch group, from three footprints."""
+    """m(B, k) for one batch group, from the engine's estimate of a few small batches.
 
-    def __init__(self, spec: SweepSpec, steps: int, run: PlannedRun):
+    ``m(B, k) = m0 + B (m_run + [pen] m_pen) + k m_host + (1 if k == 1 else B) m_dev``:
+    a data set costs ``m_host`` once on the host, and on the device once when the batch
+    shares one data set, else once per run (the engine stacks the runs' data); a batch
+    holding a penalized run holds the penalty's buffers for every run.
+    """
+
+    def __init__(self, spec: SweepSpec, steps: int, run: PlannedRun, penalized: PlannedRun | None = None):
         import dataclasses
 
         cfg = run.config
@@ -83,10 +91,14 @@ class _MemoryModel:
         def fp(runs: list) -> Any:
             return footprint(spec.sim_for(steps, runs, "probe"))
 
-        one, same, diff = fp([cfg]), fp([cfg, cfg]), fp([cfg, other])
+        one, same, diff, three = fp([cfg]), fp([cfg, cfg]), fp([cfg, other]), fp([cfg, cfg, other])
         self.m_run = same.memory_bytes - one.memory_bytes
-        self.m_data = diff.memory_bytes - same.memory_bytes
-        self.m0 = one.memory_bytes - self.m_run - self.m_data
+        both = diff.memory_bytes - same.memory_bytes  # m_host + m_dev: B = 2 with k = 2 against k = 1
+        self.m_dev = three.memory_bytes - same.memory_bytes - self.m_run - both  # 3 copies, not 2
+        self.m_host = both - self.m_dev
+        self.m0 = one.memory_bytes - self.m_run - self.m_host - self.m_dev
+        # a batch with a penalized run holds the penalty's buffers for each of its runs
+        self.m_pen = 0 if penalized is None else fp([penalized.config]).memory_bytes - one.memory_bytes
         self.f_run = same.file_bytes - one.file_bytes
         self.f_data = diff.file_bytes - same.file_bytes
         self.f0 = one.file_bytes - self.f_run - self.f_data
@@ -103,8 +115,9 @@ class _MemoryModel:
             2.0 * m.h * m.d * r + 10.0 * r ** 3 + 2.0 * (2 * m.n + m.n_test) * m.h * m.d
             + 2.0 * m.n * m.h ** 2 + m.h ** 3 / 3)
 
-    def memory(self, B: int, k: int) -> int:
-        return self.m0 + B * self.m_run + k * self.m_data
+    def memory(self, B: int, k: int, pen: bool = False) -> int:
+        return self.m0 + B * (self.m_run + (self.m_pen if pen else 0)) + k * self.m_host + \
+            (1 if k == 1 else B) * self.m_dev
 
     def file(self, B: int, k: int) -> int:
         return self.f0 + B * self.f_run + k * self.f_data
@@ -124,11 +137,13 @@ def plan_batches(spec: SweepSpec, runs: list[PlannedRun], *, budget: int | None 
         groups.setdefault((r.steps, batch_key(r.config)), []).append(r)
     batches: list[Batch] = []
     for (steps, _), members in groups.items():
-        model = _MemoryModel(spec, steps, members[0])
-        if budget is not None and model.memory(1, 1) > budget:
+        plain = next((r for r in members if not run_specs(r.config)), None)
+        pen = next((r for r in members if run_specs(r.config)), None)
+        model = _MemoryModel(spec, steps, plain or pen, pen if plain is not None else None)
+        if budget is not None and model.memory(1, 1, True) > budget:
             m = members[0].config.model
             raise ConfigError(f"one run (n = {m.n}, d = {m.d}, h = {m.h}) needs about "
-                              f"{format_bytes(model.memory(1, 1))} and a batch may use {format_bytes(budget)} "
+                              f"{format_bytes(model.memory(1, 1, True))} and a batch may use {format_bytes(budget)} "
                               "(sweep.batch_memory, or the free memory); reduce the sizes or raise batch_memory")
         batches += _cut(members, model, steps, budget, max_batch)
     return batches
@@ -138,29 +153,48 @@ def _cut(members: list[PlannedRun], model: _MemoryModel, steps: int, budget: int
          max_batch: int | None) -> list[Batch]:
     """One batch group cut, in order, into batches within the budget and max_batch.
 
-    The runs of one data set (consecutive in the sweep's order: a repeat's points) stay
-    in one batch when they fit in a batch of their own: a batch then holds whole data
-    sets, stores each once and evaluates the points' shared W_0 once
-    (:func:`htdyn.train.loop.distinct_runs`).  A data set too big for one batch fills
-    batches of its own, greedily.
+    The runs of one data set (consecutive in the sweep's order: a repeat's points) join
+    the current batch only if all of them fit in it; otherwise they start a batch.  A
+    batch then holds whole data sets, stores each once and evaluates the points' shared
+    W_0 once (:func:`htdyn.train.loop.distinct_runs`).  A data set too big for one batch
+    fills batches of its own, greedily, the last of which later data sets may join.
     """
-    chunks: list[tuple[list[PlannedRun], set[str]]] = [([], set())]
+    chunks = [_Chunk()]
     for block in _data_blocks(members):
-        dk = data_key(block[0].config)
-        chunk, keys = chunks[-1]
-        if chunk and not _fits(model, len(chunk) + len(block), len(keys | {dk}), budget, max_batch) \
-                and _fits(model, len(block), 1, budget, max_batch):
-            chunks.append(([], set()))
+        dk, pen = data_key(block[0].config), any(bool(run_specs(r.config)) for r in block)
+        if chunks[-1].runs and not chunks[-1].fits(model, len(block), dk, pen, budget, max_batch):
+            chunks.append(_Chunk())  # the block starts a batch: alone, or the first of its own
         for r in block:
-            chunk, keys = chunks[-1]
-            if chunk and not _fits(model, len(chunk) + 1, len(keys | {dk}), budget, max_batch):
-                chunks.append(([], set()))
-                chunk, keys = chunks[-1]
-            chunk.append(r)
-            keys.add(dk)
-    return [Batch(batch_name([r.id for r in chunk]), chunk, steps, model.memory(len(chunk), len(keys)),
-                  model.file(len(chunk), len(keys)), model.flops_run * len(chunk))
-            for chunk, keys in chunks if chunk]
+            if chunks[-1].runs and not chunks[-1].fits(model, 1, dk, pen, budget, max_batch):
+                chunks.append(_Chunk())
+            chunks[-1].add(r, dk, pen)
+    return [Batch(batch_name([r.id for r in c.runs]), c.runs, steps, c.memory(model),
+                  model.file(len(c.runs), len(c.keys)), model.flops_run * len(c.runs))
+            for c in chunks if c.runs]
+
+
+@dataclass
+class _Chunk:
+    """A batch being filled: its runs, their data keys, whether one has a penalty."""
+
+    runs: list[PlannedRun] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    pen: bool = False
+
+    def add(self, r: PlannedRun, dk: str, pen: bool) -> None:
+        self.runs.append(r)
+        self.keys.add(dk)
+        self.pen |= pen
+
+    def memory(self, model: _MemoryModel) -> int:
+        return model.memory(len(self.runs), len(self.keys), self.pen)
+
+    def fits(self, model: _MemoryModel, more: int, dk: str, pen: bool, budget: int | None,
+             max_batch: int | None) -> bool:
+        """Whether ``more`` runs of data set ``dk`` can join."""
+        B, k = len(self.runs) + more, len(self.keys | {dk})
+        return (max_batch is None or B <= max_batch) and (budget is None or model.memory(B, k, self.pen or pen)
+                                                          <= budget)
 
 
 def _data_blocks(members: list[PlannedRun]) -> list[list[PlannedRun]]:
@@ -172,10 +206,6 @@ def _data_blocks(members: list[PlannedRun]) -> list[list[PlannedRun]]:
         else:
             blocks.append([r])
     return blocks
-
-
-def _fits(model: _MemoryModel, B: int, k: int, budget: int | None, max_batch: int | None) -> bool:
-    return (max_batch is None or B <= max_batch) and (budget is None or model.memory(B, k) <= budget)
 
 
 def gemm_rate(dtype: str = "float32") -> float:

@@ -57,7 +57,9 @@ def footprint(config: SimConfig) -> Footprint:
     s the bytes of the training dtype: the weight-sized buffers
     ``(5 + k) B h d s`` (W_t, W_{t+1} twice, the gradient, the update, k optimizer
     states), the pre-activations and the gradient's product ``B n (h + d) s``,
-    the inputs on the device ``(2 n + n_test) d s`` and in float64 on the host,
+    the inputs on the device ``(2 n + n_test) d s`` (once when every run shares one
+    data set, else once per run: the engine stacks them) and in float64 on the host
+    (once per data set),
     the float64 initial weights ``B h d 8``, the online metrics the group keeps on
     the host until it ends, ``B E v 8`` (E eval steps, v numbers per step: the ESD, the
     top triplets, the scalars); with a spectral penalty, its float64 buffers
@@ -87,7 +89,8 @@ def _group_memory(runs: list[RunConfig], s: int, device: str, metric_values: int
     k = len(STATE_NAMES[runs[0].optimizer.name])
     rows = 2 * n + m.n_test
     n_data = len({data_key(r) for r in runs})
-    dev = (5 + k) * B * h * d * s + B * n * (h + d) * s + n_data * rows * d * s
+    dev_data = 1 if n_data == 1 else B  # device_data stacks one copy per run unless all share one
+    dev = (5 + k) * B * h * d * s + B * n * (h + d) * s + dev_data * rows * d * s
     if any(run_specs(r) for r in runs):  # the penalties' float64 eigensolve and gradient (measured: 0.88x this)
         N = min(h, d)
         dev += 8 * B * (4 * h * d + 2 * N * N)
