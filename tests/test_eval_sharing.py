@@ -57,27 +57,40 @@ def test_equal_runs_are_evaluated_once_and_as_if_alone(eval_sizes: list[int], se
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_diverged_runs_are_not_evaluated_again(eval_sizes: list[int]) -> None:
+def test_diverged_runs_are_not_recorded_again(eval_sizes: list[int]) -> None:
     m = ModelConfig(**{**TINY, "activation": "linear"})  # GD at lr = 1e6 overflows (tests/test_engine.py)
     runs = [RunConfig(model=m, optimizer=OptimizerConfig("gd", lr=lr), seed=0) for lr in (5.0, 1e6)]
     sim = simulation(runs, steps=10, dtype="float32", eval={"at": "first_last"})
     res = htdyn.simulate(sim, path=False)
     assert res.runs[1].diverged and not res.runs[0].diverged
-    assert eval_sizes == [1, 1]  # W_0 once for both; W_10 of the run still training only
+    # W_0 once for both; at step 10 nothing is shared, so the batch as it is (no copy), the
+    # frozen run's numbers dropped
+    assert eval_sizes == [1, 2]
     assert np.isnan(res.runs[1].eval["probe_loss"][-1]) and np.isfinite(res.runs[0].eval["probe_loss"][-1])
 
 
 def test_distinct_runs_compares_data_key_a_and_every_entry_of_w() -> None:
     rng = np.random.default_rng(0)
-    W = np.repeat(rng.standard_normal((1, 5, 4)), 6, axis=0)
-    a = np.repeat(rng.standard_normal((1, 5)), 6, axis=0)
-    W[2, 4, 3] += 1e-300  # differs in its last entry only
-    W[2, 4, 3] = np.nextafter(W[2, 4, 3], np.inf)
+    W = np.repeat(rng.standard_normal((1, 5, 4)), 7, axis=0)
+    a = np.repeat(rng.standard_normal((1, 5)), 7, axis=0)
+    W[2, 4, 3] = np.nextafter(W[2, 4, 3], np.inf)  # differs in its last entry only
     a[3, 0] = np.nextafter(a[3, 0], np.inf)  # differs in a only
-    keys = ["d0", "d0", "d0", "d0", "d1", "d0"]  # run 4: another data set
-    reps, inverse = distinct_runs(np, W, a, keys, np.arange(6))
-    assert reps == [0, 2, 3, 4]
-    assert inverse.tolist() == [0, 0, 1, 2, 3, 0]
-    reps, inverse = distinct_runs(np, W, a, keys, np.array([1, 2, 5]))  # runs 0, 3 and 4 inactive
+    W[6, 2, 1] = np.nextafter(W[6, 2, 1], np.inf)  # a middle row: equal fingerprint, caught in full
+    keys = ["d0", "d0", "d0", "d0", "d1", "d0", "d0"]  # run 4: another data set
+    W, a = np.concatenate([W, W[6:]]), np.concatenate([a, a[6:]])  # run 7 equals run 6
+    keys.append("d0")
+    reps, inverse = distinct_runs(np, W, a, keys, np.arange(8))
+    assert reps == [0, 2, 3, 4, 6]
+    assert inverse.tolist() == [0, 0, 1, 2, 3, 0, 4, 4]
+    reps, inverse = distinct_runs(np, W, a, keys, np.array([1, 2, 5]))  # the others inactive
     assert reps == [1, 2]
-    assert inverse.tolist() == [-1, 0, 1, -1, -1, 0]
+    assert inverse.tolist() == [-1, 0, 1, -1, -1, 0, -1, -1]
+
+
+def test_distinct_runs_on_torch() -> None:
+    torch = pytest.importorskip("torch")
+    W = torch.zeros((3, 4, 5), dtype=torch.float64)
+    a = torch.ones((3, 4), dtype=torch.float64)
+    W[1, 1, 1] = 1.0
+    reps, inverse = distinct_runs(torch, W, a, ["d", "d", "d"], np.arange(3))
+    assert reps == [0, 1] and inverse.tolist() == [0, 1, 0]

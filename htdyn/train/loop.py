@@ -250,11 +250,12 @@ class GroupRun:
     def evaluate(self, t: int) -> None:
         """Ridge read-out and losses (and the online metrics) of W_t for the runs still training.
 
-        Runs whose (data set, W_t, a_t) are equal bit for bit have equal evaluations, so
-        each distinct one is evaluated once (:func:`distinct_runs`): at step 0 every point of
-        a sweep's repeat starts from the same W_0 and data, and a batch of them evaluates
-        one.  Evaluating a subset gives the same numbers as the whole batch (every run's
-        products and solves are its own).
+        Runs whose data set, W_t and a_t are equal have equal evaluations, so each distinct
+        one is evaluated once (:func:`distinct_runs`): at step 0 every point of a sweep's
+        repeat starts from the same W_0 and data, and a batch of them evaluates one.  On
+        numpy, evaluating a subset gives the same numbers as the whole batch, bit for bit
+        (every run's products and solves are its own; tested); batched GPU kernels may
+        round differently with the batch size.
         """
         t0 = time.perf_counter()
         st, cfg = self.state, self.config.eval
@@ -264,9 +265,11 @@ class GroupRun:
             return
         reps, inverse = distinct_runs(self.xp, st.W, st.a, self.data_keys, active)
         W, a, dev, betas = st.W, st.a, self.dev, self.betas
-        if len(reps) < self.B:
+        if len(reps) < active.size:  # runs share: evaluate the distinct ones (a copy of their W and data)
             W, a, betas = W[reps], a[reps], betas[reps]
             dev = dev if self.shared_data else {k: v[reps] for k, v in dev.items()}
+        else:  # nothing shared: the whole batch as it is, no copy (frozen runs' numbers unused)
+            inverse = np.where(inverse >= 0, np.arange(self.B), -1)
         ev = _scatter(_evaluate_runs(self.xp, W, a, dev, self.act, cfg.ridge_lambda, pre), inverse)
         mv = _scatter(self.metric_fn(W, betas), inverse) if self.metric_fn else {}
         e = self.eval_steps.index(t)
@@ -314,23 +317,26 @@ def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.
 
 
 def distinct_runs(xp: Any, W: Any, a: Any, keys: list[str], runs: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """The distinct runs among ``runs``: equal data key, and W and a equal element for element.
+    """The distinct runs among ``runs``: equal data key, and W and a equal entry for entry.
 
     Returns ``reps`` (the first run of each kind, in order) and ``inverse`` (B,): the
     position in ``reps`` of every run's representative, -1 for runs not in ``runs``.
-    A cheap test (a and the first row of W) rules most pairs out before the full one.
+    Equal means equal values (``-0.0 == 0.0``; NaN equals nothing).  One batched
+    fingerprint per run (sums of a and of W's first and last rows, one copy to the host)
+    rules out almost every unequal pair; a candidate pair is then compared in full.
     """
     inverse = np.full(W.shape[0], -1, dtype=np.int64)
+    fp = to_numpy(xp.stack([xp.sum(a, axis=1), xp.sum(W[:, 0, :], axis=1), xp.sum(W[:, -1, :], axis=1)], axis=1))
     reps: list[int] = []
+    seen: dict[tuple, list[int]] = {}
     for j in runs:
-        for i, r in enumerate(reps):
-            if keys[r] == keys[j] and _equal(xp, a[r], a[j]) and _equal(xp, W[r, 0], W[j, 0]) \
-                    and _equal(xp, W[r], W[j]):
-                inverse[j] = i
-                break
-        else:
-            inverse[j] = len(reps)
+        cands = seen.setdefault((keys[j], *map(float, fp[j])), [])
+        i = next((i for i in cands if _equal(xp, a[reps[i]], a[j]) and _equal(xp, W[reps[i]], W[j])), None)
+        if i is None:
+            i = len(reps)
             reps.append(int(j))
+            cands.append(i)
+        inverse[j] = i
     return reps, inverse
 
 
