@@ -289,3 +289,17 @@ def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
         assert prep.spec.store_sets == old_sets and "kept the metric sets" in prep.note and "top" in prep.note
     # a new directory gets this release's sets
     assert prepare(load_spec(path), tmp_path / "fresh").spec.store_sets == new.store_sets
+
+
+def test_a_changed_store_is_not_undone_by_the_directory_sets(tmp_path):
+    """Adopting a directory's sets is for a release's drift only: a user's new store is the user's."""
+    text = SPEC.format(store="spectra").replace("repeats = 2", "repeats = 1")
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    run_sweep(prepare(load_spec(path), out), make_executor("local"))
+    path.write_text(text.replace('store = "spectra"', 'store = "scalars"'))
+    spec = load_spec(path)
+    prep = prepare(spec, out, force=True)
+    assert prep.note is None and prep.spec.store_sets == spec.store_sets
+    assert len(prep.pending) == 6  # scalars runs are other runs

@@ -69,14 +69,17 @@ def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str 
 
     The sets are part of every run's id, so a release that adds one to a store mode
     (``top`` joined ``spectra``) would otherwise plan an old directory's runs anew.  When
-    the spec leaves ``eval.metrics`` to the store and no old run id is among its runs,
-    the sets in ``sweep.json`` (or, for a directory that does not record them, those of
+    the spec leaves ``eval.metrics`` to the store, its ``store`` and ``[eval]`` are the
+    directory's, and no old run id is among its runs, the sets in ``sweep.json`` (or, for a directory that does not record them, those of
     earlier releases, :data:`~htdyn.sweep.spec.PAST_STORE_MODES`) are tried; the first
     that gives back old run ids is kept, with a note saying so.
     """
     old = sd.manifest() if sd.manifest_path.exists() else None
     if old is None or spec.store_sets is None:
         return spec, None
+    design = old.get("design", {})
+    if design.get("store") != spec.store or (design.get("spec") or {}).get("eval") != spec.raw.get("eval"):
+        return spec, None  # the user changed the store or [eval]: not a release's drift (check_spec judges)
     recorded = old.get("store_sets")
     if recorded is not None and tuple(recorded) == spec.store_sets:
         return spec, None
@@ -85,7 +88,10 @@ def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str 
         return spec, None
     tries = [tuple(recorded)] if recorded is not None else list(PAST_STORE_MODES.get(spec.store, ()))
     for sets in tries:
-        alt = spec_from_dict(spec.raw, store_sets=sets)
+        try:
+            alt = spec_from_dict(spec.raw, store_sets=sets)
+        except ConfigError:  # a set this release no longer has
+            continue
         if old_ids & {r.id for r in alt.runs}:
             extra = [s for s in spec.store_sets if s not in sets]
             return alt, (f"kept the metric sets {str(sd.root)!r} was made with ({', '.join(sets)})"
