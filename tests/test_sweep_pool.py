@@ -309,3 +309,12 @@ def test_cpu_workers_share_the_default_memory_budget(tmp_path: Path, monkeypatch
     assert prepare(spec, tmp_path / "a", workers=4).budget == 10 ** 9 // 4
     spec.batch_memory = 123456789  # set by the user: per batch, whatever the workers
     assert prepare(spec, tmp_path / "a", workers=4).budget == 123456789
+
+
+def test_workers_that_share_a_gpu_share_its_budget() -> None:
+    """per_device: the batches one device's memory holds at once (what prepare divides the budget by)."""
+    assert LocalExecutor(1, "cpu").per_device == 1
+    assert LocalExecutor(3, "cpu").per_device == 3
+    assert LocalExecutor(2, "cuda", devices=["0", "1"]).per_device == 1
+    assert LocalExecutor(3, "cuda", devices=["0", "1"]).per_device == 2  # round-robin: GPU 0 runs two
+    assert LocalExecutor(4, "cuda", devices=[]).per_device == 4  # GPUs unknown: all on the default one

@@ -68,7 +68,7 @@ def run_cmd(
     root = output if output is not None else Path("outputs") / spec.name
     dev = device or next(iter(spec.templates.values())).device
     ex = make_executor(executor, address, num_cpus, workers=workers, device=dev, results=results)
-    prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "workers", 1))
+    prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "per_device", 1))
     if prep.note:
         console.print(Text(prep.note))
     if dry_run:

@@ -40,9 +40,10 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
             workers: int = 1) -> Prepared:
     """Check, scan and plan (no writes). ``device`` overrides the spec's.
 
-    ``workers``: batches that run at once on the CPU; they share the default budget
-    (half the free RAM), so each batch is planned against ``1 / workers`` of it.  On
-    CUDA each worker has a GPU of its own, and ``batch_memory`` is per batch either way.
+    ``workers``: batches that run at once on one device (every worker on the CPU; on
+    CUDA the workers that share a GPU, ``LocalExecutor.per_device``); they share its
+    default budget (half the free RAM, 80 % of the GPU's free memory), so each batch is
+    planned against ``1 / workers`` of it.  ``batch_memory`` is per batch.
     """
     if device is not None and device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r} is not valid; choose cpu or cuda")
@@ -56,7 +57,7 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
     pending = [r for r in spec.runs if r.id not in done]
     sim = next(iter(spec.templates.values()))
     budget = spec.batch_memory if spec.batch_memory is not None else default_budget(sim.device, sim.dtype)
-    if spec.batch_memory is None and budget is not None and sim.device == "cpu":
+    if spec.batch_memory is None and budget is not None:
         budget //= max(1, workers)
     max_batch = spec.max_batch if spec.max_batch is not None else (
         DEFAULT_MAX_BATCH_CPU if sim.device == "cpu" else None)
@@ -70,9 +71,10 @@ def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str 
     The sets are part of every run's id, so a release that adds one to a store mode
     (``top`` joined ``spectra``) would otherwise plan an old directory's runs anew.  When
     the spec leaves ``eval.metrics`` to the store, its ``store`` and ``[eval]`` are the
-    directory's, and no old run id is among its runs, the sets in ``sweep.json`` (or, for a directory that does not record them, those of
-    earlier releases, :data:`~htdyn.sweep.spec.PAST_STORE_MODES`) are tried; the first
-    that gives back old run ids is kept, with a note saying so.
+    directory's, and no old run id is among its runs, the sets in ``sweep.json`` (or,
+    for a directory that does not record them, those of earlier releases,
+    :data:`~htdyn.sweep.spec.PAST_STORE_MODES`) are tried; the first that gives back
+    old run ids is kept, with a note saying so.
     """
     old = sd.manifest() if sd.manifest_path.exists() else None
     if old is None or spec.store_sets is None:

@@ -51,6 +51,18 @@ class LocalExecutor:
         self.workers = default_workers(device) if workers is None else workers
         self.device, self.devices = device, devices
 
+    @property
+    def per_device(self) -> int:
+        """Batches that run at once on one device's memory: every worker on the CPU; on CUDA
+        the workers dealt to one GPU (all of them when the GPUs are unknown)."""
+        if self.workers == 1:
+            return 1
+        slots = make_slots(self.workers, self.device, self.devices)
+        counts: dict = {}
+        for sl in slots:
+            counts[sl.device] = counts.get(sl.device, 0) + 1
+        return max(counts.values())
+
     def describe(self) -> str:
         """One line for ``--dry-run``: how many workers and what each is bound to."""
         if self.workers == 1:

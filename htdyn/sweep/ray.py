@@ -8,7 +8,7 @@ Results come back one of two ways (``results``):
   outcome dict through Ray's object store.
 - ``"object-store"``: for workers without a shared disk.  The task gets no path in
   the sweep directory, only the batch's file name: it runs the batch into a private
-  temporary directory of its own (removed when the task ends, whatever happens) and
+  temporary directory of its own (removed when the task ends, unless its process is killed) and
   returns the finished file's bytes, as one ``uint8`` array, with the outcome.  The
   driver writes them under the batch's partial name in ``DIR/batches``, syncs and
   renames: a batch file appears complete or not at all.  A failed batch returns no
