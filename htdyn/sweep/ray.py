@@ -67,11 +67,12 @@ class RayExecutor:
         except ImportError:
             raise ConfigError("--executor ray needs Ray: pip install 'htdyn[ray]' (or pip install ray)") from None
         if not ray.is_initialized():
-            kw: dict = {"address": self.address} if self.address else {"num_cpus": self.num_cpus}
-            # workers must import this htdyn: hand them the driver's module path
-            path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), _package_root()) if p)
-            ray.init(**kw, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": path}})
+            if self.address:  # a cluster's workers import the htdyn installed on their nodes (docs/sweeps.md)
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            else:  # this machine's workers import this htdyn: hand them the driver's module path
+                path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), _package_root()) if p)
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": path}})
         return ray
 
     def _args(self, b: Batch, spec: SweepSpec, sd: SweepDir) -> tuple:
