@@ -170,3 +170,44 @@ def test_sweep_batch_continues_from_its_checkpoint(tmp_path: Path, monkeypatch: 
     with htdyn.open(dest) as traj:
         assert int(traj.attrs["resumed"]) == 1
     _same_file(dest, fresh)
+
+
+def test_a_rerun_plans_a_checkpointed_batch_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut follows the budget (the free memory) and max_batch; an interrupted batch with a
+    checkpoint is planned again with its own runs, continues from the checkpoint, and the sweep
+    equals an uninterrupted one."""
+    import pandas as pd
+
+    from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    from htdyn.sweep.spec import load_spec
+
+    text = LONG.format(steps=40, opt="adam", bs=16).replace("[grid]\nseed = [0, 1]\n", "") + \
+        '[sweep]\nrepeats = 2\nmax_batch = 2\nstore = "scalars"\n"optimizer.lr" = [0.01, 0.02]\n'
+    spec_path = tmp_path / "sw.toml"
+    spec_path.write_text(text)
+    ref = tmp_path / "ref"
+    run_sweep(prepare(load_spec(spec_path), ref), make_executor("local"))
+    out = tmp_path / "out"
+    prep = prepare(load_spec(spec_path), out)
+    first = prep.batches[0]
+    prep.dir.write_manifest(prep.spec)
+    monkeypatch.setenv("HTDYN_CHECKPOINT_EVERY_S", "0")
+
+    def stop(info):
+        if info.t == 25:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        htdyn.simulate(first.sim(prep.spec), path=str(out / "batches" / first.file), on_step=stop)
+    # the rerun would now put all 4 runs in one batch, but keeps the checkpointed one
+    spec_path.write_text(text.replace("max_batch = 2", "max_batch = 4"))
+    again = prepare(load_spec(spec_path), out)
+    assert again.batches[0].name == first.name
+    assert [r.id for r in again.batches[0].runs] == [r.id for r in first.runs]
+    assert sorted(len(b.runs) for b in again.batches) == [2, 2]
+    run_sweep(again, make_executor("local"))
+    with htdyn.open(out / "batches" / first.file) as traj:
+        assert int(traj.attrs["resumed"]) == 1
+    a = htdyn.open_sweep(ref).table().sort_values(["run_id", "step"]).reset_index(drop=True)
+    b = htdyn.open_sweep(out).table().sort_values(["run_id", "step"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

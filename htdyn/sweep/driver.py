@@ -61,8 +61,33 @@ def prepare(spec: SweepSpec, root: str | Path, *, force: bool = False, device: s
         budget //= max(1, workers)
     max_batch = spec.max_batch if spec.max_batch is not None else (
         DEFAULT_MAX_BATCH_CPU if sim.device == "cpu" else None)
-    batches = plan_batches(spec, pending, budget=budget, max_batch=max_batch)
+    fixed = checkpointed_batches(spec, sd, pending, budget)
+    claimed = {r.id for b in fixed for r in b.runs}
+    batches = fixed + plan_batches(spec, [r for r in pending if r.id not in claimed], budget=budget,
+                                   max_batch=max_batch)
     return Prepared(spec, sd, changes, done, pending, batches, budget, max_batch, note)
+
+
+def checkpointed_batches(spec: SweepSpec, sd: SweepDir, pending: list[PlannedRun], budget: int | None) -> list[Batch]:
+    """The interrupted batches that hold a checkpoint, planned again as they were.
+
+    A batch's name comes from its runs and the cut from the budget, which follows the
+    free memory; without this a rerun could cut differently and start such a batch's
+    runs from step 0, leaving its checkpointed file behind.  A batch is kept when all
+    its runs are pending, it is one batch for the engine, and it fits the budget.
+    """
+    order = {r.id: i for i, r in enumerate(pending)}
+    out: list[Batch] = []
+    claimed: set[str] = set()
+    for name, ids in sd.checkpointed():
+        if not ids or any(i not in order or i in claimed for i in ids):
+            continue
+        runs = sorted((pending[order[i]] for i in ids), key=lambda r: order[r.id])
+        planned = plan_batches(spec, runs)
+        if len(planned) == 1 and planned[0].name == name and (budget is None or planned[0].memory_bytes <= budget):
+            out.append(planned[0])
+            claimed.update(ids)
+    return out
 
 
 def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str | None]:

@@ -181,6 +181,19 @@ class SweepDir:
             self.index.get("failed", {}).pop(rid, None)
         return done
 
+    def checkpointed(self) -> list[tuple[str, list[str]]]:
+        """Unfinished batch files that hold a checkpoint: (batch name, its runs' sweep ids).
+
+        What a rerun plans again as it was, whatever the planner would cut now (the budget
+        follows the free memory), so that the batch continues from its checkpoint.
+        """
+        out = []
+        for p in sorted(self.batches.glob("*.partial.h5")) if self.batches.is_dir() else []:
+            ids = _read_ids(p, checkpointed=True)
+            if ids:
+                out.append((p.name[: -len(".partial.h5")], [rid for rid, _ in ids]))
+        return out
+
     def states(self, run_ids: list[str]) -> dict[str, RunState]:
         """The state of every planned run (scans the files; does not write the index)."""
         done = self.scan()
@@ -230,13 +243,18 @@ class SweepDir:
         return partial_path(self.batches / f"{name}.h5")
 
 
-def _read_ids(path: Path) -> list[tuple[str, int]]:
-    """(sweep run id, index) of every run of a complete trajectory file; [] for an incomplete one."""
+def _read_ids(path: Path, checkpointed: bool = False) -> list[tuple[str, int]]:
+    """(sweep run id, index) of every run of a complete trajectory file; [] for an incomplete one.
+
+    ``checkpointed``: of an unfinished file that holds a checkpoint instead ([] for any other).
+    """
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
-            if f.attrs.get("status") != "complete":
+            ok = "checkpoints" in f and f.attrs.get("status") != "complete" if checkpointed else \
+                f.attrs.get("status") == "complete"
+            if not ok:
                 return []
             sim = json.loads(f.attrs["config_json"])
             ctx = run_context(sim)
