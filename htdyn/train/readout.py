@@ -36,14 +36,15 @@ def ridge_readout(xp: Any, Z: Any, y: Any, lam: float) -> Any:
     cond(G); never for bounded activations at the paper's lambda) is solved
     by :func:`ridge_lstsq` instead.  Returns (B, h).
     """
-    Z = xp.astype(Z, xp.float64)
-    y = xp.astype(y, xp.float64)
+    Z = xp.astype(Z, xp.float64, copy=False)
+    y = xp.astype(y, xp.float64, copy=False)
     n, h = Z.shape[-2], Z.shape[-1]
     c = lam / h * n
     Zt = xp.matrix_transpose(Z)
     k = min(n, h)
     G = xp.matmul(Zt, Z) if h <= n else xp.matmul(Z, Zt)
-    G = G + c * xp.eye(k, dtype=xp.float64, device=_device(Z))
+    diag = list(range(k))
+    G[..., diag, diag] += c  # in place: G is ours, and a B k^2 float64 temporary less
     # cond(G) <= trace(G) / c: past 1e10 the normal equations lose more than ~1e-6 of a_hat
     # (features of a run gone wild, e.g. linear or relu at a huge lr); those runs take lstsq
     tr = to_numpy(xp.sum(xp.linalg.diagonal(G), axis=-1))
@@ -116,11 +117,13 @@ def evaluate(
     h = W.shape[-2]
     Pp, Zp = features(xp, W, data["Xs_probe"], act)
     if pre_scale != 1.0:
-        Zp = act(xp, Pp * pre_scale)
+        Pp *= pre_scale  # in place (Pp is ours): one (B, n, h) temporary less
+        Zp = act(xp, Pp)
     del Pp
     Pt, Zt_net = features(xp, W, data["Xs_test"], act)
     Zt = act(xp, Pt * pre_scale) if pre_scale != 1.0 else Zt_net
-    Zp = xp.astype(Zp, xp.float64) / math.sqrt(h)
+    Zp = xp.astype(Zp, xp.float64)
+    Zp /= math.sqrt(h)
     Zt = xp.astype(Zt, xp.float64) / math.sqrt(h)
     Zt_net = Zt if pre_scale == 1.0 else xp.astype(Zt_net, xp.float64) / math.sqrt(h)
     yp = xp.astype(data["y_probe"], xp.float64)
