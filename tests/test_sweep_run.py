@@ -303,3 +303,29 @@ def test_a_changed_store_is_not_undone_by_the_directory_sets(tmp_path):
     prep = prepare(spec, out, force=True)
     assert prep.note is None and prep.spec.store_sets == spec.store_sets
     assert len(prep.pending) == 6  # scalars runs are other runs
+
+
+def test_status_shows_a_batch_running_while_its_driver_lives(tmp_path):
+    """A batch sent by a live driver is running even with no file in DIR (Ray object-store batches);
+    once the driver is gone it is pending again, and a new driver starts with no stale marks."""
+    from htdyn.sweep.index import SweepDir
+
+    path = tmp_path / "s.toml"
+    path.write_text(SPEC.format(store="scalars").replace("repeats = 2", "repeats = 1"))
+    spec = load_spec(path)
+    prep = prepare(spec, tmp_path / "out")
+    ids = [r.id for r in prep.batches[0].runs]
+    sd = prep.dir.lock()
+    try:
+        sd.write_manifest(spec)
+        sd.mark_running(prep.batches[0].name, ids)
+        assert {SweepDir(tmp_path / "out").states(ids)[i].state for i in ids} == {"running"}
+    finally:
+        sd.unlock()
+    assert {SweepDir(tmp_path / "out").states(ids)[i].state for i in ids} == {"pending"}
+
+    class Nothing:
+        def run(self, sd, spec, batches, events):
+            assert sd.index["running"] == {}
+
+    run_sweep(prepare(spec, tmp_path / "out"), Nothing())

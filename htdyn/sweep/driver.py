@@ -161,6 +161,7 @@ def run_sweep(prep: Prepared, executor: Any, events: SweepEvents | None = None) 
     try:
         sd.write_manifest(prep.spec)
         sd.scan()
+        sd.index["running"] = {}  # left by a driver that was killed: nothing runs but what this one starts
         sd.save()
         executor.run(sd, prep.spec, prep.batches, events)
     finally:

@@ -198,8 +198,9 @@ class SweepDir:
         """The state of every planned run (scans the files; does not write the index)."""
         done = self.scan()
         running: set[str] = set()
+        driver = holder(self.index_path) is not None  # a live driver (Ray object-store batches write no file here)
         for name, ids in self.index.get("running", {}).items():
-            if holder(self.batches / f"{name}.h5") is not None:
+            if driver or holder(self.batches / f"{name}.h5") is not None:
                 running.update(ids)
         failed = self.index.get("failed", {})
         out = {}
