@@ -30,3 +30,24 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+class StopRequest:
+    """A stop signal's handler that raises :class:`Interrupted` at once and remembers it.
+
+    Python drops an exception raised inside a finalizer (a weakref callback,
+    ``__del__``), so a signal that lands there would be lost; :meth:`check`, called after
+    every step, raises it again.  Install :meth:`handler` with ``signal.signal``.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def handler(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise the stop that was asked for, if any."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)

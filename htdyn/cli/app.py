@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..blas import set_thread_timeout
-from ..errors import HtdynError
+from ..errors import HtdynError, StopRequest
 
 # nothing above loads numpy (the commands import it when they run): OpenBLAS still reads this
 set_thread_timeout()
@@ -34,7 +34,7 @@ console = Console(stderr=True)
 out = Console()
 
 
-class StopSignals:
+class StopSignals(StopRequest):
     """Ctrl-C and SIGTERM stop a command even when the signal lands where Python drops it.
 
     The handler raises :class:`~htdyn.errors.Interrupted` at once, as usual; a signal that
@@ -46,7 +46,7 @@ class StopSignals:
     """
 
     def __init__(self) -> None:
-        self.signum: int | None = None
+        super().__init__()
         self.old: dict = {}
         self.old_hook: Any = None
 
@@ -56,24 +56,12 @@ class StopSignals:
         if not isinstance(info.exc_value, Interrupted):
             self.old_hook(info)
 
-    def _handler(self, signum: int, frame: object) -> None:
-        from ..errors import Interrupted
-
-        self.signum = signum
-        raise Interrupted(signum)
-
-    def check(self) -> None:
-        if self.signum is not None:
-            from ..errors import Interrupted
-
-            raise Interrupted(self.signum)
-
     def __enter__(self) -> StopSignals:
         import signal
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:  # a job started with SIGINT ignored keeps it so
-                self.old[sig] = signal.signal(sig, self._handler)
+                self.old[sig] = signal.signal(sig, self.handler)
         self.old_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 

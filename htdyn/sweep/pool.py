@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing import connection, get_context
 from typing import Any
 
-from ..errors import HtdynError
+from ..errors import HtdynError, StopRequest
 
 __all__ = ["Slot", "WorkerPool", "PoolEvent", "WorkerStartError", "make_slots", "visible_gpus", "cpu_cores",
            "THREAD_VARS"]
@@ -327,30 +327,16 @@ class _Reporter:
             self.pending, self.last = 0, now
 
 
-class _Stop:
-    """SIGTERM raises :class:`~htdyn.errors.Interrupted`; one swallowed by a finalizer is raised again
-    at the next step (the pattern of :class:`htdyn.cli.app.StopSignals`, without the CLI)."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
+class _Stop(StopRequest):
+    """A worker's stop: SIGINT ignored (the driver decides), SIGTERM raises
+    :class:`~htdyn.errors.Interrupted`, and one swallowed by a finalizer is raised again at
+    the next step; Python's report of the swallowed one is left out."""
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, self._handler)
+        signal.signal(signal.SIGTERM, self.handler)
         old = sys.unraisablehook
         sys.unraisablehook = lambda info: None if isinstance(info.exc_value, KeyboardInterrupt) else old(info)
-
-    def _handler(self, signum: int, frame: object) -> None:
-        from ..errors import Interrupted
-
-        self.signum = signum
-        raise Interrupted(signum)
-
-    def check(self) -> None:
-        if self.signum is not None:
-            from ..errors import Interrupted
-
-            raise Interrupted(self.signum)
 
 
 def _die_with_parent(parent: int) -> None:
