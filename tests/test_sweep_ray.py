@@ -269,3 +269,12 @@ def test_an_existing_cluster_through_the_command(tmp_path, ray_head, results):
             "--address", f"127.0.0.1:{ray_head.port}", "--results", results)
     assert r.returncode == 0 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
     pd.testing.assert_frame_equal(table(local), table(tmp_path / "cluster"), check_exact=True)
+
+
+def test_dry_run_describes_the_ray_executor() -> None:
+    from htdyn.sweep.ray import RayExecutor
+
+    assert RayExecutor(None, 2).describe() == ("ray, on a local runtime with 2 CPU(s), 1 CPU(s) per task; "
+                                               "results through files on the shared directory")
+    assert RayExecutor("10.0.0.1:6379", results="object-store").describe().startswith(
+        "ray, on the cluster at 10.0.0.1:6379")

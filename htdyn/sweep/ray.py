@@ -61,6 +61,13 @@ class RayExecutor:
         self.address, self.num_cpus, self.cpus_per_task = address, num_cpus, cpus_per_task
         self.results = results
 
+    def describe(self) -> str:
+        """One line for ``--dry-run``: where the tasks run and how their results come back."""
+        where = f"the cluster at {self.address}" if self.address else (
+            f"a local runtime with {self.num_cpus or os.cpu_count()} CPU(s)")
+        back = "files on the shared directory" if self.results == "shared" else "Ray's object store"
+        return f"ray, on {where}, {self.cpus_per_task} CPU(s) per task; results through {back}"
+
     def _init(self) -> Any:
         try:
             import ray
