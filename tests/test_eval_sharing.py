@@ -94,3 +94,24 @@ def test_distinct_runs_on_torch() -> None:
     W[1, 1, 1] = 1.0
     reps, inverse = distinct_runs(torch, W, a, ["d", "d", "d"], np.arange(3))
     assert reps == [0, 1] and inverse.tolist() == [0, 1, 0]
+
+
+def test_the_last_loss_reuses_the_evaluation_outputs(monkeypatch) -> None:
+    """At W_T the evaluation has just computed f(X) on the training set: the final loss reuses it
+    (one n h d product less per run), and equals model.loss's own computation bit for bit."""
+    calls: list[int] = []
+    real = loop.full_loss
+
+    def counting(xp, W, *args):
+        calls.append(int(W.shape[0]))
+        return real(xp, W, *args)
+
+    monkeypatch.setattr(loop, "full_loss", counting)
+    htdyn.simulate(_sim(_runs([0], [1.0, 10.0])), path=False)
+    assert calls == []  # W_T evaluated as a whole batch: its outputs reused
+    # equal at T: a shared, partial evaluation, so the loss is model.loss's; it equals the reused one
+    twins = htdyn.simulate(_sim(_runs([0], [1.0, 1.0])), path=False)
+    assert calls == [2]
+    np.testing.assert_array_equal(twins.runs[0].loss, twins.runs[1].loss)
+    alone = htdyn.simulate(_sim(_runs([0], [1.0])), path=False).runs[0]
+    np.testing.assert_array_equal(twins.runs[0].loss, alone.loss)

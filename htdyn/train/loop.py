@@ -148,6 +148,7 @@ class GroupRun:
         self.recorder = recorder
         recorder.add_group(self, STATE_NAMES[self.opt.name])
         self.eval_s = 0.0
+        self.train_pred: Any = None  # f(X) at W_T, left by evaluate(T) for finish()
 
     def _initial_weights(self, user_init: list) -> tuple[np.ndarray, np.ndarray]:
         W0, a0 = [], []
@@ -270,7 +271,9 @@ class GroupRun:
             dev = dev if self.shared_data else {k: v[reps] for k, v in dev.items()}
         else:  # nothing shared: the whole batch as it is, no copy (frozen runs' numbers unused)
             inverse = np.where(inverse >= 0, np.arange(self.B), -1)
-        ev = _scatter(_evaluate_runs(self.xp, W, a, dev, self.act, cfg.ridge_lambda, pre), inverse)
+        keep = {} if t == self.T and W is st.W else None  # the whole batch at W_T: finish() reuses f(X)
+        ev = _scatter(_evaluate_runs(self.xp, W, a, dev, self.act, cfg.ridge_lambda, pre, keep), inverse)
+        self.train_pred = keep.get("train_pred") if keep else None
         mv = _scatter(self.metric_fn(W, betas), inverse) if self.metric_fn else {}
         e = self.eval_steps.index(t)
         for j in active:
@@ -282,9 +285,14 @@ class GroupRun:
         self.eval_s += time.perf_counter() - t0
 
     def finish(self) -> None:
-        """The loss of W_T and the final snapshot."""
-        st = self.state
-        lh = to_numpy(full_loss(self.xp, st.W, st.a, self.dev["Xs"], self.dev["y"], self.act))
+        """The loss of W_T and the final snapshot (from the outputs evaluate(T) computed, when it did)."""
+        st, xp = self.state, self.xp
+        if self.train_pred is not None:  # model.loss's own arithmetic on the same outputs: the same bits
+            r = self.train_pred - self.dev["y"]
+            lh = to_numpy(xp.mean(r * r, axis=-1))
+        else:
+            lh = to_numpy(full_loss(xp, st.W, st.a, self.dev["Xs"], self.dev["y"], self.act))
+        self.train_pred = None
         st.losses[st.active, self.T] = lh[st.active]
         self.recorder.final(self)
 
@@ -356,12 +364,17 @@ def _scatter(values: dict[str, np.ndarray], inverse: np.ndarray) -> dict[str, np
     return out
 
 
-def _evaluate_runs(xp: Any, W: Any, a: Any, dev: dict, act: Any, lam: float, pre: float) -> dict[str, np.ndarray]:
-    """Evaluate every run of a group; when the batched evaluation fails, each run alone (NaN for a failing run)."""
+def _evaluate_runs(xp: Any, W: Any, a: Any, dev: dict, act: Any, lam: float, pre: float,
+                   keep: dict | None = None) -> dict[str, np.ndarray]:
+    """Evaluate every run of a group; when the batched evaluation fails, each run alone (NaN for a failing run).
+
+    ``keep`` receives the batched evaluation's ``train_pred`` (nothing when it fails).
+    """
     try:
-        return {k: to_numpy(v) for k, v in evaluate(xp, W, a, dev, act, lam, pre).items()}
+        return {k: to_numpy(v) for k, v in evaluate(xp, W, a, dev, act, lam, pre, keep).items()}
     except Exception:
-        pass
+        if keep is not None:
+            keep.clear()
     B = W.shape[0]
     out = {k: np.full(B, np.nan) for k in EVAL_KEYS}
     for j in range(B):

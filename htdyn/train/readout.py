@@ -92,6 +92,7 @@ def evaluate(
     act: Activation,
     lam: float,
     pre_scale: float = 1.0,
+    keep: dict | None = None,
 ) -> dict[str, Any]:
     """Probe (ridge) loss, test loss of the ridge read-out, and the network's own losses.
 
@@ -109,6 +110,9 @@ def evaluate(
         Kothapalli et al., whose forward hook divides the stored pre-activations
         by sqrt(d) in place, so its read-out sees phi(X W^T / d) (``eval.features
         = "official"``).
+    keep : dict, optional
+        Receives ``train_pred``, the network's outputs f(X) on the training set (B, n),
+        in the training dtype (the last step's loss reuses them).
 
     Returns
     -------
@@ -134,6 +138,8 @@ def evaluate(
     a64 = xp.astype(a, xp.float64)
     ft = xp.squeeze(xp.matmul(Zt_net, a64[..., None]), axis=-1) - yt  # the network's own features
     fx = predict(xp, W, a, data["Xs"], act)
+    if keep is not None:  # the network's outputs on the training set, for whoever needs them next
+        keep["train_pred"] = fx
     rtrain = xp.astype(fx, xp.float64) - xp.astype(data["y"], xp.float64)
     return {
         "probe_loss": xp.mean(rp * rp, axis=-1),
