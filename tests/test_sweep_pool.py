@@ -179,6 +179,45 @@ def test_a_worker_dead_before_it_is_ready_stops_the_pool():
     assert not multiprocessing.active_children()
 
 
+def test_a_replacement_dead_before_it_is_ready_is_replaced_again(monkeypatch):
+    """A slot whose worker once started may lose replacements (say to the OOM killer) before they
+    are ready: each is replaced, and only MAX_FAILED_STARTS in a row stop the pool."""
+    p = WorkerPool([Slot(0)])
+    p.start()
+    try:
+        while not p.workers[0].ready:
+            p.wait(10)
+        real = p._spawn
+        dying = {"left": pool.MAX_FAILED_STARTS - 1}
+
+        def spawn(slot):  # the next replacements exit at once, before they are ready
+            if dying["left"] == 0:
+                return real(slot)
+            dying["left"] -= 1
+            proc = p.ctx.Process(target=os._exit, args=(9,), daemon=True)
+            proc.start()
+            ours, theirs = p.ctx.Pipe(duplex=True)
+            theirs.close()
+            return pool._Worker(slot, proc, ours)
+
+        monkeypatch.setattr(p, "_spawn", spawn)
+        first = p.workers[0].pid
+        os.kill(first, signal.SIGKILL)
+        t0 = time.monotonic()
+        while p.workers[0].pid == first or not p.workers[0].ready:  # two that die, then a real one
+            p.wait(10)
+            assert time.monotonic() - t0 < 60
+        assert dying["left"] == 0
+        dying["left"] = pool.MAX_FAILED_STARTS  # now every replacement dies: the pool stops
+        os.kill(p.workers[0].pid, signal.SIGKILL)
+        with pytest.raises(WorkerStartError, match=rf"{pool.MAX_FAILED_STARTS} replacements in a row"):
+            while True:
+                p.wait(10)
+    finally:
+        p.close()
+    assert not multiprocessing.active_children()
+
+
 # ---------------------------------------------------------------------- a worker killed mid-batch
 class KillOne:
     """An ``on_step`` callback: at the first progress, kill -9 the worker writing a batch file."""

@@ -183,6 +183,10 @@ class _Worker:
         return self.process.pid
 
 
+#: replacements of one slot's worker that may die before they are ready, in a row, before the sweep stops
+MAX_FAILED_STARTS = 3
+
+
 class WorkerPool:
     """Worker processes bound to slots, each running one batch at a time (see the module docstring).
 
@@ -198,6 +202,8 @@ class WorkerPool:
         self.slots, self.stop_timeout = list(slots), stop_timeout
         self.ctx = get_context("spawn")
         self.workers: list[_Worker] = []
+        self.started: set[int] = set()  # slots whose worker once became ready
+        self.failed_starts: dict[int, int] = {}  # slot -> replacements in a row that died before ready
 
     def __enter__(self) -> WorkerPool:
         self.start()
@@ -250,6 +256,8 @@ class WorkerPool:
                 kind, key, value = w.conn.recv()
                 if kind == "ready":
                     w.ready, w.info = True, value
+                    self.started.add(w.slot.index)
+                    self.failed_starts[w.slot.index] = 0
                     continue
                 if kind == "done":
                     w.key = None
@@ -265,8 +273,11 @@ class WorkerPool:
         code = w.process.exitcode
         msg = f"worker {w.slot.index} (pid {w.pid}) died with exit code {code}{_signal_name(code)}"
         w.conn.close()
-        if not w.ready:
-            raise WorkerStartError(f"{msg} before it was ready; run with --workers 1 to see why")
+        if not w.ready:  # a first start that fails is a broken environment; a replacement may be unlucky
+            n = self.failed_starts[w.slot.index] = self.failed_starts.get(w.slot.index, 0) + 1
+            if w.slot.index not in self.started or n >= MAX_FAILED_STARTS:
+                times = f" ({n} replacements in a row)" if w.slot.index in self.started else ""
+                raise WorkerStartError(f"{msg} before it was ready{times}; run with --workers 1 to see why")
         self.workers[self.workers.index(w)] = self._spawn(w.slot)
         if w.key is not None:
             events.append(PoolEvent("died", w.key, msg))
