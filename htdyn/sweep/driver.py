@@ -132,10 +132,9 @@ def make_executor(name: str, address: str | None = None, num_cpus: int | None = 
 
     ``results`` (Ray only): ``shared`` (tasks write the sweep directory) or ``object-store``.
     """
-    from .ray import RESULTS
+    from .ray import check_results
 
-    if results not in RESULTS:
-        raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
+    check_results(results)
     if name == "local":
         if address is not None:
             raise ConfigError("--address is for --executor ray")

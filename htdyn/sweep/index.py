@@ -236,8 +236,17 @@ class SweepDir:
         self.index.get("running", {}).pop(name, None)
         self.save()
 
-    def clear_running(self, name: str) -> None:
-        self.index.get("running", {}).pop(name, None)
+    def record(self, name: str, ids: list[str], outcome: dict) -> None:
+        """A batch's outcome (``execute_batch``'s dict): done, or failed with its error."""
+        if outcome["ok"]:
+            self.mark_done(name, ids)
+        else:
+            self.mark_failed(name, ids, outcome["error"])
+
+    def clear_running(self, *names: str) -> None:
+        """Batches that stopped unfinished (an interrupt): no longer running, not failed."""
+        for name in names:
+            self.index.get("running", {}).pop(name, None)
         self.save()
 
     def partial(self, name: str) -> Path:
@@ -253,9 +262,9 @@ def _read_ids(path: Path, checkpointed: bool = False) -> list[tuple[str, int]]:
 
     try:
         with h5py.File(path, "r") as f:
-            ok = "checkpoints" in f and f.attrs.get("status") != "complete" if checkpointed else \
-                f.attrs.get("status") == "complete"
-            if not ok:
+            complete = f.attrs.get("status") == "complete"
+            wanted = (not complete and "checkpoints" in f) if checkpointed else complete
+            if not wanted:
                 return []
             sim = json.loads(f.attrs["config_json"])
             ctx = run_context(sim)

@@ -85,7 +85,7 @@ class LocalExecutor:
             except KeyboardInterrupt:
                 sd.clear_running(b.name)
                 raise
-            _record(sd, b, out)
+            sd.record(b.name, ids, out)
             events.batch(b, out)
 
     def _run_pool(self, sd: SweepDir, spec: SweepSpec, batches: list[Batch], events: SweepEvents) -> None:
@@ -116,21 +116,11 @@ class LocalExecutor:
                         continue
                     b = running.pop(ev.key)
                     out = ev.value if ev.kind == "done" else {"ok": False, "error": ev.value, "runs": len(b.runs)}
-                    _record(sd, b, out)
+                    sd.record(b.name, [r.id for r in b.runs], out)
                     events.step(len(b.runs) * b.steps - reported.pop(b.name))
                     events.batch(b, out)
         except BaseException:
             pool.close(interrupt=True)
-            for name in running:
-                sd.index.get("running", {}).pop(name, None)
-            sd.save()
+            sd.clear_running(*running)
             raise
         pool.close()
-
-
-def _record(sd: SweepDir, b: Batch, out: dict) -> None:
-    ids = [r.id for r in b.runs]
-    if out["ok"]:
-        sd.mark_done(b.name, ids)
-    else:
-        sd.mark_failed(b.name, ids, out["error"])

@@ -17,6 +17,7 @@ plan to the same files again, so a rerun finds its own interrupted batch.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,8 +161,8 @@ def _cut(members: list[PlannedRun], model: _MemoryModel, steps: int, budget: int
     fills batches of its own, greedily, the last of which later data sets may join.
     """
     chunks = [_Chunk()]
-    for block in _data_blocks(members):
-        dk, pen = data_key(block[0].config), any(bool(run_specs(r.config)) for r in block)
+    for dk, block in _data_blocks(members):
+        pen = any(bool(run_specs(r.config)) for r in block)
         if chunks[-1].runs and not chunks[-1].fits(model, len(block), dk, pen, budget, max_batch):
             chunks.append(_Chunk())  # the block starts a batch: alone, or the first of its own
         for r in block:
@@ -197,15 +198,9 @@ class _Chunk:
                                                           <= budget)
 
 
-def _data_blocks(members: list[PlannedRun]) -> list[list[PlannedRun]]:
-    """Consecutive runs with the same data key."""
-    blocks: list[list[PlannedRun]] = []
-    for r in members:
-        if blocks and data_key(blocks[-1][-1].config) == data_key(r.config):
-            blocks[-1].append(r)
-        else:
-            blocks.append([r])
-    return blocks
+def _data_blocks(members: list[PlannedRun]) -> list[tuple[str, list[PlannedRun]]]:
+    """Consecutive runs with the same data key, with that key."""
+    return [(k, list(g)) for k, g in itertools.groupby(members, key=lambda r: data_key(r.config))]
 
 
 def gemm_rate(dtype: str = "float32") -> float:

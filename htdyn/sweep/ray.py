@@ -35,9 +35,15 @@ from .plan import Batch
 from .spec import SweepSpec
 from .worker import execute_batch
 
-__all__ = ["RayExecutor", "RESULTS", "write_batch_file"]
+__all__ = ["RayExecutor", "RESULTS", "check_results", "write_batch_file"]
 
 RESULTS = ("shared", "object-store")
+
+
+def check_results(results: str) -> None:
+    """``--results`` must be one of :data:`RESULTS`."""
+    if results not in RESULTS:
+        raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
 
 
 class RayExecutor:
@@ -56,8 +62,7 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, cpus_per_task: int = 1,
                  results: str = "shared"):
-        if results not in RESULTS:
-            raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
+        check_results(results)
         self.address, self.num_cpus, self.cpus_per_task = address, num_cpus, cpus_per_task
         self.results = results
 
@@ -104,17 +109,13 @@ class RayExecutor:
                 b = pending.pop(ready[0])
                 ids = [r.id for r in b.runs]
                 out = self._collect(ray, ready[0], sd, b)
-                if out["ok"]:
-                    sd.mark_done(b.name, ids)
-                else:
-                    sd.mark_failed(b.name, ids, out["error"])
+                sd.record(b.name, ids, out)
                 events.step(len(ids) * b.steps)
                 events.batch(b, out)
         except KeyboardInterrupt:
-            for ref, b in pending.items():
+            for ref in pending:
                 ray.cancel(ref, force=True)
-                sd.index.get("running", {}).pop(b.name, None)
-            sd.save()
+            sd.clear_running(*(b.name for b in pending.values()))
             raise
 
     def _collect(self, ray: Any, ref: Any, sd: SweepDir, b: Batch) -> dict:
