@@ -271,15 +271,27 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
     N = min(h, d)
     lam, vec = scipy.linalg.eigh(gram_lower(A), lower=True, subset_by_index=[N - k, N - 1], driver="evr",
                                  overwrite_a=True, check_finite=False)
-    lam, vec = lam[::-1], vec[:, ::-1]
-    s = np.sqrt(np.maximum(lam, 0.0))
-    resolved = s > math.sqrt(N * np.finfo(np.float64).eps) * s[0]
-    s = np.where(resolved, s, 0.0)
-    vec = vec * resolved
-    inv = np.divide(1.0, s, out=np.zeros_like(s), where=resolved)
-    if d <= h:  # vec are right vectors v_i
-        return (A @ vec) * inv, s, np.ascontiguousarray(vec.T)
-    return vec, s, np.ascontiguousarray(((A.T @ vec) * inv).T)
+    s, U, V = _pairs_to_triplets(A, lam[::-1], vec[:, ::-1])
+    return U, s, np.ascontiguousarray(V.T)
+
+
+def _pairs_to_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
+    """``(sigma (k,), U (h, k), V (d, k))`` from the top-k eigenpairs of W's smaller Gram matrix.
+
+    ``sigma_i = sqrt(lam_i)``; the Gram side's vectors are ``Z``, the other side's
+    ``W v_i / sigma_i`` (or ``W^T u_i / sigma_i``).  A value the Gram matrix cannot resolve
+    (``sigma_i <= sqrt(N eps) sigma_1``, N = min(h, d)) is 0 with zero vectors on both sides.
+    """
+    xp, _ = analysis_namespace(W)
+    h, d = W.shape
+    s = xp.sqrt(xp.maximum(lam, 0.0))
+    resolved = s > math.sqrt(min(h, d) * np.finfo(np.float64).eps) * s[0]
+    s = xp.where(resolved, s, 0.0)
+    inv = xp.where(resolved, 1.0 / xp.where(resolved, s, 1.0), 0.0)
+    Z = xp.where(resolved, Z, 0.0)  # (stein gives NaN vectors for a zero G)
+    if d <= h:  # Z are right vectors v_i
+        return s, xp.matmul(W, Z) * inv, Z
+    return s, Z, xp.matmul(W.T, Z) * inv
 
 
 def gram_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
@@ -302,18 +314,7 @@ def gram_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
         vectors on both sides, as :func:`top_singular_triplets` does.
     """
     xp, _ = analysis_namespace(W)
-    h, d = W.shape
-    s = xp.sqrt(xp.maximum(lam, 0.0))
-    resolved = s > math.sqrt(min(h, d) * np.finfo(np.float64).eps) * s[0]
-    s = xp.where(resolved, s, 0.0)
-    inv = xp.where(resolved, 1.0 / xp.where(resolved, s, 1.0), 0.0)
-    Z = xp.where(resolved, Z, 0.0)  # (stein gives NaN vectors for a zero G)
-    if d <= h:
-        V = Z
-        U = xp.matmul(W, V) * inv
-    else:
-        U = Z
-        V = xp.matmul(W.T, U) * inv
+    s, U, V = _pairs_to_triplets(W, lam, Z)
     big = xp.argmax(xp.abs(V), axis=0)
     sign = xp.sign(V[big, xp.arange(V.shape[1])])
     sign = xp.where(sign == 0, 1.0, sign)
