@@ -18,6 +18,7 @@ from pathlib import Path
 
 import h5py
 import pytest
+from sweeptools import sorted_table, spec_text
 
 import htdyn
 import htdyn.sweep.pool as pool
@@ -29,38 +30,17 @@ from htdyn.sweep.spec import load_spec
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 
-SPEC = """
-name = "pool"
-steps = {steps}
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
-name = "gd"
-[sweep]
-repeats = {repeats}
-max_batch = 3
-store = "spectra"
-"optimizer.name" = ["gd", "adam"]
-"optimizer.lr" = [0.05, 0.5, 5.0]
-"""
 SLOW = 10000  # steps: a batch of 3 runs takes 0.5-2 s on 2 busy cores, long enough to be caught mid-batch
 
 
 def spec_file(tmp_path: Path, steps: int = 3, repeats: int = 2) -> Path:
     p = tmp_path / f"s{steps}r{repeats}.toml"
-    p.write_text(SPEC.format(steps=steps, repeats=repeats))
+    p.write_text(spec_text(steps=steps, repeats=repeats))
     return p
 
 
 def sweep(spec: Path, out: Path, executor: object, events: SweepEvents | None = None) -> SweepEvents:
     return run_sweep(prepare(load_spec(spec), out), executor, events)
-
-
-def table(out: Path):
-    return htdyn.open_sweep(out).table().sort_values(["run_id", "step"]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------- processes, through /proc
@@ -116,7 +96,7 @@ def test_two_workers_give_the_serial_table_exactly(tmp_path):
     spec = spec_file(tmp_path)
     sweep(spec, tmp_path / "serial", make_executor("local"))
     ev = sweep(spec, tmp_path / "pool", make_executor("local", workers=2))
-    a, b = table(tmp_path / "serial"), table(tmp_path / "pool")
+    a, b = sorted_table(tmp_path / "serial"), sorted_table(tmp_path / "pool")
     assert len(a) == 24
     import pandas as pd
 

@@ -17,45 +17,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from sweeptools import run_spec, sorted_table, spec_text
 
 import htdyn
 from htdyn.errors import ConfigError
 from htdyn.sweep import ray as ray_ex
-from htdyn.sweep.driver import make_executor, prepare, run_sweep
+from htdyn.sweep.driver import make_executor, prepare
 from htdyn.sweep.spec import load_spec
 
 ROOT = str(Path(htdyn.__file__).resolve().parents[1])
-
-SPEC = """
-name = "rayobj"
-steps = 3
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
-name = "gd"
-[sweep]
-repeats = 2
-max_batch = 3
-store = "spectra"
-"optimizer.name" = ["gd", "adam"]
-"optimizer.lr" = [0.05, 0.5, 5.0]
-"""
-
-
-def run_spec(tmp_path: Path, name: str, executor: str = "local", **kw) -> Path:
-    spec = tmp_path / "spec.toml"
-    spec.write_text(SPEC)
-    out = tmp_path / name
-    run_sweep(prepare(load_spec(spec), out), make_executor(executor, **kw))
-    return out
-
-
-def table(root: Path):
-    return htdyn.open_sweep(root).table().sort_values(["run_id", "step"]).reset_index(drop=True)
-
 
 def esds(root: Path) -> dict:
     """Every run's stored ESDs, by run id, as read back from its batch file."""
@@ -71,7 +41,7 @@ def test_object_store_results_equal_the_local_ones(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     import pandas as pd
 
-    local = run_spec(tmp_path, "local")
+    local = run_spec(tmp_path, spec_text(), "local")
     worker_tmp = tmp_path / "worker-tmp"
     worker_tmp.mkdir()
     before = worker_tmp.stat().st_mtime_ns
@@ -87,14 +57,14 @@ def test_object_store_results_equal_the_local_ones(tmp_path, monkeypatch):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": ROOT, "TMPDIR": str(worker_tmp)}})
     try:
-        obj = run_spec(tmp_path, "driver-only-dir", "ray", results="object-store")
+        obj = run_spec(tmp_path, spec_text(), "driver-only-dir", "ray", results="object-store")
     finally:
         ray.shutdown()
     assert len(sent) == 4 and all(b"driver-only-dir" not in s for s in sent)  # no path under DIR reached a task
     files = sorted((obj / "batches").iterdir())
     assert [p.name for p in files] == sorted(p.name for p in written) and len(files) == 4  # no partial left
     assert worker_tmp.stat().st_mtime_ns > before and not any(worker_tmp.iterdir())  # used, then cleaned up
-    a, b = table(local), table(obj)
+    a, b = sorted_table(local), sorted_table(obj)
     assert len(a) == 24
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     ea, eb = esds(local), esds(obj)
@@ -105,7 +75,7 @@ def test_object_store_results_equal_the_local_ones(tmp_path, monkeypatch):
 
 def one_batch(tmp_path: Path):
     spec = tmp_path / "spec.toml"
-    spec.write_text(SPEC)
+    spec.write_text(spec_text())
     prep = prepare(load_spec(spec), tmp_path / "sw")
     return prep, prep.batches[0]
 
@@ -186,7 +156,7 @@ def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess
     (["--executor", "ray", "--results", "nfs"], ["'nfs' is not valid", "shared or object-store"]),
 ])
 def test_results_option_through_the_command(tmp_path, args, words):
-    (tmp_path / "s.toml").write_text(SPEC)
+    (tmp_path / "s.toml").write_text(spec_text())
     r = cli("sweep", tmp_path / "s.toml", "-o", tmp_path / "o", *args)
     assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout, (r.stdout, r.stderr)
     err = r.stderr.strip()
@@ -264,11 +234,11 @@ def test_an_existing_cluster_through_the_command(tmp_path, ray_head, results):
     """`ray start --head` (one machine), then `htdyn sweep ... --executor ray --address`: the local table."""
     import pandas as pd
 
-    local = run_spec(tmp_path, "local")
-    r = cli("sweep", tmp_path / "spec.toml", "-o", tmp_path / "cluster", "-q", "--executor", "ray",
+    local = run_spec(tmp_path, spec_text(), "local")
+    r = cli("sweep", tmp_path / "local.toml", "-o", tmp_path / "cluster", "-q", "--executor", "ray",
             "--address", f"127.0.0.1:{ray_head.port}", "--results", results)
     assert r.returncode == 0 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
-    pd.testing.assert_frame_equal(table(local), table(tmp_path / "cluster"), check_exact=True)
+    pd.testing.assert_frame_equal(sorted_table(local), sorted_table(tmp_path / "cluster"), check_exact=True)
 
 
 def test_dry_run_describes_the_ray_executor() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from sweeptools import run_spec, spec_text
 
 import htdyn
 from htdyn.sweep.driver import make_executor, prepare, run_sweep
@@ -18,37 +19,10 @@ from htdyn.sweep.spec import load_spec
 
 HTDYN = shutil.which("htdyn")
 
-SPEC = """
-name = "pair"
-steps = 3
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
-name = "gd"
-[sweep]
-repeats = 2
-max_batch = 3
-store = "{store}"
-"optimizer.name" = ["gd", "adam"]
-"optimizer.lr" = [0.05, 0.5, 5.0]
-"""
-
-
-def run_spec(tmp_path: Path, text: str, name: str = "out", executor: str = "local", **kw) -> Path:
-    spec = tmp_path / f"{name}.toml"
-    spec.write_text(text)
-    out = tmp_path / name
-    run_sweep(prepare(load_spec(spec), out), make_executor(executor, **kw))
-    return out
-
-
 @pytest.fixture(scope="module")
 def full(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("full")
-    text = SPEC.format(store="full") + '\n[snapshots]\nat = "first_last"\n'
+    text = spec_text(store="full") + '\n[snapshots]\nat = "first_last"\n'
     return run_spec(tmp, text)
 
 
@@ -78,7 +52,7 @@ def test_a_sweep_run_equals_the_same_run_alone(full, tmp_path):
     """`htdyn run` of a sweep run's config gives the same arrays, bitwise (CPU, same dtype)."""
     sw = htdyn.open_sweep(full)
     r = next(x for x in sw.runs if x.repeat == 1 and x.point == {"optimizer.name": "adam", "optimizer.lr": 0.5})
-    base = (SPEC.format(store="full").split("[sweep]")[0] + '\n[snapshots]\nat = "first_last"\n'
+    base = (spec_text(store="full").split("[sweep]")[0] + '\n[snapshots]\nat = "first_last"\n'
             '[eval]\nmetrics = ["esd", "norms", "powerlaw", "mp", "phase", "teacher"]\n')
     cfg = tmp_path / "alone.toml"
     cfg.write_text(base)
@@ -135,7 +109,7 @@ def test_to_xarray_has_the_axes_repeat_and_step(full):
 
 def test_zip_group_is_one_xarray_dim(tmp_path):
     pytest.importorskip("xarray")
-    text = SPEC.format(store="scalars").replace('"optimizer.name" = ["gd", "adam"]',
+    text = spec_text(store="scalars").replace('"optimizer.name" = ["gd", "adam"]',
                                                 '"model.h" = [24, 32, 40]\nzip = ["model.h", "optimizer.lr"]')
     out = run_spec(tmp_path, text.replace("repeats = 2", "repeats = 1"))
     sw = htdyn.open_sweep(out)
@@ -146,7 +120,7 @@ def test_zip_group_is_one_xarray_dim(tmp_path):
 
 
 def test_a_diverged_run_is_a_result(tmp_path):
-    text = SPEC.format(store="scalars").replace('"optimizer.lr" = [0.05, 0.5, 5.0]', '"optimizer.lr" = [0.1, 1e300]')
+    text = spec_text(store="scalars").replace('"optimizer.lr" = [0.05, 0.5, 5.0]', '"optimizer.lr" = [0.1, 1e300]')
     out = run_spec(tmp_path, text.replace('"optimizer.name" = ["gd", "adam"]', '"optimizer.name" = ["gd"]'))
     sw = htdyn.open_sweep(out)
     assert sw.counts() == {"done": 4, "running": 0, "failed": 0, "pending": 0}
@@ -167,7 +141,7 @@ def test_a_failed_batch_is_recorded_and_rerun(tmp_path, monkeypatch):
         return real(sim, dest, progress)
 
     monkeypatch.setattr(local, "execute_batch", flaky)
-    text = SPEC.format(store="scalars")
+    text = spec_text(store="scalars")
     out = run_spec(tmp_path, text)
     sw = htdyn.open_sweep(out)
     assert sw.counts() == {"done": 9, "running": 0, "failed": 3, "pending": 0}
@@ -190,7 +164,7 @@ def test_manifest_records_design_and_seed_derivation(full):
 def test_ray_executor_equals_the_local_one(tmp_path):
     """A local Ray runtime with 2 CPUs, results through the shared directory: the same numbers as local."""
     ray = pytest.importorskip("ray")
-    text = SPEC.format(store="spectra")
+    text = spec_text(store="spectra")
     local_out = run_spec(tmp_path, text, "local")
     try:
         ray_out = run_spec(tmp_path, text, "rayrun", executor="ray", num_cpus=2)
@@ -207,7 +181,7 @@ def test_ray_executor_equals_the_local_one(tmp_path):
 def test_kta_from_an_offline_analysis_of_full_snapshots(tmp_path):
     from htdyn.analysis.offline import analyze, read_analysis
 
-    text = SPEC.format(store="full").replace("repeats = 2", "repeats = 1") + '\n[snapshots]\nat = "first_last"\n'
+    text = spec_text(store="full").replace("repeats = 2", "repeats = 1") + '\n[snapshots]\nat = "first_last"\n'
     out = run_spec(tmp_path, text)
     sw = htdyn.open_sweep(out)
     assert "kta" not in sw.table()
@@ -253,7 +227,7 @@ def test_plot_and_report_read_a_sweep_directory(tmp_path) -> None:
 
 def test_a_steps_axis_is_one_column_and_summarises(tmp_path):
     """`steps` as an axis: one `steps` column (it used to appear twice and break summary())."""
-    text = SPEC.format(store="scalars").replace('"optimizer.name" = ["gd", "adam"]', "steps = [2, 3]")
+    text = spec_text(store="scalars").replace('"optimizer.name" = ["gd", "adam"]', "steps = [2, 3]")
     sw = htdyn.open_sweep(run_spec(tmp_path, text))
     df = sw.table()
     assert list(df.columns).count("steps") == 1
@@ -269,7 +243,7 @@ def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
 
     from htdyn.sweep.spec import PAST_STORE_MODES, spec_from_dict
 
-    text = SPEC.format(store="spectra").replace("repeats = 2", "repeats = 1")
+    text = spec_text(store="spectra").replace("repeats = 2", "repeats = 1")
     path = tmp_path / "s.toml"
     path.write_text(text)
     new = load_spec(path)
@@ -293,7 +267,7 @@ def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
 
 def test_a_changed_store_is_not_undone_by_the_directory_sets(tmp_path):
     """Adopting a directory's sets is for a release's drift only: a user's new store is the user's."""
-    text = SPEC.format(store="spectra").replace("repeats = 2", "repeats = 1")
+    text = spec_text(store="spectra").replace("repeats = 2", "repeats = 1")
     path = tmp_path / "s.toml"
     path.write_text(text)
     out = tmp_path / "out"
@@ -311,7 +285,7 @@ def test_status_shows_a_batch_running_while_its_driver_lives(tmp_path):
     from htdyn.sweep.index import SweepDir
 
     path = tmp_path / "s.toml"
-    path.write_text(SPEC.format(store="scalars").replace("repeats = 2", "repeats = 1"))
+    path.write_text(spec_text(store="scalars").replace("repeats = 2", "repeats = 1"))
     spec = load_spec(path)
     prep = prepare(spec, tmp_path / "out")
     ids = [r.id for r in prep.batches[0].runs]
