@@ -263,6 +263,14 @@ def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
         assert prep.spec.store_sets == old_sets and "kept the metric sets" in prep.note and "top" in prep.note
     # a new directory gets this release's sets
     assert prepare(load_spec(path), tmp_path / "fresh").spec.store_sets == new.store_sets
+    if HTDYN is not None:  # the command says which sets it kept, and trains nothing
+        files = sorted(p.name for p in (out / "batches").iterdir())
+        r = subprocess.run([HTDYN, "sweep", str(path), "-o", str(out), "-q"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        assert "kept the metric sets" in r.stderr and "also keeps top" in r.stderr, r.stderr
+        assert htdyn.open_sweep(out).counts()["done"] == 6
+        assert sorted(p.name for p in (out / "batches").iterdir()) == files
 
 
 def test_a_changed_store_is_not_undone_by_the_directory_sets(tmp_path):
