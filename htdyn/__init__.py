@@ -28,8 +28,11 @@ _EXPORTS = {
     "Run": "io.reader", "Trajectory": "io.reader", "open": "io.reader",
     "open_sweep": "sweep.results",
 }
-#: the rooms: config -> train -> io -> analysis (and the cli on top); see docs/architecture.md
-_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "errors", "io", "runkeys", "sweep", "train", "xp"}
+#: the rooms: config -> train -> io -> analysis (and the cli, plot and demos on top); see docs/architecture.md.
+#: ``htdyn.plot.plot_esd(...)`` and ``htdyn.demos.run(...)`` work after a bare ``import htdyn``: the
+#: subpackage is imported on first attribute access (matplotlib only when a figure is drawn).
+_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "demos", "errors", "io", "plot", "runkeys", "sweep",
+               "train", "xp"}
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -70,10 +70,12 @@ def _labelled(ax) -> bool:
 
 def test_esd_figure(files, tmp_path: Path) -> None:
     fig = plot_esd(files["full"], 1)
-    ax = fig.axes[0]
-    assert _labelled(ax) and "log" in ax.get_xlabel() and ax.get_yscale() == "log"
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "step 0" in labels and "step 4" in labels and any("Hill alpha=" in t for t in labels)
+    panels = [ax for ax in fig.axes if ax.containers]
+    assert len(panels) == 2  # steps 0 and 4, one panel each
+    assert "log" in panels[-1].get_xlabel() and all(ax.get_ylabel() and ax.get_yscale() == "log" for ax in panels)
+    assert panels[0].get_title(loc="left").startswith("$t$=0") and panels[1].get_title(loc="left").startswith("$t$=4")
+    labels = [t.get_text() for ax in panels for t in ax.get_legend().get_texts()]
+    assert "$W_{0}$" in labels and "$W_{4}$" in labels and any(t.startswith("MP fit") for t in labels)
     assert "run 1: adam lr=3" in fig.get_supxlabel()
     _check_saved(fig, tmp_path / "esd")
 
@@ -82,9 +84,9 @@ def test_esd_without_analysis_is_computed_from_W(files) -> None:
     """The file holds W but no ESD: the spectrum is computed, and equals the stored one of the analysed copy."""
     a = plot_esd(files["bare"], 1, [2])
     b = plot_esd(files["full"], 1, [2])
-    ha = [p.get_xy() for p in a.axes[0].patches]
-    hb = [p.get_xy() for p in b.axes[0].patches]
-    assert len(ha) == len(hb) == 2 and all(np.allclose(x, y, rtol=1e-9) for x, y in zip(ha, hb))
+    ha = [[r.get_height() for r in c] for c in a.axes[0].containers]
+    hb = [[r.get_height() for r in c] for c in b.axes[0].containers]
+    assert len(ha) == len(hb) == 1 and np.array_equal(ha[0], hb[0]) and sum(ha[0]) == 40
 
 
 def test_esd_evolution(files, tmp_path: Path) -> None:

@@ -54,15 +54,15 @@ def run(outdir: str | os.PathLike | None = None, quick: bool = True) -> DemoResu
                          f"{key}_update_stable_rank": float(rows.loc[0, "update_stable_rank"])})
             rv = src.run(i)
             cfg0 = rv.config
-            draw_esd(ax, rv.esd(0), shape, label="W_0", color="tab:red", fits=False, bins=60)
-            draw_esd(ax, rv.esd(1), shape, label="W_1", color="tab:blue", fits=False, bins=60)
+            draw_esd(ax, rv.esd(0), shape, label="$W_0$", color="#D55E00", fits=False, bins=60)
+            draw_esd(ax, rv.esd(1), shape, label="$W_1$", color="#0072B2", fits=False, bins=60)
             ax.axvline(2 * np.log10(edge), color="k", ls="--", lw=0.8, label="MP edge")
             if theta > thr:
                 ax.axvline(2 * np.log10(pred), color="tab:green", lw=1.5, label=f"BGN prediction s1={pred:.0f}")
             ax.set_yscale("log")
             ax.set_title(f"{opt} lr={lr:g}: sigma_1(W_1)={s1:.1f}, sigma_1(M_0)={theta:.1f}", fontsize=8)
             ax.set_xlabel(r"$\log_{10}\lambda$ (eigenvalues of $W^\top W$)")
-            ax.set_ylabel("density per unit log10 lambda")
+            ax.set_ylabel("eigenvalues per bin")
             ax.legend(fontsize=6)
     fig.suptitle("one full-batch step: spike or no spike", fontsize=10)
     add_caption(fig, "runs as titled, one step each from the same W_0; " + run_caption(cfg0).split(", ", 1)[1]

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import HtdynError
 
-__all__ = ["PlotError", "need_pandas", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS"]
+__all__ = ["PlotError", "need_pandas", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS",
+           "OKABE_ITO", "root_figure", "target_axes", "target_figure"]
 
 #: the formats :func:`save` writes by default
 FORMATS = ("png", "pdf")
@@ -22,6 +23,12 @@ FORMATS = ("png", "pdf")
 PHASE_COLORS = {
     "random-like": "#d9d9d9", "bleeding-out": "#a6cee3", "bulk+spikes": "#1f78b4", "bulk-decay": "#fdbf6f",
     "heavy-tailed": "#e31a1c", "rank-collapse": "#6a3d9a", "non-finite": "#000000",
+}
+
+#: Okabe & Ito's (2008) colour-blind-safe palette, by name
+OKABE_ITO = {
+    "blue": "#0072B2", "vermillion": "#D55E00", "bluish green": "#009E73", "orange": "#E69F00",
+    "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
 }
 
 
@@ -47,12 +54,43 @@ def new_figure(width: float = 7.0, height: float = 4.5, dpi: int = 120) -> Any:
     return fig
 
 
+def root_figure(artist: Any) -> Any:
+    """The top-level Figure of an Axes, a SubFigure or a Figure."""
+    get = getattr(artist, "get_figure", None)
+    root = get(root=True) if get is not None else None
+    return artist if root is None else root
+
+
+def target_figure(fig: Any, width: float, height: float, dpi: int = 120) -> tuple[Any, bool]:
+    """``(figure to draw into, made here)``: the Figure or SubFigure passed as ``fig=``, else a new one."""
+    if fig is None:
+        return new_figure(width, height, dpi), True
+    if not hasattr(fig, "add_subplot"):
+        raise PlotError(f"fig= must be a matplotlib Figure or SubFigure, not {type(fig).__name__}")
+    return fig, False
+
+
+def target_axes(ax: Any, width: float, height: float, dpi: int = 120) -> tuple[Any, Any, bool]:
+    """``(axes, its root Figure, made here)``: the Axes passed as ``ax=``, else one on a new Figure."""
+    if ax is None:
+        fig = new_figure(width, height, dpi)
+        return fig.add_subplot(), fig, True
+    if not hasattr(ax, "plot"):
+        raise PlotError(f"ax= must be a matplotlib Axes, not {type(ax).__name__}")
+    return ax, root_figure(ax), False
+
+
 def add_caption(fig: Any, text: str) -> None:
-    """Put a caption (the run's settings) under the figure, in small type, wrapped to the figure's width."""
+    """Put a caption (the run's settings) under the figure, in small type, wrapped to the figure's width.
+
+    Lines break at spaces only (never at a hyphen), so mathtext written without spaces
+    (``$M_1=W_1-W_0$``) is never split.
+    """
     import textwrap
 
     width = int(fig.get_figwidth() * 16)
-    fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=7, color="0.3")
+    lines = textwrap.wrap(text, width, break_on_hyphens=False)
+    fig.supxlabel("\n".join(lines), fontsize="small", color="0.3")
 
 
 def save(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORMATS) -> list[Path]:

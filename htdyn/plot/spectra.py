@@ -1,10 +1,22 @@
-"""Spectrum figures: the ESD at chosen steps, and its evolution over training in one picture.
+r"""Spectrum figures: the ESD at chosen steps as small multiples, and its evolution over training in one picture.
 
-The ESD is the eigenvalue distribution of W^T W (Kothapalli et al. 2025, Sec. 4: a density
-histogram of log10 lambda, log-scaled counts, initial and final overlaid).  On it:
-the power-law fits of the tail (Hill with xmin at the median, PL_Alpha_Hill; Clauset/KS,
-PL_Alpha_KS), xmin marked; the fitted Marchenko-Pastur density and edge lambda_+
-(:func:`htdyn.analysis.mp.fit_bulk`); the outliers past the Tracy-Widom threshold marked.
+The ESD is the eigenvalue distribution of W^T W (Kothapalli et al. 2025, Sec. 4: a histogram
+of log10 lambda with log-scaled counts).  Each step gets its own panel (shared x and y, so the
+bulk spreading and a spike moving read straight off), with
+
+* the counts per bin of log10 lambda (y from 0.3, so one eigenvalue is a bar of a fifth of
+  the height of a panel, never a stub);
+* the fitted Marchenko-Pastur bulk (:func:`htdyn.analysis.mp.fit_bulk`) as expected counts
+  per bin, ``n_bulk p(lambda) lambda ln(10) w`` for bins of width ``w`` in log10 lambda, with
+  ``p`` the deflated bulk law MP(Q_b, sigma2 (N - r)/N), and its edge lambda_+ (dashed);
+* the outliers (past lambda_+ + 3 Tracy-Widom scales): each one marked with its value when
+  there are at most ``max_marked`` (5); past that, no rug of markers but the region shaded
+  and the count in the legend, and only the spikes detached from that eigenmass (past an
+  empty bin) marked with their values;
+* a power law ``k (alpha - 1)/xmin (lambda/xmin)^-alpha lambda ln(10) w`` above its xmin only
+  where a heavy tail is claimed: the KS fit where Martin & Mahoney's rule says heavy-tailed,
+  the Hill fit where the paper's convention does (PL_Alpha_Hill < 2);
+* the MP edge of W_0 (grey, dotted) in every later panel.
 """
 
 from __future__ import annotations
@@ -15,70 +27,187 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import mp, phases, powerlaw
-from .common import PHASE_COLORS, add_caption, new_figure
+from ..analysis import mp, phases
+from .common import OKABE_ITO, PHASE_COLORS, PlotError, add_caption, root_figure, target_figure
 from .source import Source, open_source
 
-__all__ = ["plot_esd", "plot_esd_evolution", "draw_esd"]
+__all__ = ["plot_esd", "plot_esd_evolution", "draw_esd", "log_bin_edges", "log_esd_histograms", "draw_mp_fit",
+           "draw_power_law", "mark_outliers", "detached", "COUNT_FLOOR", "MAX_MARKED"]
 
-_COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+#: the bottom of the count axis: a bin with one eigenvalue spans log10(1/0.3) of it
+COUNT_FLOOR = 0.3
+#: outliers marked one by one (with their values) up to this many; past it the region is shaded
+MAX_MARKED = 5
+HIST_COLOR, MP_COLOR, EDGE0_COLOR = OKABE_ITO["blue"], OKABE_ITO["black"], "0.55"
+OUT_COLOR, KS_COLOR, HILL_COLOR = OKABE_ITO["vermillion"], OKABE_ITO["reddish purple"], OKABE_ITO["orange"]
 
 
-def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str, color: str, bins: int = 100,
-             fits: bool = True) -> dict[str, float]:
-    """Draw one ESD on ``ax`` (log10 lambda against log density) with its fits; returns the numbers drawn.
+def _fd_width(lg: np.ndarray) -> float:
+    q75, q25 = np.percentile(lg, [75, 25])
+    return 2.0 * (q75 - q25) / lg.size ** (1.0 / 3.0)
 
-    The histogram is of log10 lambda (density per unit log10 lambda).  With ``fits``: the
-    MP density of the fitted bulk, transformed to log10 lambda (``p(log10 x) = ln(10) x p(x)``),
-    its edge lambda_+ (dashed), the Hill and KS power laws above their xmin
-    (``p(x) = (alpha - 1) / xmin (x / xmin)^(-alpha)``, scaled by the tail's share of the
-    eigenvalues, so they sit on the histogram), and the outliers as ticks along the bottom.
+
+def log_bin_edges(spectra: Sequence[np.ndarray], bins: int | str = "fd", max_bins: int = 200) -> np.ndarray:
+    """One grid of bin edges in log10 lambda for every spectrum in ``spectra`` (positive eigenvalues).
+
+    ``bins="fd"``: the Freedman-Diaconis width ``2 IQR(log10 lambda) / n^(1/3)`` of each
+    spectrum (n its positive eigenvalues), the median over the spectra, over the range of
+    them all; the square-root rule (``sqrt(n)`` bins over each spectrum's range) where the
+    IQR is 0.  At most ``max_bins``.  An integer: that many equal bins over the range.
     """
-    ev = np.sort(np.asarray(ev, dtype=np.float64))
-    ev = ev[ev > 0]
-    lg = np.log10(ev)
-    ax.hist(lg, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color=color, label=label)
-    ax.hist(lg, bins=bins, density=True, histtype="step", color=color, lw=0.8)
-    dens, _ = np.histogram(lg, bins=bins, density=True)
-    out: dict[str, float] = {"min_density": float(dens[dens > 0].min())}
-    if not fits or ev.size < 8:
+    logs = [np.log10(s[s > 0]) for s in (np.asarray(x, dtype=np.float64).reshape(-1) for x in spectra)]
+    logs = [lg for lg in logs if lg.size]
+    if not logs:
+        raise PlotError("no positive eigenvalue to draw: every spectrum is zero")
+    lo, hi = min(lg.min() for lg in logs), max(lg.max() for lg in logs)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    if isinstance(bins, str):
+        if bins != "fd":
+            raise PlotError(f"bins={bins!r}: give a number of bins or 'fd' (Freedman-Diaconis)")
+        widths = [_fd_width(lg) if _fd_width(lg) > 0 else (np.ptp(lg) or 1.0) / np.sqrt(lg.size) for lg in logs]
+        n = int(np.clip(np.ceil((hi - lo) / np.median(widths)), 5, max_bins))
+    else:
+        n = int(bins)
+    return np.linspace(lo, hi, n + 1)
+
+
+def draw_mp_fit(ax: Any, fit: Any, width: float, *, color: str = MP_COLOR, label: str | None = None) -> Any:
+    """The fitted MP bulk as expected counts per bin of width ``width`` in log10 lambda, and its edge.
+
+    The bulk law is the deflated law of :func:`mp.fit_bulk`, MP(Q_b, sigma2_b) with
+    ``sigma2_b = sigma2 (N - r)/N = lambda_+ / (1 + 1/sqrt(Q_b))^2``, so its edges are
+    ``fit.lambda_minus`` and ``fit.lambda_plus``; it is scaled to the ``n_bulk`` eigenvalues
+    of the bulk.  Returns the (x, y) drawn.
+    """
+    qb = fit.q_bulk if np.isfinite(fit.q_bulk) else fit.Q
+    s2b = fit.lambda_plus / (1.0 + 1.0 / np.sqrt(qb)) ** 2
+    x = np.geomspace(max(fit.lambda_minus, fit.lambda_plus * 1e-4), fit.lambda_plus, 240)[1:-1]
+    y = fit.n_bulk * np.asarray(mp.mp_density(x, qb, s2b)) * x * np.log(10) * width
+    label = label or rf"MP fit, $\lambda_+$={fit.lambda_plus:.3g}"
+    ax.plot(np.log10(x), y, color=color, lw=1.2, label=label)
+    ax.axvline(np.log10(fit.lambda_plus), color=color, ls="--", lw=0.9)
+    return np.log10(x), y
+
+
+def draw_power_law(ax: Any, fit: Any, lam_max: float, width: float, *, color: str, name: str) -> Any:
+    """The power law of ``fit`` above its xmin, as expected counts per bin (its k tail points); returns (x, y)."""
+    x = np.geomspace(fit.xmin, lam_max, 80)
+    y = fit.k * (fit.alpha - 1) / fit.xmin * (x / fit.xmin) ** (-fit.alpha) * x * np.log(10) * width
+    ax.plot(np.log10(x), y, color=color, lw=1.6, label=rf"power law ({name}), $\alpha$={fit.alpha:.2f}")
+    ax.axvline(np.log10(fit.xmin), color=color, ls=":", lw=0.9)
+    return np.log10(x), y
+
+
+def detached(values: np.ndarray, edges: np.ndarray, counts: np.ndarray, lambda_plus: float) -> np.ndarray:
+    """The outliers ``values`` that stand apart: above the first empty bin past the one holding lambda_+."""
+    values = np.asarray(values, dtype=np.float64)
+    k = int(np.clip(np.searchsorted(edges, np.log10(lambda_plus), side="right") - 1, 0, counts.size - 1))
+    empty = np.flatnonzero(counts[k:] == 0)
+    if empty.size == 0:
+        return values[:0]
+    return values[np.log10(values) >= edges[k + empty[0] + 1]]
+
+
+def mark_outliers(ax: Any, values: np.ndarray, edges: np.ndarray, counts: np.ndarray, threshold: float,
+                  lambda_plus: float | None = None, max_marked: int = MAX_MARKED) -> np.ndarray:
+    """Mark the outliers: each with a triangle over its bar and its value, the spikes; returns the values marked.
+
+    All of them if there are at most ``max_marked``.  Otherwise the eigenmass past
+    ``threshold`` is shaded (its count in the legend) and only the outliers :func:`detached`
+    from it (the top ``max_marked``) are marked one by one: no rug of hundreds of markers.
+    """
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    if values.size > max_marked:
+        ax.axvspan(np.log10(threshold), max(edges[-1], np.log10(threshold)), color=OUT_COLOR, alpha=0.1, lw=0,
+                   label=f"{values.size} eigenvalues past the edge + 3 TW")
+        values = detached(values, edges, counts, lambda_plus if lambda_plus is not None else threshold)[-max_marked:]
+    if values.size == 0:
+        return values
+    lg = np.log10(values)
+    i = np.clip(np.searchsorted(edges, lg, side="right") - 1, 0, counts.size - 1)
+    y = np.maximum(counts[i], 1) * 1.7
+    ax.plot(lg, y, "v", color=OUT_COLOR, ms=6, label="spike (outlier, value marked)")
+    for xv, yv, v in zip(lg, y, values):
+        ax.annotate(rf"$\lambda$={v:.3g}", (xv, yv), xytext=(0, 5), textcoords="offset points", ha="center",
+                    va="bottom", rotation=90, fontsize="x-small", color=OUT_COLOR)
+    return values
+
+
+def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str = "ESD", color: str | None = None,
+             bins: int | str | np.ndarray = "fd", fits: bool = True, phase: Any = None,
+             max_marked: int = MAX_MARKED) -> dict[str, Any]:
+    """Draw one ESD on ``ax`` (counts per bin of log10 lambda, log y) with its fits; returns what was drawn.
+
+    ``bins``: edges in log10 lambda, a number of bins, or ``"fd"`` (:func:`log_bin_edges`).
+    With ``fits``: the MP bulk and edge (:func:`draw_mp_fit`), the outliers
+    (:func:`mark_outliers`) and the power laws the phase claims (``phase``: the
+    :class:`~htdyn.analysis.phases.PhaseResult` of this spectrum, computed if not given).
+    The returned dict holds ``edges``, ``counts``, ``n_zero``, ``outliers``, ``marked``,
+    ``lambda_plus`` and ``powerlaws`` (the names of the laws drawn).
+    """
+    ev = np.sort(np.asarray(ev, dtype=np.float64).reshape(-1))
+    pos = ev[ev > 0]
+    edges = np.asarray(bins, dtype=np.float64) if np.ndim(bins) else log_bin_edges([ev], bins)
+    counts = np.histogram(np.log10(pos), bins=edges)[0]
+    color = color or HIST_COLOR
+    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=color, alpha=0.4, lw=0, label=label)
+    ax.stairs(counts, edges, color=color, lw=0.9, baseline=None)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=COUNT_FLOOR)
+    out: dict[str, Any] = {"edges": edges, "counts": counts, "n_zero": int(ev.size - pos.size), "powerlaws": [],
+                           "outliers": pos[:0], "marked": pos[:0], "lambda_plus": float("nan")}
+    if not fits or pos.size < 8:
         return out
-    n = ev.size
-    hill = powerlaw.fit_hill(ev)
-    ks = powerlaw.fit_ks(ev)
-    for fit, ls, name in ((hill, "-", "Hill"), (ks, ":", "KS")):
-        x = np.geomspace(fit.xmin, ev[-1], 60)
-        share = fit.k / n
-        dens = share * (fit.alpha - 1) / fit.xmin * (x / fit.xmin) ** (-fit.alpha) * x * np.log(10)
-        ax.plot(np.log10(x), dens, ls, color=color, lw=1.4, label=f"{name} alpha={fit.alpha:.2f}")
-        ax.axvline(np.log10(fit.xmin), color=color, ls=ls, lw=0.6, alpha=0.7)
-    out.update(alpha_hill=hill.alpha, alpha_ks=ks.alpha, xmin_hill=hill.xmin, xmin_ks=ks.xmin)
+    width = float(np.mean(np.diff(edges)))
+    res = phase if phase is not None else phases.classify_phase(ev[-min(shape):], shape)
     try:
         fit = mp.fit_bulk(ev, shape)
     except ValueError:
-        return out
-    N, M, Q = mp.aspect(shape)
-    if fit.lambda_plus > 0:
-        x = np.linspace(max(fit.lambda_minus, ev[0] * 0.5), fit.lambda_plus, 200)[1:-1]
-        share = fit.n_bulk / n
-        dens = share * np.asarray(mp.mp_density(x, fit.q_bulk if np.isfinite(fit.q_bulk) else Q, fit.sigma2))
-        ax.plot(np.log10(x), dens * x * np.log(10), color="k", lw=1.0, alpha=0.8)
-        ax.axvline(np.log10(fit.lambda_plus), color="k", ls="--", lw=0.8)
-        spikes = ev[ev > fit.threshold]
-        if spikes.size:
-            ax.plot(np.log10(spikes), np.full(spikes.size, 0.0), "|", color=color, ms=12, mew=1.5,
-                    transform=ax.get_xaxis_transform())
-        out.update(lambda_plus=fit.lambda_plus, n_spikes=float(spikes.size))
+        fit = None
+    if fit is not None and fit.lambda_plus > 0:
+        draw_mp_fit(ax, fit, width)
+        out["outliers"] = ev[ev > fit.threshold]
+        out["marked"] = mark_outliers(ax, out["outliers"], edges, counts, fit.threshold, fit.lambda_plus, max_marked)
+        out["lambda_plus"] = fit.lambda_plus
+    out["powerlaws"] = _draw_claimed_tails(ax, pos, res, width)
     return out
 
 
+def _draw_claimed_tails(ax: Any, pos: np.ndarray, res: Any, width: float) -> list[str]:
+    """The KS law where Martin & Mahoney's rule says heavy-tailed, the Hill law where the paper's rule does."""
+    from ..analysis import powerlaw
+
+    drawn = []
+    if res.phase == "heavy-tailed":
+        draw_power_law(ax, powerlaw.fit_ks(pos), pos[-1], width, color=KS_COLOR, name="KS")
+        drawn.append("KS")
+    if phases.paper_phase(res).phase == "heavy-tailed" and res.features.get("alpha_hill", np.inf) < 2:
+        draw_power_law(ax, powerlaw.fit_hill(pos), pos[-1], width, color=HILL_COLOR, name="Hill")
+        drawn.append("Hill")
+    return drawn
+
+
+def _step_axes(fig: Any, ax: Any, n: int) -> tuple[Any, list[Any], bool]:
+    if ax is not None:
+        axes = [ax] if hasattr(ax, "plot") else list(np.ravel(ax))
+        if len(axes) != n:
+            raise PlotError(f"ax= holds {len(axes)} axes for {n} steps: pass one Axes per step (or fig=)")
+        return root_figure(axes[0]), axes, False
+    ncols = 1 if n <= 4 else 2
+    nrows = -(-n // ncols)
+    target, made = target_figure(fig, 9.0 if ncols == 1 else 12.0, 1.3 + 1.9 * nrows)
+    return target, list(np.ravel(target.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)))[:n], made
+
+
 def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int] | None = None,
-             *, bins: int = 100) -> Any:
-    """ESDs of W_t^T W_t at ``steps`` (default: the first and last stored), overlaid, with fits.
+             *, bins: int | str = "fd", ax: Any = None, fig: Any = None) -> Any:
+    """ESDs of W_t^T W_t at ``steps`` (default: the first and last stored), one panel per step, with fits.
 
     Reads the stored ESD of ``htdyn analyze`` where there is one and computes it from the
-    stored W_t otherwise.  The title gives each step's phase (Martin & Mahoney rule, and the
-    paper's alpha_Hill < 2 convention).
+    stored W_t otherwise.  Each panel's title gives the step's phase (Martin & Mahoney's rule,
+    and the paper's alpha_Hill < 2 convention where it differs) and PL_Alpha_Hill.  ``ax``:
+    one Axes per step to draw into; ``fig``: a Figure or SubFigure to fill.  Returns the Figure.
     """
     source, own = open_source(src)
     try:
@@ -87,73 +216,89 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
         if steps is None:
             rv.final_step()
             steps = [avail[0], avail[-1]] if len(avail) > 1 else avail
-        fig = new_figure(7.0, 4.6)
-        ax = fig.add_subplot()
-        phase_txt = []
-        floor = np.inf
-        for i, t in enumerate(steps):
-            ev = rv.esd(int(t))
-            drawn = draw_esd(ax, ev, rv.shape, label=f"step {t}", color=_COLORS[i % len(_COLORS)], bins=bins)
-            floor = min(floor, drawn["min_density"])
+        spectra = [rv.esd(int(t)) for t in steps]
+        edges = log_bin_edges(spectra, bins)
+        target, axes, made = _step_axes(fig, ax, len(steps))
+        lp0 = None
+        for i, (t, ev, a) in enumerate(zip(steps, spectra, axes)):
             res = phases.classify_phase(ev[-min(rv.shape):], rv.shape)
-            paper = phases.paper_phase(res)
-            phase_txt.append(f"t={t}: {res.phase}" + (f" (paper: {paper.phase})" if paper.phase != res.phase else ""))
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=floor / 3)  # the fitted laws are not drawn far below the histogram's lowest bar
-        ax.set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W^\top W$)")
-        ax.set_ylabel(r"density per unit $\log_{10}\lambda$")
-        ax.set_title(f"ESD, {rv.title}: " + "; ".join(phase_txt), fontsize=9)
-        ax.legend(fontsize=7, loc="upper right", ncols=2)
-        add_caption(fig, rv.caption + "; dashed: MP edge lambda_+, black: fitted MP bulk, ticks: spikes")
-        return fig
+            drawn = draw_esd(a, ev, rv.shape, label=f"$W_{{{t}}}$", bins=edges, phase=res)
+            if i and lp0 is not None and np.isfinite(lp0):
+                a.axvline(np.log10(lp0), color=EDGE0_COLOR, ls=":", lw=1.2, label=rf"$\lambda_+$ of $W_{{{steps[0]}}}$")
+            lp0 = drawn["lambda_plus"] if i == 0 else lp0
+            a.set_title(_panel_title(t, res, drawn), fontsize="medium", loc="left")
+            a.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+            a.set_ylabel("eigenvalues per bin")
+        axes[-1].set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
+        a0 = axes[0]
+        a0.set_xlim(edges[0] - 0.02 * np.ptp(edges), edges[-1] + 0.05 * np.ptp(edges))
+        a0.set_ylim(COUNT_FLOOR, max(max(a.get_ylim()[1] for a in axes), 10.0) * 3)
+        if made:
+            target.suptitle(f"ESD, {rv.title}", fontsize="large")
+            add_caption(target, rv.caption + "; outliers: past the MP edge + 3 Tracy-Widom scales; power laws drawn "
+                        "only where the phase claims a heavy tail")
+        return root_figure(target)
     finally:
         if own:
             source.close()
 
 
-def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: int = 80) -> Any:
+def _panel_title(t: int, res: Any, drawn: dict[str, Any]) -> str:
+    paper = phases.paper_phase(res).phase
+    text = f"$t$={t}: {res.phase}" + (f" (paper: {paper})" if paper != res.phase else "")
+    a = res.features.get("alpha_hill", np.nan)
+    text += rf", $\alpha_{{\rm Hill}}$={a:.2f}" if np.isfinite(a) else ""
+    return text + (f"; {drawn['n_zero']} zero eigenvalues not shown" if drawn["n_zero"] else "")
+
+
+def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: int = 80, fig: Any = None) -> Any:
     """Heat map of the log-ESD against step, with alpha_Hill and the phase along the top.
 
     Rows are the steps with a spectrum, columns log10 lambda on one common grid; the colour is
-    log10 of the density per unit log10 lambda.  The MP edge of W_0 is drawn as a line.
+    log10 of the density per unit log10 lambda.  Each step owns the cells from the midpoint
+    to its neighbours (uneven snapshots get wider cells), and the phase bar has exactly these
+    cells, in a column of its own of the same width as the heat map.  The MP edge of W_0 is
+    drawn as a line.  ``fig``: a Figure or SubFigure to draw into.  Returns the Figure.
     """
     source, own = open_source(src)
     try:
         rv = source.run(run)
         steps, spectra, edges, H = log_esd_histograms(rv, bins)
-        alphas, cols = [], []
-        for s in spectra:
-            res = phases.classify_phase(s, rv.shape)
-            alphas.append(res.features.get("alpha_hill", np.nan))
-            cols.append(PHASE_COLORS.get(res.phase, "w"))
-        fig = new_figure(7.0, 5.2)
-        gs = fig.add_gridspec(3, 1, height_ratios=(1.0, 0.25, 4.0))
-        ax_a = fig.add_subplot(gs[0])
-        ax_p = fig.add_subplot(gs[1], sharex=ax_a)
-        ax = fig.add_subplot(gs[2], sharex=ax_a)
+        res = [phases.classify_phase(s, rv.shape) for s in spectra]
+        alphas = [r.features.get("alpha_hill", np.nan) for r in res]
+        cols = [PHASE_COLORS.get(r.phase, "w") for r in res]
+        target, made = target_figure(fig, 7.0, 5.2)
+        gs = target.add_gridspec(3, 2, height_ratios=(1.0, 0.25, 4.0), width_ratios=(1.0, 0.03))
+        ax_a = target.add_subplot(gs[0, 0])
+        ax_p = target.add_subplot(gs[1, 0], sharex=ax_a)
+        ax = target.add_subplot(gs[2, 0], sharex=ax_a)
         st = np.asarray(steps, dtype=float)
+        xe = step_edges(st)
         ax_a.plot(st, alphas, "o-", ms=3, color="k")
-        ax_a.axhline(2.0, color="tab:red", lw=0.7, ls="--")
-        ax_a.set_ylabel(r"$\alpha_{Hill}$")
-        ax_p.bar(st, np.ones_like(st), width=_widths(st), color=cols, align="center")
+        ax_a.axhline(2.0, color=OKABE_ITO["vermillion"], lw=0.7, ls="--")
+        ax_a.set_ylabel(r"$\alpha_{\rm Hill}$")
+        ax_p.bar(xe[:-1], np.ones_like(st), width=np.diff(xe), color=cols, align="edge", lw=0)
         ax_p.set_yticks([])
-        ax_p.set_ylabel("phase", rotation=0, ha="right", va="center", fontsize=8)
+        ax_p.set_ylim(0, 1)
+        ax_p.set_ylabel("phase", rotation=0, ha="right", va="center", fontsize="small")
         logH = np.log10(np.where(H > 0, H, np.nan))
-        mesh = ax.pcolormesh(_step_edges(st), edges, logH.T, shading="flat", cmap="viridis")
-        fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ density")
+        mesh = ax.pcolormesh(xe, edges, logH.T, shading="flat", cmap="viridis")
+        target.colorbar(mesh, cax=target.add_subplot(gs[2, 1]), label=r"$\log_{10}$ density")
         try:
             ax.axhline(np.log10(mp.fit_bulk(spectra[0], rv.shape).lambda_plus), color="w", ls="--", lw=0.8)
         except ValueError:
             pass
-        ax.set_xlabel("step t")
+        ax.set_xlim(xe[0], xe[-1])
+        for a in (ax_a, ax_p):
+            a.tick_params(labelbottom=False)
+        ax.set_xlabel("step $t$")
         ax.set_ylabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
-        seen = dict.fromkeys(c for c in cols)
-        names = [p for p, c in PHASE_COLORS.items() if c in seen]
-        handles = [_patch(PHASE_COLORS[p]) for p in names]
-        ax_a.legend(handles, names, fontsize=6, ncols=3, loc="upper right")
-        ax_a.set_title(f"ESD evolution, {rv.title}", fontsize=10)
-        add_caption(fig, rv.caption + "; dashed: MP edge of W_0")
-        return fig
+        names = [p for p in PHASE_COLORS if p in {r.phase for r in res}]
+        ax_a.legend([_patch(PHASE_COLORS[p]) for p in names], names, fontsize="x-small", ncols=3, loc="upper right")
+        ax_a.set_title(f"ESD evolution, {rv.title}", fontsize="medium")
+        if made:
+            add_caption(target, rv.caption + "; dashed: MP edge of $W_0$")
+        return root_figure(target)
     finally:
         if own:
             source.close()
@@ -165,26 +310,23 @@ def _patch(color: str) -> Any:
     return Patch(color=color)
 
 
-def _step_edges(st: np.ndarray) -> np.ndarray:
+def step_edges(st: np.ndarray) -> np.ndarray:
+    """Cell edges of steps ``st``: the midpoints between neighbours, the end cells mirrored (width 1 alone)."""
     if st.size == 1:
         return np.array([st[0] - 0.5, st[0] + 0.5])
     mid = (st[1:] + st[:-1]) / 2
     return np.concatenate([[st[0] - (mid[0] - st[0])], mid, [st[-1] + (st[-1] - mid[-1])]])
 
 
-def _widths(st: np.ndarray) -> np.ndarray:
-    return np.diff(_step_edges(st))
-
-
-def log_esd_histograms(rv: Any, bins: int) -> tuple[list[int], list[np.ndarray], np.ndarray, np.ndarray]:
+def log_esd_histograms(rv: Any, bins: int | str) -> tuple[list[int], list[np.ndarray], np.ndarray, np.ndarray]:
     """Every stored spectrum of a run on one log10-lambda grid: (steps, spectra, bin edges, densities).
 
-    The densities are per unit log10 lambda over the positive eigenvalues, one row per step.
+    The densities are per unit log10 lambda over the positive eigenvalues, one row per step;
+    ``bins`` as :func:`log_bin_edges`.
     """
     rv.final_step()
     steps = rv.esd_steps()
     spectra = [np.asarray(rv.esd(t)) for t in steps]
-    pos = np.concatenate([s[s > 0] for s in spectra])
-    edges = np.linspace(np.log10(pos.min()), np.log10(pos.max()), bins + 1)
+    edges = log_bin_edges(spectra, bins)
     H = np.array([np.histogram(np.log10(s[s > 0]), bins=edges, density=True)[0] for s in spectra])
     return steps, spectra, edges, H
