@@ -143,6 +143,16 @@ class MPFit:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def plot(self, ax: Any = None, *, evals: Any = None) -> Any:
+        """The fitted bulk law with its edges and threshold (against the ESD, with ``evals``).
+
+        Draws into ``ax`` (a new Figure if None) and returns the Figure; imports matplotlib only
+        now.  See :func:`htdyn.plot.results.plot_mp_fit`.
+        """
+        from ..plot.results import plot_mp_fit
+
+        return plot_mp_fit(self, ax, evals=evals)
+
 
 def _qq_levels(n: int, Q: float, trim: float) -> tuple[np.ndarray, np.ndarray]:
     """Central plotting positions (i - 1/2)/n of n sorted values and the MP(Q, 1) quantiles there."""

@@ -122,6 +122,16 @@ class PhaseResult:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def plot(self, ax: Any = None, *, evals: Any = None, shape: tuple[int, int] | None = None) -> Any:
+        """The phase and the rule's reason over what it decided on (the ESD, with ``evals`` and ``shape``).
+
+        Draws into ``ax`` (a new Figure if None) and returns the Figure; imports matplotlib only
+        now.  See :func:`htdyn.plot.results.plot_phase_result`.
+        """
+        from ..plot.results import plot_phase_result
+
+        return plot_phase_result(self, ax, evals=evals, shape=shape)
+
 
 def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = None) -> dict[str, float]:
     """The numbers :func:`classify_phase` decides on.

@@ -117,6 +117,16 @@ class PowerLawFit:
             "xmax": float("nan") if self.xmax is None else float(self.xmax),
         }
 
+    def plot(self, ax: Any = None, *, evals: Any = None) -> Any:
+        """The fitted tail's complementary CDF on log-log axes (and the data's, with ``evals``).
+
+        Draws into ``ax`` (a new Figure if None) and returns the Figure; imports matplotlib only
+        now.  See :func:`htdyn.plot.results.plot_powerlaw_fit`.
+        """
+        from ..plot.results import plot_powerlaw_fit
+
+        return plot_powerlaw_fit(self, ax, evals=evals)
+
 
 # --------------------------------------------------------------------------- input handling
 

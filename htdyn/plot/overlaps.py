@@ -17,18 +17,20 @@ import numpy as np
 
 from ..analysis.alignment import overlap_matrices
 from ..analysis.esd import singular_values
-from .common import PlotError, add_caption, new_figure
+from .common import PlotError, add_caption, root_figure, target_figure
 from .source import Source, open_source
 
 __all__ = ["plot_overlaps", "plot_update_spectra"]
 
 
-def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | None = None, *, k: int = 10) -> Any:
+def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | None = None, *, k: int = 10,
+                  fig: Any = None) -> Any:
     """Top-k x top-k squared overlaps of W's and the update's singular vectors at one step.
 
     Four maps: left and right, for the paper's (W_{t-1}, M_t) and (W_t, M_t), with
     ``t - 1 = step`` (default: the second stored update, where the paper's t = 2 shows the
-    update riding the spike; the first if only one is stored).
+    update riding the spike; the first if only one is stored).  ``fig``: a Figure or SubFigure
+    to draw into.  Returns the Figure.
     """
     source, own = open_source(src)
     try:
@@ -44,7 +46,7 @@ def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | Non
         stored = {int(s) for s in rv.run.steps}
         W_next = rv.run.W(step + 1) if step + 1 in stored else W_prev + M
         k = min(k, min(M.shape))
-        fig = new_figure(7.2, 6.4)
+        fig, made = target_figure(fig, 7.2, 6.4)
         axes = fig.subplots(2, 2)
         im = None
         t = step + 1  # the paper's index of this update
@@ -54,22 +56,24 @@ def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | Non
             for col, (O, side) in enumerate(pairs):
                 ax = axes[row, col]
                 im = ax.imshow(O, vmin=0, vmax=1, cmap="magma", origin="upper", extent=(0.5, k + 0.5, k + 0.5, 0.5))
-                ax.set_title(f"${name}$ vs $M_{{{t}}}$, {side}", fontsize=8)
+                ax.set_title(f"${name}$ vs $M_{{{t}}}$, {side}", fontsize="small")
                 ax.set_xlabel(f"singular vector index of $M_{{{t}}}$")
                 ax.set_ylabel(f"index of ${name}$")
         fig.colorbar(im, ax=axes, label="squared overlap (0-1)", shrink=0.8)
-        fig.suptitle(f"update/weight overlaps, {rv.title}, paper step t={t}", fontsize=10)
-        add_caption(fig, rv.caption + f"; M_{t} = W_{t} - W_{t - 1} (htdyn update({step}))")
-        return fig
+        fig.suptitle(f"update/weight overlaps, {rv.title}, paper step $t$={t}", fontsize="medium")
+        if made:
+            add_caption(fig, rv.caption + f"; $M_{{{t}}}=W_{{{t}}}-W_{{{t - 1}}}$ (htdyn update({step}))")
+        return root_figure(fig)
     finally:
         if own:
             source.close()
 
 
 def plot_update_spectra(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int] | None = None,
-                        *, k: int = 20) -> Any:
+                        *, k: int = 20, fig: Any = None) -> Any:
     """Top-k singular values of the updates at ``steps`` (default: up to 6 spread over the stored ones),
-    and the update's stable rank ``||M||_F^2 / ||M||_2^2`` against step."""
+    and the update's stable rank ``||M||_F^2 / ||M||_2^2`` against step.  ``fig``: a Figure or
+    SubFigure to draw into.  Returns the Figure."""
     source, own = open_source(src)
     try:
         rv = source.run(run)
@@ -80,22 +84,23 @@ def plot_update_spectra(src: str | os.PathLike | Source, run: int = 0, steps: Se
         for t in ups:
             s = np.asarray(singular_values(rv.run.update(t)))
             srank.append(float(np.sum(s**2) / s.max() ** 2) if s.max() > 0 else np.nan)
-        fig = new_figure(7.0, 4.0)
+        fig, made = target_figure(fig, 7.0, 4.0)
         ax1, ax2 = fig.subplots(1, 2)
         for t in steps:
             s = np.sort(np.asarray(singular_values(rv.run.update(int(t)))))[::-1][:k]
             ax1.semilogy(np.arange(1, s.size + 1), s, "o-", ms=3, label=f"$M_{{{int(t) + 1}}}$")
-        ax1.set_xlabel("index i")
+        ax1.set_xlabel("index $i$")
         ax1.set_ylabel(r"$\sigma_i(M_t)$ (weight units)")
-        ax1.set_title("singular values of the updates", fontsize=9)
-        ax1.legend(fontsize=7)
+        ax1.set_title("singular values of the updates", fontsize="medium")
+        ax1.legend(fontsize="small")
         ax2.plot(np.asarray(ups) + 1, srank, "o-", ms=3)
-        ax2.set_xlabel("paper step t (update M_t = W_t - W_{t-1})")
+        ax2.set_xlabel(r"paper step $t$ (update $M_t=W_t-W_{t-1}$)")
         ax2.set_ylabel("stable rank of $M_t$")
-        ax2.set_title("update stable rank", fontsize=9)
-        fig.suptitle(f"updates, {rv.title}", fontsize=10)
-        add_caption(fig, rv.caption)
-        return fig
+        ax2.set_title("update stable rank", fontsize="medium")
+        fig.suptitle(f"updates, {rv.title}", fontsize="medium")
+        if made:
+            add_caption(fig, rv.caption)
+        return root_figure(fig)
     finally:
         if own:
             source.close()

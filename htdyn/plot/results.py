@@ -128,11 +128,13 @@ def plot_phase_result(res: Any, ax: Any = None, *, evals: Any = None, shape: tup
         ax.axvline(np.log10(f["threshold"]), color="0.4", ls="-.", lw=0.9, label=r"$\lambda_+ + 3\,$TW")
         ax.plot([np.log10(top)], [0], "v", color=OUT_COLOR, ms=9, clip_on=False, transform=ax.get_xaxis_transform(),
                 label=rf"$\lambda_{{\max}}$={top:.3g}, {f['n_out']:g} outliers")
+        ax.set_xlim(right=max(ax.get_xlim()[1], np.log10(top) + 0.1))
         ax.set_xlabel(r"$\log_{10}\lambda$")
         ax.set_ylabel(r"density per unit $\log_{10}\lambda$")
         ax.legend(fontsize="x-small")
     else:
         ax.set_axis_off()
-    reason = "\n".join(textwrap.wrap(res.reason, 90))
+    chars = int(ax.get_position().width * fig.get_figwidth() * 15)  # ~15 characters of small type per inch
+    reason = "\n".join(textwrap.wrap(res.reason, max(chars, 30)))
     ax.set_title(f"phase: {res.phase}\n{reason}", fontsize="small", loc="left")
     return fig
