@@ -74,8 +74,8 @@ def test_esd_figure(files, tmp_path: Path) -> None:
     assert len(panels) == 2  # steps 0 and 4, one panel each
     assert "log" in panels[-1].get_xlabel() and all(ax.get_ylabel() and ax.get_yscale() == "log" for ax in panels)
     assert panels[0].get_title(loc="left").startswith("$t$=0") and panels[1].get_title(loc="left").startswith("$t$=4")
-    labels = [t.get_text() for ax in panels for t in ax.get_legend().get_texts()]
-    assert "$W_{0}$" in labels and "$W_{4}$" in labels and any(t.startswith("MP fit") for t in labels)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ESD" in labels and "fitted MP bulk" in labels
     assert "run 1: adam lr=3" in fig.get_supxlabel()
     _check_saved(fig, tmp_path / "esd")
 

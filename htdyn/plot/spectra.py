@@ -84,9 +84,8 @@ def draw_mp_fit(ax: Any, fit: Any, width: float, *, color: str = MP_COLOR, label
     s2b = fit.lambda_plus / (1.0 + 1.0 / np.sqrt(qb)) ** 2
     x = np.geomspace(max(fit.lambda_minus, fit.lambda_plus * 1e-4), fit.lambda_plus, 240)[1:-1]
     y = fit.n_bulk * np.asarray(mp.mp_density(x, qb, s2b)) * x * np.log(10) * width
-    label = label or rf"MP fit, $\lambda_+$={fit.lambda_plus:.3g}"
-    ax.plot(np.log10(x), y, color=color, lw=1.2, label=label)
-    ax.axvline(np.log10(fit.lambda_plus), color=color, ls="--", lw=0.9)
+    ax.plot(np.log10(x), y, color=color, lw=1.2, label=label or "fitted MP bulk")
+    ax.axvline(np.log10(fit.lambda_plus), color=color, ls="--", lw=0.9, label=r"MP edge $\lambda_+$")
     return np.log10(x), y
 
 
@@ -94,7 +93,7 @@ def draw_power_law(ax: Any, fit: Any, lam_max: float, width: float, *, color: st
     """The power law of ``fit`` above its xmin, as expected counts per bin (its k tail points); returns (x, y)."""
     x = np.geomspace(fit.xmin, lam_max, 80)
     y = fit.k * (fit.alpha - 1) / fit.xmin * (x / fit.xmin) ** (-fit.alpha) * x * np.log(10) * width
-    ax.plot(np.log10(x), y, color=color, lw=1.6, label=rf"power law ({name}), $\alpha$={fit.alpha:.2f}")
+    ax.plot(np.log10(x), y, color=color, lw=1.6, label=f"power law ({name})")
     ax.axvline(np.log10(fit.xmin), color=color, ls=":", lw=0.9)
     return np.log10(x), y
 
@@ -120,14 +119,14 @@ def mark_outliers(ax: Any, values: np.ndarray, edges: np.ndarray, counts: np.nda
     values = np.sort(np.asarray(values, dtype=np.float64))
     if values.size > max_marked:
         ax.axvspan(np.log10(threshold), max(edges[-1], np.log10(threshold)), color=OUT_COLOR, alpha=0.1, lw=0,
-                   label=f"{values.size} eigenvalues past the edge + 3 TW")
+                   label=r"past $\lambda_+ + 3\,$TW")
         values = detached(values, edges, counts, lambda_plus if lambda_plus is not None else threshold)[-max_marked:]
     if values.size == 0:
         return values
     lg = np.log10(values)
     i = np.clip(np.searchsorted(edges, lg, side="right") - 1, 0, counts.size - 1)
     y = np.maximum(counts[i], 1) * 1.7
-    ax.plot(lg, y, "v", color=OUT_COLOR, ms=6, label="spike (outlier, value marked)")
+    ax.plot(lg, y, "v", color=OUT_COLOR, ms=6, label="spike (value marked)")
     for xv, yv, v in zip(lg, y, values):
         ax.annotate(rf"$\lambda$={v:.3g}", (xv, yv), xytext=(0, 5), textcoords="offset points", ha="center",
                     va="bottom", rotation=90, fontsize="x-small", color=OUT_COLOR)
@@ -154,7 +153,7 @@ def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str = "E
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=color, alpha=0.4, lw=0, label=label)
     ax.stairs(counts, edges, color=color, lw=0.9, baseline=None)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=COUNT_FLOOR)
+    ax.set_ylim(COUNT_FLOOR, max(ax.get_ylim()[1], 3.0 * max(int(counts.max(initial=0)), 3)))  # room for markers
     out: dict[str, Any] = {"edges": edges, "counts": counts, "n_zero": int(ev.size - pos.size), "powerlaws": [],
                            "outliers": pos[:0], "marked": pos[:0], "lambda_plus": float("nan")}
     if not fits or pos.size < 8:
@@ -196,7 +195,7 @@ def _step_axes(fig: Any, ax: Any, n: int) -> tuple[Any, list[Any], bool]:
         return root_figure(axes[0]), axes, False
     ncols = 1 if n <= 4 else 2
     nrows = -(-n // ncols)
-    target, made = target_figure(fig, 9.0 if ncols == 1 else 12.0, 1.3 + 1.9 * nrows)
+    target, made = target_figure(fig, 7.0 if ncols == 1 else 10.0, 1.9 + 1.9 * nrows)
     return target, list(np.ravel(target.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)))[:n], made
 
 
@@ -222,19 +221,21 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
         lp0 = None
         for i, (t, ev, a) in enumerate(zip(steps, spectra, axes)):
             res = phases.classify_phase(ev[-min(rv.shape):], rv.shape)
-            drawn = draw_esd(a, ev, rv.shape, label=f"$W_{{{t}}}$", bins=edges, phase=res)
+            drawn = draw_esd(a, ev, rv.shape, label="ESD", bins=edges, phase=res)
             if i and lp0 is not None and np.isfinite(lp0):
                 a.axvline(np.log10(lp0), color=EDGE0_COLOR, ls=":", lw=1.2, label=rf"$\lambda_+$ of $W_{{{steps[0]}}}$")
             lp0 = drawn["lambda_plus"] if i == 0 else lp0
             a.set_title(_panel_title(t, res, drawn), fontsize="medium", loc="left")
-            a.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.01, 0.5))
             a.set_ylabel("eigenvalues per bin")
         axes[-1].set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
         a0 = axes[0]
         a0.set_xlim(edges[0] - 0.02 * np.ptp(edges), edges[-1] + 0.05 * np.ptp(edges))
         a0.set_ylim(COUNT_FLOOR, max(max(a.get_ylim()[1] for a in axes), 10.0) * 3)
-        if made:
-            target.suptitle(f"ESD, {rv.title}", fontsize="large")
+        legend = dict(kv for a in axes for kv in zip(*reversed(a.get_legend_handles_labels())))
+        where = target if ax is None else axes[-1]
+        where.legend(legend.values(), legend.keys(), fontsize="small" if ax is None else "x-small",
+                     ncols=min(4, len(legend)), **({"loc": "outside upper center"} if ax is None else {}))
+        if made:  # the run's title is the caption's start (a suptitle would collide with the legend on top)
             add_caption(target, rv.caption + "; outliers: past the MP edge + 3 Tracy-Widom scales; power laws drawn "
                         "only where the phase claims a heavy tail")
         return root_figure(target)
@@ -244,10 +245,14 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
 
 
 def _panel_title(t: int, res: Any, drawn: dict[str, Any]) -> str:
+    """``t=10: bulk-decay (paper: heavy-tailed), alpha_Hill=1.83; lambda_+=1.79e4, 325 past the edge``."""
     paper = phases.paper_phase(res).phase
     text = f"$t$={t}: {res.phase}" + (f" (paper: {paper})" if paper != res.phase else "")
-    a = res.features.get("alpha_hill", np.nan)
-    text += rf", $\alpha_{{\rm Hill}}$={a:.2f}" if np.isfinite(a) else ""
+    f = res.features
+    text += rf", $\alpha_{{\rm Hill}}$={f['alpha_hill']:.2f}" if np.isfinite(f.get("alpha_hill", np.nan)) else ""
+    text += rf", $\alpha_{{\rm KS}}$={f['alpha_ks']:.2f}" if "KS" in drawn["powerlaws"] else ""
+    if np.isfinite(drawn["lambda_plus"]):
+        text += rf"; $\lambda_+$={drawn['lambda_plus']:.3g}, {drawn['outliers'].size} past the edge"
     return text + (f"; {drawn['n_zero']} zero eigenvalues not shown" if drawn["n_zero"] else "")
 
 
