@@ -26,7 +26,16 @@ import numpy as np
 from ..analysis import phases
 from .common import PlotError, target_figure
 from .source import Source, open_source
-from .spectra import COUNT_FLOOR, EDGE0_COLOR, HIST_COLOR, MAX_MARKED, OUT_COLOR, detached, log_esd_histograms
+from .spectra import (
+    COUNT_FLOOR,
+    EDGE0_COLOR,
+    HIST_COLOR,
+    MAX_MARKED,
+    OUT_COLOR,
+    detached,
+    label_values,
+    log_esd_histograms,
+)
 
 __all__ = ["animate_esd", "esd_frames", "EsdFrames", "has_ffmpeg", "HIDDEN"]
 
@@ -111,9 +120,7 @@ def esd_frames(rv: Any, *, bins: int | str = "fd", fig: Any = None) -> EsdFrames
         marks.set_data(lg, y)
         for t in texts:
             t.remove()
-        texts[:] = [ax.annotate(rf"$\lambda$={v:.3g}", (xv, yv), xytext=(0, 7), textcoords="offset points",
-                                ha="center", va="bottom", rotation=90, fontsize="small", color=OUT_COLOR)
-                    for xv, yv, v in zip(lg, y, marked[i])]
+        texts[:] = label_values(ax, marked[i], y, edges, fontsize="medium")
         title.set_text(f"{rv.title}, $t$={steps[i]}: {labels[i]}")
 
     return EsdFrames(target, ax, steps, edges, counts, marked, labels, update)

@@ -115,7 +115,7 @@ def plot_phase_result(res: Any, ax: Any = None, *, evals: Any = None, shape: tup
         draw_esd(ax, evals, shape, phase=res)
         ax.set_xlabel(r"$\log_{10}\lambda$")
         ax.set_ylabel("eigenvalues per bin")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="small")
     elif np.isfinite(f.get("lambda_plus", np.nan)):
         lp, qb = f["lambda_plus"], f["Q"]
         r = min(f["n_out"] * f["M"] / f["n"], f["M"] - 1.0)
@@ -131,7 +131,7 @@ def plot_phase_result(res: Any, ax: Any = None, *, evals: Any = None, shape: tup
         ax.set_xlim(right=max(ax.get_xlim()[1], np.log10(top) + 0.1))
         ax.set_xlabel(r"$\log_{10}\lambda$")
         ax.set_ylabel(r"density per unit $\log_{10}\lambda$")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="small")
     else:
         ax.set_axis_off()
     chars = int(ax.get_position().width * fig.get_figwidth() * 15)  # ~15 characters of small type per inch

@@ -32,7 +32,7 @@ from .common import OKABE_ITO, PHASE_COLORS, PlotError, add_caption, root_figure
 from .source import Source, open_source
 
 __all__ = ["plot_esd", "plot_esd_evolution", "draw_esd", "log_bin_edges", "log_esd_histograms", "draw_mp_fit",
-           "draw_power_law", "mark_outliers", "detached", "COUNT_FLOOR", "MAX_MARKED"]
+           "draw_power_law", "mark_outliers", "detached", "label_values", "COUNT_FLOOR", "MAX_MARKED"]
 
 #: the bottom of the count axis: a bin with one eigenvalue spans log10(1/0.3) of it
 COUNT_FLOOR = 0.3
@@ -127,10 +127,30 @@ def mark_outliers(ax: Any, values: np.ndarray, edges: np.ndarray, counts: np.nda
     i = np.clip(np.searchsorted(edges, lg, side="right") - 1, 0, counts.size - 1)
     y = np.maximum(counts[i], 1) * 1.7
     ax.plot(lg, y, "v", color=OUT_COLOR, ms=6, label="spike (value marked)")
-    for xv, yv, v in zip(lg, y, values):
-        ax.annotate(rf"$\lambda$={v:.3g}", (xv, yv), xytext=(0, 5), textcoords="offset points", ha="center",
-                    va="bottom", rotation=90, fontsize="x-small", color=OUT_COLOR)
+    label_values(ax, values, y, edges)
     return values
+
+
+def label_values(ax: Any, values: np.ndarray, y: np.ndarray, edges: np.ndarray, fontsize: str = "small") -> list[Any]:
+    """Write each marked eigenvalue beside its marker (at ``log10 values``, ``y``); returns the texts.
+
+    Values closer than one bin share one label (``lambda=1.52e+03, 1.58e+03``), written to the
+    right of the marker, or to its left in the right quarter of the bins' range, so labels
+    neither overlap nor leave the axes.
+    """
+    if values.size == 0:
+        return []
+    lg = np.log10(values)
+    w = float(np.mean(np.diff(edges)))
+    groups = np.split(np.arange(lg.size), np.flatnonzero(np.diff(lg) > w) + 1)
+    texts = []
+    for g in groups:
+        j = g[-1]
+        left = lg[j] > edges[0] + 0.75 * (edges[-1] - edges[0])
+        texts.append(ax.annotate(r"$\lambda$=" + ", ".join(f"{v:.3g}" for v in values[g]), (lg[j], y[g].max()),
+                                 xytext=(-6 if left else 6, 0), textcoords="offset points",
+                                 ha="right" if left else "left", va="center", fontsize=fontsize, color=OUT_COLOR))
+    return texts
 
 
 def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str = "ESD", color: str | None = None,
@@ -225,15 +245,16 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
             if i and lp0 is not None and np.isfinite(lp0):
                 a.axvline(np.log10(lp0), color=EDGE0_COLOR, ls=":", lw=1.2, label=rf"$\lambda_+$ of $W_{{{steps[0]}}}$")
             lp0 = drawn["lambda_plus"] if i == 0 else lp0
-            a.set_title(_panel_title(t, res, drawn), fontsize="medium", loc="left")
+            a.set_title(_panel_title(t, res, drawn, "\n" if len(axes) > 4 else "; "), fontsize="medium", loc="left")
             a.set_ylabel("eigenvalues per bin")
-        axes[-1].set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
+        for a in axes[-2:] if len(axes) > 4 else axes[-1:]:  # the bottom row
+            a.set_xlabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
         a0 = axes[0]
         a0.set_xlim(edges[0] - 0.02 * np.ptp(edges), edges[-1] + 0.05 * np.ptp(edges))
         a0.set_ylim(COUNT_FLOOR, max(max(a.get_ylim()[1] for a in axes), 10.0) * 3)
         legend = dict(kv for a in axes for kv in zip(*reversed(a.get_legend_handles_labels())))
         where = target if ax is None else axes[-1]
-        where.legend(legend.values(), legend.keys(), fontsize="small" if ax is None else "x-small",
+        where.legend(legend.values(), legend.keys(), fontsize="small",
                      ncols=min(4, len(legend)), **({"loc": "outside upper center"} if ax is None else {}))
         if made:  # the run's title is the caption's start (a suptitle would collide with the legend on top)
             add_caption(target, rv.caption + "; outliers: past the MP edge + 3 Tracy-Widom scales; power laws drawn "
@@ -244,7 +265,7 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
             source.close()
 
 
-def _panel_title(t: int, res: Any, drawn: dict[str, Any]) -> str:
+def _panel_title(t: int, res: Any, drawn: dict[str, Any], sep: str = "; ") -> str:
     """``t=10: bulk-decay (paper: heavy-tailed), alpha_Hill=1.83; lambda_+=1.79e4, 325 past the edge``."""
     paper = phases.paper_phase(res).phase
     text = f"$t$={t}: {res.phase}" + (f" (paper: {paper})" if paper != res.phase else "")
@@ -252,7 +273,7 @@ def _panel_title(t: int, res: Any, drawn: dict[str, Any]) -> str:
     text += rf", $\alpha_{{\rm Hill}}$={f['alpha_hill']:.2f}" if np.isfinite(f.get("alpha_hill", np.nan)) else ""
     text += rf", $\alpha_{{\rm KS}}$={f['alpha_ks']:.2f}" if "KS" in drawn["powerlaws"] else ""
     if np.isfinite(drawn["lambda_plus"]):
-        text += rf"; $\lambda_+$={drawn['lambda_plus']:.3g}, {drawn['outliers'].size} past the edge"
+        text += rf"{sep}$\lambda_+$={drawn['lambda_plus']:.3g}, {drawn['outliers'].size} past the edge"
     return text + (f"; {drawn['n_zero']} zero eigenvalues not shown" if drawn["n_zero"] else "")
 
 
@@ -299,7 +320,7 @@ def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: i
         ax.set_xlabel("step $t$")
         ax.set_ylabel(r"$\log_{10}\lambda$  (eigenvalues of $W_t^\top W_t$)")
         names = [p for p in PHASE_COLORS if p in {r.phase for r in res}]
-        ax_a.legend([_patch(PHASE_COLORS[p]) for p in names], names, fontsize="x-small", ncols=3, loc="upper right")
+        ax_a.legend([_patch(PHASE_COLORS[p]) for p in names], names, fontsize="small", ncols=3, loc="upper right")
         ax_a.set_title(f"ESD evolution, {rv.title}", fontsize="medium")
         if made:
             add_caption(target, rv.caption + "; dashed: MP edge of $W_0$")
