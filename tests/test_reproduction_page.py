@@ -37,8 +37,8 @@ def page_rows() -> list[dict[str, str]]:
     for ln in lines[start + 2:]:
         if not ln.startswith("|"):
             break
-        # split on " | " so cells may hold |x|-style absolute values
-        cells = [c.strip() for c in ln[2:-2].split(" | ")]
+        # cells escape their own pipes (\\|x\\|): split on the unescaped " | "
+        cells = [c.strip().replace("\\|", "|") for c in ln[2:-2].split(" | ")]
         assert len(cells) == len(header), ln
         rows.append(dict(zip(header, cells)))
     return rows
@@ -109,3 +109,22 @@ def test_cheap_rows_match_today(tmp_path: Path) -> None:
         # the page's runs are batched with other runs, which moves float32 round-off; 3 digits are printed
         np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-4, err_msg=c.quantity)
         assert row["verdict"].startswith(c.verdict) or (c.verdict == rc.DIFFERS and row["verdict"] == "**differs**")
+
+
+def test_fig5_draws_every_sweep_run() -> None:
+    """The Fig. 5 scatter draws each run's (test, alpha_Hill) and (KTA, alpha_Hill), and the official points."""
+    import repro_figures as rf
+
+    rng = np.random.default_rng(0)
+    S = {(opt, lr): [{"alpha_hill": rng.uniform(1.6, 2.5), "test_loss": rng.uniform(0.8, 3), "kta": rng.uniform(0.01, 0.1)}
+                     for _ in range(2)] for opt in ("adam", "gd") for lr in rc.SWEEP_LRS}
+    fig = rf.fig5_figure(S)
+    for col, ax in zip(("test_loss", "kta"), fig.axes[:2]):
+        for opt, coll in zip(("adam", "gd"), ax.collections[0::2]):
+            rows = [r for (o, _), rs in S.items() if o == opt for r in rs]
+            want = np.array([[r[col], r["alpha_hill"]] for r in rows])
+            np.testing.assert_allclose(coll.get_offsets(), want)
+            np.testing.assert_allclose(fig.drawn[(col, opt)][0], want[:, 0])
+        official = [(v, a) for (o, _), vals in rc.OFFICIAL_SWEEP.items() if o == "gd"
+                    for v, a in zip(vals[4 if col == "test_loss" else 2], vals[0])]
+        np.testing.assert_allclose(ax.collections[3].get_offsets(), np.array(official))

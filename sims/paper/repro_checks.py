@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,9 @@ EDGE = math.sqrt(N) + math.sqrt(P)  # 70.35, the singular-value MP edge of W_0
 TW_HI = (math.sqrt(N) + math.sqrt(P)) ** (4 / 3) * (1 / math.sqrt(N) + 1 / math.sqrt(P)) ** (1 / 3)
 TW_LO = (math.sqrt(N) - math.sqrt(P)) ** (4 / 3) * (1 / math.sqrt(P) - 1 / math.sqrt(N)) ** (1 / 3)
 SWEEP_LRS = (0.001, 0.01, 0.1, 1, 10, 100, 1000, 2000, 3000)
-SWEEP_SEEDS = (0, 1, 2, 3, 4)  # the official bulk_lr.yml runs 5 repeats
+SWEEP_SEEDS = (0, 1)  # the official bulk_lr.yml runs 5 repeats; 2 (as paper_spec's official numbers) fit the time
+if os.environ.get("REPRO_SEEDS"):  # more seeds where the machine allows: REPRO_SEEDS=5
+    SWEEP_SEEDS = tuple(range(int(os.environ["REPRO_SEEDS"])))
 LAMBDAS = (0.1, 0.01, 0.001, 0.0001)
 
 
@@ -376,23 +379,33 @@ def checks_mechanism(R: Results, long: dict | None, long_label: str) -> list[Che
 
 def long_adam_checks(long: dict | None, label: str) -> list[Check]:
     """The reviewers' claim: Adam lr 0.1 reaches a heavy tail around t ~ 10^4, lr 0.01 does not within 10^4."""
-    item, claim = "Long runs (reviewers)", "HT (alpha_Hill < 2) near t ~ 10^4 at lr 0.1; not within 10^4 at lr 0.01 [REV]"
+    item = "Long runs, Adam (reviewers [REV])"
+    q1, q2 = "lr 0.1: first t with alpha_Hill(W_t) < 2", "lr 0.01: alpha_Hill(W_t) >= 2 for every t <= 10^4"
     if long is None:
-        return [Check(item, "alpha_Hill against step, Adam lr 0.1 / 0.01", claim, "not run", NOT_TESTED,
-                      "needs the paper-size runs to t = 10^4")]
+        return [Check(item, q, c, "not run", NOT_TESTED, "needs the paper-size runs to t = 10^4")
+                for q, c in ((q1, "around 10^4"), (q2, "yes"))]
     (t1, a1), (t2, a2) = long[0.1], long[0.01]
-    last = int(min(t1[-1], t2[-1]))
-    first_ht = int(t1[np.argmax(a1 < 2)]) if np.any(a1 < 2) else None
-    ours = (f"last step {last}: {a1[-1]:.3f} / {a2[-1]:.3f}; lr 0.1 first below 2 at t = "
-            f"{first_ht if first_ht is not None else 'never'}")
-    crit = "lr 0.1: below 2 first at t in [3000, 30000]; lr 0.01: >= 2 at every stored t <= 10^4"
-    if last < 10000:
-        if first_ht is not None and first_ht < 3000 or np.any(a2 < 2):
-            return [Check(item, f"alpha_Hill against step ({label})", claim, ours, DIFFERS, crit)]
-        return [Check(item, f"alpha_Hill against step ({label})", claim, ours, NOT_TESTED, crit,
-                      f"the runs reached t = {last} of 10^4: too short to test the claim")]
-    ok = first_ht is not None and 3000 <= first_ht and bool(np.all(a2 >= 2))
-    return [Check(item, f"alpha_Hill against step ({label})", claim, ours, judged(ok), crit)]
+    last1, last2 = int(t1[-1]), int(t2[-1])
+    hit = np.flatnonzero(a1 < 2)
+    c1 = "the crossing in [3000, 30000] (\"around 10^4\", half a decade either side)"
+    if hit.size:
+        first = int(t1[hit[0]])
+        r1 = Check(item, q1, "around 10^4", f"t = {first} (alpha {a1[hit[0]]:.3f})", judged(3000 <= first <= 30000), c1)
+    elif last1 >= 30000:
+        r1 = Check(item, q1, "around 10^4", f"none up to t = {last1}", DIFFERS, c1)
+    else:
+        r1 = Check(item, q1, "around 10^4", f"none up to t = {last1} (alpha {a1[-1]:.3f})",
+                   NOT_TESTED if last1 < 10000 else DIFFERS, c1,
+                   f"the run reached t = {last1} of 10^4 ({label})" if last1 < 10000 else "")
+    c2 = "alpha_Hill >= 2 at every stored t <= 10^4"
+    if np.any(a2[t2 <= 10000] < 2):
+        r2 = Check(item, q2, "yes", f"no: {a2.min():.3f} at t = {int(t2[np.argmin(a2)])}", DIFFERS, c2)
+    elif last2 >= 10000:
+        r2 = Check(item, q2, "yes", f"yes (min {a2.min():.3f}, {a2[t2 <= 10000][-1]:.3f} at t = 10^4)", MATCHED, c2)
+    else:
+        r2 = Check(item, q2, "yes", f"yes up to t = {last2} (min {a2.min():.3f})", NOT_TESTED, c2,
+                   f"the run reached t = {last2} of 10^4 ({label})")
+    return [r1, r2]
 
 
 AUDIT = ("on identical arrays (htdyn's data, teacher and W_0) the official code, run unchanged, gives htdyn's "
@@ -507,14 +520,50 @@ def get_dotted(cfg: dict, key: str):
 
 
 def checks_families(R: Results, S: dict) -> list[Check]:
+    """The loss families (2 repeats each); a family whose file was not made gives 'not tested' rows."""
+    made = {k: k in R.files for k in ("losses_n", "lambda", "losses_noise", "losses_steplr")}
+    rows = _families_made(R, S, made)
+    return rows
+
+
+MISSING = "the simulation was not made in this run (the time of a shared machine)"
+
+
+def _families_made(R: Results, S: dict, made: dict) -> list[Check]:
     sd_a = float(np.std([r["alpha_hill"] for r in S[("adam", 1)]], ddof=1))
     tol = max(4 * sd_a, 0.005)
     why = f"4 sd of alpha_Hill(W_10) over htdyn's {len(S[('adam', 1)])} sweep draws at Adam lr 1 (sd {sd_a:.4f})"
+    rows: list[Check] = []
+    if not made["losses_n"]:
+        rows += [Check("Loss curves vs n (2 repeats)", q, o, "not run", NOT_TESTED, MISSING) for q, o in
+                 (("test t=0 -> 10, n = 500 / 8000", "0.85 -> 1.26 / 0.82 -> 0.80"),
+                  ("alpha_Hill(W_10), n = 500, 2000, 4000, 8000", "1.73, 1.82, 1.88, 1.93"))]
+    else:
+        rows += _family_n(R, tol, why)
+    if not made["lambda"]:
+        rows += [Check("Loss curves vs lambda (2 repeats)", "best test(t=10) over lambda", "at 1e-3-1e-2", "not run",
+                       NOT_TESTED, MISSING)]
+    else:
+        rows += _family_lambda(R)
+    if not made["losses_noise"]:
+        rows += [Check("Loss curves vs noise (2 repeats)", "alpha_Hill(W_10) and test(t=10) - rho_e^2 over rho_e",
+                       "1.932-1.941; 0.769-0.782", "not run", NOT_TESTED, MISSING)]
+    else:
+        rows += _family_noise(R, tol)
+    if not made["losses_steplr"]:
+        rows += [Check("Loss curves vs StepLR gamma (2 repeats)", "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8",
+                       "2.32, 2.25, 2.14, 2.03", "not run", NOT_TESTED, MISSING)]
+    else:
+        rows += _family_steplr(R)
+    return rows
+
+
+def _family_n(R: Results, tol: float, why: str) -> list[Check]:
     fn = family(R, "losses_n", "model.n")
     off_a = {500: 1.734, 2000: 1.823, 4000: 1.878, 8000: 1.928}
     am = {n: float(fn[n]["alpha"].mean()) for n in sorted(fn)}
     t500, t8000 = fn[500]["test"].mean(0), fn[8000]["test"].mean(0)
-    rows = [
+    return [
         trend("Loss curves vs n (2 repeats)", "test t=0 -> 10, n = 500 / 8000", "0.85 -> 1.26 / 0.82 -> 0.80",
               f"{t500[0]:.2f} -> {t500[-1]:.2f} / {t8000[0]:.2f} -> {t8000[-1]:.2f}",
               bool(t500[-1] - t500[0] > 0.2 and t8000[-1] - t8000[0] < 0.05),
@@ -523,10 +572,13 @@ def checks_families(R: Results, S: dict) -> list[Check]:
               ", ".join(f"{v:.3f}" for v in am.values()),
               judged(all(abs(am[n] - off_a[n]) <= tol for n in off_a)), f"each within {tol:.3f} ({why})"),
     ]
+
+
+def _family_lambda(R: Results) -> list[Check]:
     fl = family(R, "lambda", "")
     final = {lam: float(fl[lam]["test"].mean(0)[-1]) for lam in LAMBDAS}
     best = min(final, key=final.get)
-    rows += [
+    return [
         trend("Loss curves vs lambda (2 repeats)", "best test(t=10) over lambda", "at 1e-3-1e-2",
               ", ".join(f"{k:g}: {v:.3f}" for k, v in final.items()), best in (0.01, 0.001),
               "the lowest mean test(t=10) at lambda 0.01 or 0.001"),
@@ -535,10 +587,13 @@ def checks_families(R: Results, S: dict) -> list[Check]:
               "none: identical by construction here (one training per repeat, the read-out refitted at each "
               "lambda on its stored W_t)"),
     ]
+
+
+def _family_noise(R: Results, tol: float) -> list[Check]:
     fz = family(R, "losses_noise", "model.noise_std")
     za = np.concatenate([fz[v]["alpha"] for v in sorted(fz)])
     shift = [float(fz[v]["test"].mean(0)[-1] - v ** 2) for v in sorted(fz)]
-    rows += [
+    return [
         window("Loss curves vs noise (2 repeats)", "alpha_Hill(W_10) spread over rho_e 0.1-0.7", "1.932-1.941 (0.009)",
                float(np.ptp(za)), 0, max(0.009, tol), f"at most the official spread or {tol:.3f}", 3),
         window("Loss curves vs noise (2 repeats)", "spread of test(t=10) - rho_e^2 over rho_e 0.1-0.7",
@@ -546,15 +601,17 @@ def checks_families(R: Results, S: dict) -> list[Check]:
                "the loss shifts by the noise variance; 0.05 is a stated tolerance", 3,
                "test(t=10) - rho_e^2: " + ", ".join(f"{x:.3f}" for x in shift)),
     ]
+
+
+def _family_steplr(R: Results) -> list[Check]:
     fg = family(R, "losses_steplr", "schedule.gamma")
     ga = [float(fg[g]["alpha"].mean()) for g in sorted(fg)]
     off_g = [2.318, 2.254, 2.144, 2.030]
-    rows.append(Check("Loss curves vs StepLR gamma (2 repeats)", "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8",
+    return [Check("Loss curves vs StepLR gamma (2 repeats)", "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8",
                       "2.32, 2.25, 2.14, 2.03", ", ".join(f"{x:.3f}" for x in ga),
                       judged(bool(np.all(np.diff(ga) < 0)) and all(abs(a - b) <= 0.03 for a, b in zip(ga, off_g))),
                       "decreasing in gamma and each within 0.03 (a stated tolerance: one official draw, and a "
-                      "frozen spectrum that depends on the spike of the draw)"))
-    return rows
+                      "frozen spectrum that depends on the spike of the draw)")]
 
 
 def best_steps(R: Results) -> list[tuple[str, int, float, float]]:
@@ -563,7 +620,7 @@ def best_steps(R: Results) -> list[tuple[str, int, float, float]]:
     out = []
     t = R.series("single", 2, "test_loss")
     out.append(("seed 0", int(np.argmin(t)), float(t.min()), float(t[0])))
-    for run in R.losses("losses_n"):
+    for run in R.losses("losses_n") if "losses_n" in R.files else []:
         if int(run["config"]["model"]["n"]) == 2000:
             t = run["test"]
             out.append((f"seed {run['config']['seed']}", int(run["steps"][np.argmin(t)]), float(t.min()), float(t[0])))
