@@ -116,8 +116,10 @@ def test_fig5_draws_every_sweep_run() -> None:
     import repro_figures as rf
 
     rng = np.random.default_rng(0)
-    S = {(opt, lr): [{"alpha_hill": rng.uniform(1.6, 2.5), "test_loss": rng.uniform(0.8, 3), "kta": rng.uniform(0.01, 0.1)}
-                     for _ in range(2)] for opt in ("adam", "gd") for lr in rc.SWEEP_LRS}
+    def draw() -> dict:
+        return {"alpha_hill": rng.uniform(1.6, 2.5), "test_loss": rng.uniform(0.8, 3), "kta": rng.uniform(0.01, 0.1)}
+
+    S = {(opt, lr): [draw() for _ in range(2)] for opt in ("adam", "gd") for lr in rc.SWEEP_LRS}
     fig = rf.fig5_figure(S)
     for col, ax in zip(("test_loss", "kta"), fig.axes[:2]):
         for opt, coll in zip(("adam", "gd"), ax.collections[0::2]):

@@ -206,8 +206,10 @@ class Results:
     def long_alpha(self) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """lr -> (snapshot steps, alpha_Hill) of the long Adam runs (a partial file is read as far as it got)."""
         path = self.files["long"]
-        res = analyze(path, metrics=["powerlaw"], write=False)
-        t = res.table()
+        try:
+            t = read_analysis(path).table()
+        except htdyn.StoreError:
+            t = analyze(path, metrics=["powerlaw"], write=False).table()
         out = {}
         with htdyn.open(path) as traj:
             lrs = [float(r.config["optimizer"]["lr"]) for r in traj.runs]
@@ -477,6 +479,10 @@ OFFICIAL_SWEEP_TEST0 = OFFICIAL_TEST0
 
 
 def checks_regularizers(R: Results) -> list[Check]:
+    if "steplr_single" not in R.files or "weight_norm" not in R.files:
+        return [Check("Regularizers (seed 0)", q, o, "not run", NOT_TESTED, MISSING) for q, o in
+                (("StepLR gamma 0.6: alpha_Hill(W_10)", "2.11"), ("weight norm: alpha_Hill(W_10), Adam lr 1 / GD lr 2000",
+                                                               "1.63 / 1.93"))]
     st = R.series("steplr_single", 0, "alpha_hill")
     stt = R.series("steplr_single", 0, "test_loss")
     wn = [R.row("weight_norm", i, 10)["alpha_hill"] for i in (0, 1)]

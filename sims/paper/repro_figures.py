@@ -137,6 +137,8 @@ def regularizer_figure(R: Results):
               ("weight_norm", 1, "GD lr 2000, weight norm", GD_C, "--")]
     drawn = {}
     for key, run, label, c, ls in curves:
+        if key not in R.tables:
+            continue
         t = R.tables[key]
         g = t[t["run"] == run].sort_values("step")
         for ax, col in zip(axes, ("alpha_hill", "spectral_norm", "test_loss")):

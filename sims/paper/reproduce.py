@@ -73,7 +73,14 @@ SMALL_OVER = ["model.d=100", "model.h=150"]
 # --------------------------------------------------------------------------- running
 
 
-def _run_config(sim: SimConfig, path: Path, args: argparse.Namespace, metrics: list[str]) -> Path:
+def _run_config(sim: SimConfig, path: Path, args: argparse.Namespace, metrics: list[str]) -> Path | None:
+    if args.page_only:  # use what is simulated and analysed, make nothing
+        try:
+            read_analysis(path)
+            return path
+        except htdyn.StoreError:
+            print(f"  {path.name}: not simulated or not analysed (--page-only): left out", flush=True)
+            return None
     if args.rerun or not path.exists():
         t0 = time.time()
         htdyn.simulate(sim, path=str(path), overwrite=True)
@@ -118,10 +125,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Path]:
         files[name] = _run_config(cfg(name), OUT / f"{name}.h5", args, NO_UPDATES)
     for key, name in (("lambda", "losses_lambda"), ("losses_n", "losses_n"), ("losses_noise", "losses_noise"),
                       ("losses_steplr", "losses_steplr")):
-        if args.only_existing and not (OUT / f"{name}.h5").exists():
+        if (args.only_existing or args.page_only) and not (OUT / f"{name}.h5").exists():
             print(f"  {name}.h5 not made (--only-existing): its rows are 'not tested'", flush=True)
             continue
         files[key] = _run_config(cfg(name), OUT / f"{name}.h5", args, NO_UPDATES)
+    files = {k: v for k, v in files.items() if v is not None}
     long = args.long_file or (LONG if LONG.exists() else LONG.with_suffix(".partial.h5"))
     if Path(long).exists():
         files["long"] = Path(long)
@@ -171,6 +179,16 @@ def phase_rows(R: Results) -> list[tuple[str, ...]]:
 # --------------------------------------------------------------------------- figures and page
 
 
+def sweep_phases_now(R: Results, df):
+    """The sweep table with its phase column recomputed from the stored ESDs by today's classifier
+    (the stored one is the classifier's of the day the file was analysed)."""
+    keys = {str(Path(R.files[f"sweep{s}"]).resolve()): f"sweep{s}" for s in SWEEP_SEEDS}
+    df = df.copy()
+    df["phase"] = [phases.classify_phase(R.esd(keys[str(Path(f).resolve())], int(r), int(t)), (1500, 1000)).phase
+                   for f, r, t in zip(df["file"], df["run"], df["step"])]
+    return df
+
+
 def make_figures(R: Results, S: dict, long_label: str) -> list[tuple[str, str, str]]:
     from repro_figures import fig5_figure, long_figure, loss_family_figure, regularizer_figure
 
@@ -196,7 +214,7 @@ def make_figures(R: Results, S: dict, long_label: str) -> list[tuple[str, str, s
         ("W-M overlaps at the paper's t = 2, GD lr 2000", lambda: plot_overlaps(single, 3, 1), "overlaps_gd_lr2000_t2",
          ""),
         (f"lr sweep after 10 steps ({len(SWEEP_SEEDS)} seeds)", lambda: plot_sweep_panel(
-            sweep_table(sweep_files), caption=f"official bulk_lr.yml grid, 10 steps, n=2000 d=1000 h=1500, mean and "
+            sweep_phases_now(R, sweep_table(sweep_files)), caption=f"official bulk_lr.yml grid, 10 steps, n=2000 d=1000 h=1500, mean and "
             f"std over seeds {SWEEP_SEEDS[0]}-{SWEEP_SEEDS[-1]}; KTA with the official features tanh(X W^T / d)"),
          "lr_sweep", ""),
         ("The paper's Fig. 5: alpha_Hill against test loss and KTA", lambda: fig5_figure(S), "fig5_alpha_vs_test_kta",
@@ -296,17 +314,28 @@ def all_checks(R: Results, long_label: str) -> tuple[list[Check], dict]:
 
 
 def cost_text(files: dict[str, Path], seconds: float) -> str:
-    sim_s, size = 0.0, 0
+    sim_s, first = 0.0, time.time()
     for k, p in files.items():
         with htdyn.open(p) as traj:
             sim_s += float(traj.attrs.get("timing_total_s", 0.0)) if k != "long" else 0.0
+            if k != "long":
+                first = min(first, datetime.datetime.fromisoformat(str(traj.attrs["created"])).timestamp())
     size = sum(f.stat().st_size for f in OUT.glob("*.h5"))
     load = os.getloadavg()
+    rate = ""
+    if "long" in files:
+        with htdyn.open(files["long"]) as traj:
+            done = min(r.steps_done for r in traj.runs)
+            start = datetime.datetime.fromisoformat(str(traj.attrs["writer_started"]))
+        wall = files["long"].stat().st_mtime - start.timestamp()
+        rate = (f" The long pair reached {done} steps in {wall / 60:.0f} min of wall time "
+                f"({done / wall:.2f} steps/s, under that load and at the lowest priority).")
     return (f"**Cost.** outputs/paper/ holds {size / 1e9:.1f} GB of trajectory files. The 10-step simulations "
-            f"took {sim_s / 60:.0f} min (the timings stored in the files), this run of the script (analyses, "
-            f"checks, figures) {seconds / 60:.0f} min, on 2 CPU cores shared with about 7 other sessions "
+            f"took {sim_s / 60:.0f} min (the timings stored in the files, summed; several ran side by side), this run of the script (analyses, "
+            f"checks, figures) {seconds / 60:.0f} min; from the first simulation to this page "
+            f"{(time.time() - first) / 60:.0f} min of wall time, on 2 CPU cores shared with about 7 other sessions "
             f"(load average {load[1]:.1f} over the last 5 min at the end). The long runs are made apart (module "
-            "docstring): about 1.3 steps/s for the pair at the paper's size on that machine.")
+            "docstring)." + rate)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sims-only", action="store_true", help="simulate and analyse, write no page")
     ap.add_argument("--only-existing", action="store_true",
                     help="make no loss-family simulation that is missing: its rows are 'not tested'")
+    ap.add_argument("--page-only", action="store_true",
+                    help="simulate and analyse nothing: the page from the analysed files (missing ones 'not tested')")
     ap.add_argument("--small", action="store_true", help="a smoke test at n=200 d=100 h=150 into outputs/paper_small")
     args = ap.parse_args(argv)
     if args.small:
