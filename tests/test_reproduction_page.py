@@ -50,7 +50,7 @@ def numbers(text: str) -> list[float]:
 
 def test_page_bookkeeping() -> None:
     rows = page_rows()
-    assert len(rows) > 40
+    assert len(rows) >= 8  # one row per check group at least
     kinds = [r["verdict"] for r in rows]
     assert set(kinds) <= VERDICT_CELLS, set(kinds) - VERDICT_CELLS
     assert all(r["criterion"] for r in rows), [r["quantity"] for r in rows if not r["criterion"]]
