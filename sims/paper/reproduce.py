@@ -132,7 +132,12 @@ def run_all(args: argparse.Namespace) -> dict[str, Path]:
     files = {k: v for k, v in files.items() if v is not None}
     long = args.long_file or (LONG if LONG.exists() else LONG.with_suffix(".partial.h5"))
     if Path(long).exists():
-        files["long"] = Path(long)
+        try:
+            if args.page_only:
+                read_analysis(long)
+            files["long"] = Path(long)
+        except htdyn.StoreError:
+            print(f"  {Path(long).name}: not analysed (--page-only): left out", flush=True)
     return files
 
 
