@@ -1,88 +1,146 @@
-"""``htdyn plot``: draw one figure of a trajectory file (stored results only) as PNG and PDF."""
+"""``htdyn plot``: draw one figure of a trajectory file or a sweep directory (stored results only).
+
+The figure kinds, their help and what each needs come from :data:`htdyn.plot.kinds.KINDS`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 
+from ..plot.kinds import KINDS, kinds_help
 from .app import app, out
 
-KINDS = ("esd", "evolution", "metrics", "overlaps", "updates", "sweep", "phase-diagram", "animation")
+STYLES = ("default", "paper")
 
 
 @app.command()
 def plot(
     path: Path = typer.Argument(..., help="Trajectory file (.h5) written by htdyn run, or a sweep directory."),
-    kind: str = typer.Option("esd", "--kind", "-k", help=f"Figure: {', '.join(KINDS)}."),
-    run: int = typer.Option(0, "--run", "-r", help="Run index (htdyn info lists them)."),
+    kind: str = typer.Option("esd", "--kind", "-k", help=f"Figure, one of {', '.join(KINDS)}: {kinds_help()}."),
+    run: int = typer.Option(0, "--run", "-r", help="Run index in a file (htdyn info lists them)."),
+    select: list[str] = typer.Option([], "--select", "-s", help="In a sweep directory: AXIS=VALUE, once per axis "
+                                     "(e.g. --select optimizer.name=adam --select optimizer.lr=1); picks the run "
+                                     "of a per-run kind, or the part of the table a sweep kind draws."),
+    repeat: int | None = typer.Option(None, "--repeat", help="In a sweep directory: the repeat (0-based) of the "
+                                      "run to draw."),
     steps: str = typer.Option("", "--steps", help="Steps for esd (comma list; default first and last) or the "
                               "update step for overlaps."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Output stem (default: beside the file, "
                                        "<stem>_<kind>_run<i>); .png and .pdf are added (.gif for animation)."),
+    style: str = typer.Option("default", "--style", help="default, or paper: htdyn.plot.style('paper'), "
+                              "fonts for a two-column layout, a colour-blind-safe palette, 300-dpi PNG and PDF."),
 ) -> None:
-    """Draw one figure from what a trajectory file stores (never re-running anything).
+    """Draw one figure from what a trajectory file or a sweep stores (never re-running anything).
 
-    A spectrum is read from the file's analysis (htdyn analyze) and computed from the
-    stored W only where there is none; metrics, sweep and phase-diagram need the
-    analysis, overlaps and updates need stored updates: a file without them gets one
-    line saying what to run, and exit code 2.
+    A file's run is picked with --run; a sweep directory's run with --select AXIS=VALUE
+    (one per axis) and --repeat.  A figure whose data the file lacks gets one line saying
+    what it needs and what to run, and exit code 2; so does an output place that cannot
+    be written, before any figure is drawn.
 
-    A sweep directory (htdyn sweep ... -o DIR) gives the sweep panel and the phase
-    diagram from its results table (htdyn.open_sweep(DIR).table()).
-
-    Example: htdyn plot outputs/demo.h5 --kind metrics --run 2
+    Examples:
+      htdyn plot outputs/demo.h5 --kind metrics --run 2
+      htdyn plot outputs/lr_small --kind phase-diagram
+      htdyn plot outputs/lr_small --kind esd --select optimizer.name=adam --select optimizer.lr=1 --repeat 0
     """
     from ..errors import HtdynError
-    from ..plot import animate, metrics, overlaps, save, spectra, sweep
-    from ..plot.source import Source
+    from ..plot.kinds import get_kind
+    from ..plot.output import check_output, output_paths
 
-    if kind not in KINDS:
-        raise HtdynError(f"--kind {kind!r}: choose from {', '.join(KINDS)}")
+    fk = get_kind(kind)
+    if style not in STYLES:
+        raise HtdynError(f"--style {style!r}: choose from {', '.join(STYLES)}")
     try:
         step_list = [int(s) for s in steps.split(",") if s.strip()]
     except ValueError:
         raise HtdynError(f"--steps {steps!r}: give integers separated by commas, e.g. 0,10") from None
-    if (path / "sweep.json").is_file():
-        _plot_sweep_dir(path, kind, output)
-        return
-    stem = output if output is not None else path.with_name(f"{path.stem}_{kind}_run{run}")
-    with Source(path) as src:
-        src.run(run)  # a bad index is an error before any work
-        if kind == "animation":
-            gif = stem if stem.suffix in (".gif", ".mp4") else stem.with_name(stem.name + ".gif")
-            written = [animate.animate_esd(src, gif, run)]
-        else:
-            if kind == "esd":
-                fig = spectra.plot_esd(src, run, step_list or None)
-            elif kind == "evolution":
-                fig = spectra.plot_esd_evolution(src, run)
-            elif kind == "metrics":
-                fig = metrics.plot_metrics(src, run)
-            elif kind == "overlaps":
-                fig = overlaps.plot_overlaps(src, run, step_list[0] if step_list else None)
-            elif kind == "updates":
-                fig = overlaps.plot_update_spectra(src, run, step_list or None)
-            elif kind == "sweep":
-                fig = sweep.plot_sweep_panel(sweep.sweep_table([path]))
-            else:
-                fig = sweep.plot_phase_diagram(sweep.sweep_table([path]))
-            written = save(fig, stem)
+    is_sweep = (path / "sweep.json").is_file()
+    if not is_sweep and (select or repeat is not None):
+        raise HtdynError(f"--select and --repeat pick a run of a sweep directory; {str(path)!r} is not one "
+                         "(pick a file's run with --run)")
+    if not is_sweep and not path.is_file():
+        raise HtdynError(f"no such trajectory file or sweep directory: {str(path)!r}")
+    stem = output if output is not None else _default_stem(path, fk.name, run, select, repeat, is_sweep)
+    if fk.animation:
+        targets = [stem if stem.suffix in (".gif", ".mp4") else stem.with_name(stem.name + ".gif")]
+    else:
+        targets = output_paths(stem, ("png", "pdf"))
+    check_output(targets)
+    if style == "paper":
+        _paper_style()
+    written = _draw(fk, path, is_sweep, run, select, repeat, step_list, targets, stem, style)
     for p in written:
         out.print(f"wrote {escape(str(p))}", highlight=False)
 
 
-def _plot_sweep_dir(path: Path, kind: str, output: Path | None) -> None:
-    """The sweep panel or phase diagram of a sweep directory, from its results table."""
-    from ..errors import HtdynError
-    from ..plot import save, sweep
-    from ..sweep.results import open_sweep
+def _default_stem(path: Path, kind: str, run: int, select: list[str], repeat: int | None, is_sweep: bool) -> Path:
+    stub = kind.replace("-", "_")
+    if not is_sweep:
+        return path.with_name(f"{path.stem}_{kind}_run{run}")
+    tags = [s.partition("=")[2].replace("/", "_") for s in select] + ([f"rep{repeat}"] if repeat is not None else [])
+    return path / "_".join([stub, *tags])
 
-    if kind not in ("sweep", "phase-diagram"):
-        raise HtdynError(f"{str(path)!r} is a sweep directory: --kind sweep or phase-diagram; for one run's "
-                         f"figures plot its batch file ({path}/batches/b-*.h5)")
-    table = open_sweep(path).table()
-    fig = sweep.plot_sweep_panel(table) if kind == "sweep" else sweep.plot_phase_diagram(table)
-    for p in save(fig, output if output is not None else path / kind.replace("-", "_")):
-        out.print(f"wrote {escape(str(p))}", highlight=False)
+
+def _paper_style() -> None:
+    from ..errors import HtdynError
+
+    try:
+        from ..plot.style import style as set_style
+    except ImportError:
+        raise HtdynError("--style paper needs htdyn.plot.style, which this htdyn lacks") from None
+    ctx = set_style("paper")
+    if hasattr(ctx, "__enter__"):  # a context manager: keep it entered for this command
+        ctx.__enter__()
+
+
+def _draw(fk: Any, path: Path, is_sweep: bool, run: int, select: list[str], repeat: int | None,
+          step_list: list[int], targets: list[Path], stem: Path, style: str) -> list[Path]:
+    """Draw kind ``fk`` and write it; returns the files written."""
+    from ..plot import save
+    from ..plot.kinds import check_run
+    from ..plot.source import Source, select_sweep_run
+
+    if fk.scope == "sweep":
+        fig = fk.draw(_sweep_table(path, is_sweep, select))
+    else:
+        where, note = f"{str(path)!r} run {run}", ""
+        if is_sweep:
+            file, run = select_sweep_run(path, select, repeat)
+            where = f"the run {', '.join(select)}, repeat {repeat} of sweep {str(path)!r}"
+            note = " (a sweep's store keeps only what its store = ... names; run that point alone with htdyn run)"
+        else:
+            file = str(path)
+        with Source(file) as src:
+            rv = src.run(run)
+            check_run(fk, rv, where, note)
+            if fk.animation:
+                return [fk.draw(src, run, step_list, targets[0])]
+            fig = fk.draw(src, run, step_list)
+    if style == "paper":
+        fig.set_dpi(300)
+    return save(fig, stem)
+
+
+def _sweep_table(path: Path, is_sweep: bool, select: list[str]) -> Any:
+    """The table a sweep kind draws: a sweep directory's (with --select applied) or a file's runs."""
+    from ..errors import HtdynError
+    from ..plot.source import matches
+    from ..plot.sweep import sweep_frame, sweep_table
+
+    if not is_sweep:
+        return sweep_table([path])
+    df = sweep_frame(path)
+    for item in select:
+        key, sep, text = item.partition("=")
+        if not sep or key not in df.attrs["axes"]:
+            raise HtdynError(f"--select {item!r}: give AXIS=VALUE with an axis of the sweep: "
+                             f"{', '.join(df.attrs['axes'])}")
+        keep = df[key].map(lambda v, t=text.strip(): matches(t, v))
+        if not keep.any():
+            raise HtdynError(f"--select {item!r} matches no run; {key} takes "
+                             f"{', '.join(map(str, df[key].drop_duplicates()))}")
+        df = df[keep]
+    return df

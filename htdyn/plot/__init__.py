@@ -16,9 +16,9 @@ from .report import write_report
 from .results import plot_mp_fit, plot_phase_result, plot_powerlaw_fit
 from .spectra import draw_esd, plot_esd, plot_esd_evolution
 from .style import style
-from .sweep import final_rows, plot_metric_vs, plot_phase_diagram, plot_sweep_panel, sweep_table
+from .sweep import final_rows, plot_metric_vs, plot_phase_diagram, plot_sweep_panel, sweep_frame, sweep_table
 
 __all__ = ["PlotError", "save", "plot_esd", "plot_esd_evolution", "plot_metrics", "plot_overlaps",
            "plot_update_spectra", "plot_sweep_panel", "plot_metric_vs", "plot_phase_diagram", "sweep_table",
            "final_rows", "animate_esd", "has_ffmpeg", "write_report", "draw_esd", "plot_powerlaw_fit", "plot_mp_fit",
-           "plot_phase_result", "style"]
+           "plot_phase_result", "style", "sweep_frame"]
