@@ -118,8 +118,7 @@ def _draw_cells(ax: Any, cells: Any, x: str, y: str, xs: np.ndarray, ys: np.ndar
             ax.text(j, i, f"{rec['k']}/{rec['n']}", ha="center", va="center", fontsize=7, zorder=4,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
             ax.add_patch(_hatch(j, i))
-    cmap = ListedColormap([PHASE_COLORS[p] for p in PHASES])
-    cmap.set_bad("white")
+    cmap = ListedColormap([PHASE_COLORS[p] for p in PHASES]).with_extremes(bad="white")
     ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, codes, cmap=cmap,
                   norm=BoundaryNorm(np.arange(len(PHASES) + 1) - 0.5, len(PHASES)), edgecolors="k", linewidth=0.5)
     ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in xs],
