@@ -209,7 +209,9 @@ def test_plot_one_run_of_a_sweep_by_what_it_is(sweep_dir: Path, tmp_path: Path) 
                         ([*sel, "--repeat", "7"], "repeats 0..2"),
                         (["--select", "optimizer.lr=7", "--repeat", "0"], "matches no run.*0.05, 0.5, 5"),
                         (["--select", "model.n=3"], "axis of sweep 'tiny': optimizer.name, optimizer.lr"),
-                        ([*sel, "--repeat", "0", "--kind", "overlaps"], "needs the updates M_t")):
+                        ([*sel, "--repeat", "0", "--kind", "overlaps"], "needs the updates M_t"),
+                        (["--run", "2"], "is a sweep directory: pick its run with --select"),
+                        ([*sel, "--repeat", "0", "-o", str(sweep_dir / "batches")], "is a folder")):
         r = cli("plot", str(sweep_dir), *(args if "--kind" in args else ["--kind", "esd", *args]), cwd=tmp_path)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), r.stderr

@@ -21,7 +21,8 @@ STYLES = ("default", "paper")
 def plot(
     path: Path = typer.Argument(..., help="Trajectory file (.h5) written by htdyn run, or a sweep directory."),
     kind: str = typer.Option("esd", "--kind", "-k", help=f"Figure, one of {', '.join(KINDS)}: {kinds_help()}."),
-    run: int = typer.Option(0, "--run", "-r", help="Run index in a file (htdyn info lists them)."),
+    run: int | None = typer.Option(None, "--run", "-r", help="Run index in a file (htdyn info lists them; "
+                                   "default 0)."),
     select: list[str] = typer.Option([], "--select", "-s", help="In a sweep directory: AXIS=VALUE, once per axis "
                                      "(e.g. --select optimizer.name=adam --select optimizer.lr=1); picks the run "
                                      "of a per-run kind, or the part of the table a sweep kind draws."),
@@ -36,16 +37,21 @@ def plot(
 ) -> None:
     """Draw one figure from what a trajectory file or a sweep stores (never re-running anything).
 
-    A file's run is picked with --run; a sweep directory's run with --select AXIS=VALUE
-    (one per axis) and --repeat.  A figure whose data the file lacks gets one line saying
-    what it needs and what to run, and exit code 2; so does an output place that cannot
-    be written, before any figure is drawn.
+    A file's run is picked with --run; a sweep directory's run with --select AXIS=VALUE and --repeat.
+
+    A figure whose data the file lacks gets one line saying what it needs, and exit code 2.
+
+    An output place that cannot be written is refused the same way, before any figure is drawn.
 
     Examples:
+
       htdyn plot outputs/demo.h5 --kind metrics --run 2
+
       htdyn plot outputs/lr_small --kind phase-diagram
+
       htdyn plot outputs/lr_small --kind esd --select optimizer.name=adam --select optimizer.lr=1 --repeat 0
     """
+
     from ..errors import HtdynError
     from ..plot.kinds import get_kind
     from ..plot.output import check_output, output_paths
@@ -61,14 +67,21 @@ def plot(
     if not is_sweep and (select or repeat is not None):
         raise HtdynError(f"--select and --repeat pick a run of a sweep directory; {str(path)!r} is not one "
                          "(pick a file's run with --run)")
+    if is_sweep and run is not None:
+        raise HtdynError(f"{str(path)!r} is a sweep directory: pick its run with --select AXIS=VALUE and --repeat, "
+                         "not --run")
+    if path.is_dir() and not is_sweep:
+        raise HtdynError(f"{str(path)!r} is a folder but not a sweep directory (no sweep.json); give a trajectory "
+                         "file or a directory written by htdyn sweep")
     if not is_sweep and not path.is_file():
         raise HtdynError(f"no such trajectory file or sweep directory: {str(path)!r}")
+    run = run or 0
     stem = output if output is not None else _default_stem(path, fk.name, run, select, repeat, is_sweep)
     if fk.animation:
         targets = [stem if stem.suffix in (".gif", ".mp4") else stem.with_name(stem.name + ".gif")]
     else:
         targets = output_paths(stem, ("png", "pdf"))
-    check_output(targets)
+    check_output(targets, stem=stem)
     if style == "paper":
         _paper_style()
     written = _draw(fk, path, is_sweep, run, select, repeat, step_list, targets, stem, style)

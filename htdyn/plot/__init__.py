@@ -4,21 +4,46 @@ Every function returns a :class:`matplotlib.figure.Figure` (built without pyplot
 canvas) and reads only what a file or table stores; :func:`save` writes PNG and PDF.
 The spectrum, overlap and result figures draw into a caller's ``ax=`` or ``fig=`` (a Figure or
 SubFigure), so they compose into a layout of one's own; :func:`style` (``style("paper")``)
-sets the look.  Importing this package imports no matplotlib (each figure imports it when
-drawn).  See docs/figures.md.
+sets the look.  Importing this package imports no matplotlib and no numpy: the figure
+functions load on first use (PEP 562), so ``htdyn plot --help`` and the figure-kind registry
+(:mod:`htdyn.plot.kinds`) stay light.  See docs/figures.md.
 """
 
-from .animate import animate_esd, has_ffmpeg
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .common import PlotError, save
-from .metrics import plot_metrics
-from .overlaps import plot_overlaps, plot_update_spectra
-from .report import write_report
-from .results import plot_mp_fit, plot_phase_result, plot_powerlaw_fit
-from .spectra import draw_esd, plot_esd, plot_esd_evolution
 from .style import style
-from .sweep import final_rows, plot_metric_vs, plot_phase_diagram, plot_sweep_panel, sweep_frame, sweep_table
+
+#: public name -> the submodule that defines it (loaded on first use)
+_LAZY = {
+    "animate_esd": "animate", "has_ffmpeg": "animate", "plot_metrics": "metrics", "plot_overlaps": "overlaps",
+    "plot_update_spectra": "overlaps", "write_report": "report", "plot_mp_fit": "results",
+    "plot_phase_result": "results", "plot_powerlaw_fit": "results", "draw_esd": "spectra", "plot_esd": "spectra",
+    "plot_esd_evolution": "spectra", "final_rows": "sweep", "plot_metric_vs": "sweep",
+    "plot_phase_diagram": "sweep", "plot_sweep_panel": "sweep", "sweep_frame": "sweep", "sweep_table": "sweep",
+}
+
+_SUBMODULES = {"animate", "common", "kinds", "metrics", "output", "overlaps", "phasediagram", "report", "results",
+               "source", "spectra", "sweep", "sweeptable"}
 
 __all__ = ["PlotError", "save", "plot_esd", "plot_esd_evolution", "plot_metrics", "plot_overlaps",
            "plot_update_spectra", "plot_sweep_panel", "plot_metric_vs", "plot_phase_diagram", "sweep_table",
            "final_rows", "animate_esd", "has_ffmpeg", "write_report", "draw_esd", "plot_powerlaw_fit", "plot_mp_fit",
            "plot_phase_result", "style", "sweep_frame"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

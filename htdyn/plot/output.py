@@ -24,13 +24,15 @@ def output_paths(stem: str | os.PathLike, formats: Sequence[str]) -> list[Path]:
     return [stem.with_name(f"{stem.name}.{fmt}") for fmt in formats]
 
 
-def check_output(paths: Sequence[str | os.PathLike], option: str = "-o") -> None:
+def check_output(paths: Sequence[str | os.PathLike], option: str = "-o", stem: str | os.PathLike | None = None) -> None:
     """Raise PlotError (one line) unless every path can be written, creating no file or folder.
 
     Parameters
     ----------
     paths : the files a command will write
     option : the option that named them, for the message
+    stem : the stem they were made from: an existing folder there is refused (the user meant a place
+        inside it, not ``folder.png`` beside it)
 
     Raises
     ------
@@ -46,6 +48,9 @@ def check_output(paths: Sequence[str | os.PathLike], option: str = "-o") -> None
     ...
     htdyn.plot.common.PlotError: -o: cannot write in '/proc/self' (needed for '/proc/self/figs/esd.png'): ...
     """
+    if stem is not None and Path(stem).is_dir():
+        raise PlotError(f"{option} {str(stem)!r} is a folder; give a file stem in it (e.g. "
+                        f"{str(Path(stem) / 'figure')!r})")
     probed: set[Path] = set()
     for p in map(Path, paths):
         if p.is_dir():
