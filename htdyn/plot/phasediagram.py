@@ -23,6 +23,17 @@ __all__ = ["plot_phase_diagram", "phase_cells", "phase_legend"]
 def phase_cells(df: Any, x: str = "optimizer.lr", y: str = "step", facet: Sequence[str] = ()) -> Any:
     """One row per (facet values, x, y): the modal ``phase``, its count ``k`` and the repeats ``n``.
 
+    Parameters
+    ----------
+    df : the sweep table (rows of every repeat; ``phase`` by name, missing for a diverged run)
+    x, y : the axes of the diagram
+    facet : the axes that make the panels
+
+    Returns
+    -------
+    DataFrame : columns ``*facet, x, y, phase, k, n``; the phase is the most common one
+        (:func:`~htdyn.plot.sweeptable.phase_share`: ties go to the earlier Martin-Mahoney phase)
+
     Examples
     --------
     >>> cells = phase_cells(sweep_frame("outputs/lr_small"), facet=["optimizer.name"])  # doctest: +SKIP

@@ -64,8 +64,20 @@ def sweep_table(paths: Sequence[str | os.PathLike]) -> Any:
 def sweep_frame(root: str | os.PathLike) -> Any:
     """The table of a sweep directory with its constant settings as columns (for titles and captions).
 
-    ``htdyn.open_sweep(root).table()`` plus every scalar config key of its first done run that
-    is not an axis (``model.n``, ``model.teacher``, ...); ``df.attrs["axes"]`` lists the axes.
+    Parameters
+    ----------
+    root : a sweep directory (``htdyn sweep SPEC -o DIR``)
+
+    Returns
+    -------
+    DataFrame : ``htdyn.open_sweep(root).table()`` plus every scalar config key of its first done
+        run that is not an axis (``model.n``, ``model.teacher``, ...); ``df.attrs["axes"]`` lists
+        the axes
+
+    Raises
+    ------
+    PlotError
+        ``root`` is not a sweep directory.
 
     Examples
     --------
@@ -100,6 +112,21 @@ def swept_axes(df: Any, exclude: Sequence[str] = ()) -> list[str]:
 
     ``df.attrs["axes"]`` where :func:`sweep_frame` set it, else the config keys (dotted names,
     ``steps``, ``weight_norm``) with two or more values; seeds and labels are not axes.
+
+    Parameters
+    ----------
+    df : the sweep table
+    exclude : columns that are not to be listed (the axes already on a plot)
+
+    Returns
+    -------
+    list of str : the columns, in the table's order
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> swept_axes(pd.DataFrame({"optimizer.lr": [1, 10], "model.n": [64, 64], "seed": [0, 1]}))
+    ['optimizer.lr']
     """
     cand = df.attrs.get("axes") or [c for c in df.columns if ("." in c or c in ("steps", "weight_norm"))]
     return [c for c in cand if c in df.columns and c not in exclude and not _seedish(c)
@@ -144,7 +171,8 @@ def axis_label(x: str, log: bool = False) -> str:
         return rf"$\log_{{10}}$ {x}" if log else x
     if log:
         return rf"$\log_{{10}}{sym}$"
-    return {"optimizer.lr": "learning rate", "step": "step"}.get(x, x) + f" ${sym}$"
+    return {"optimizer.lr": "learning rate", "step": "step", "model.n": "samples", "model.d": "input dimension",
+            "model.h": "width"}[x] + f" ${sym}$"
 
 
 def optimizer_colors(names: Sequence[Any]) -> dict[str, str]:
