@@ -98,8 +98,10 @@ def test_esd_evolution(files, tmp_path: Path) -> None:
 
 def test_metrics_figure(files, tmp_path: Path) -> None:
     fig = plot_metrics(files["full"], 0)
+    from htdyn.plot.metrics import PANELS
+
     titles = [ax.get_title(loc="left") for ax in fig.axes]
-    assert titles == ["losses", "power-law exponents", "ranks and spikes", "alignment", "top singular value"]
+    assert titles == [p[1] for p in PANELS]  # one quantity per panel (tests/test_figures_metrics_cli.py: the data)
     assert fig.axes[-1].get_xlabel().startswith("step")
     _check_saved(fig, tmp_path / "metrics")
 
