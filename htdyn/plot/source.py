@@ -283,7 +283,9 @@ def select_sweep_run(root: str | os.PathLike, select: Sequence[str] = (), repeat
                      if len({json.dumps(r.point.get(k)) for r in runs}) > 1]
         if len({r.repeat for r in runs}) > 1:
             open_axes.append(f"--repeat one of 0..{sw.repeats - 1}")
-        raise PlotError(f"the selection matches {len(runs)} runs of sweep {sw.name!r}; add " + "; ".join(open_axes))
+        head = f"the selection matches {len(runs)} runs of sweep {sw.name!r}; add " if select or repeat is not None \
+            else f"{str(root)!r} is a sweep directory of {len(runs)} runs; pick one with "
+        raise PlotError(head + "; ".join(open_axes))
     r = runs[0]
     if r.state != "done" or r.file is None:
         raise PlotError(f"run {r.id} ({_point(r.point)}, repeat {r.repeat}) of sweep {sw.name!r} is {r.state}"
