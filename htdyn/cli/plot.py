@@ -84,7 +84,7 @@ def plot(
     check_output(targets, stem=stem)
     if style == "paper":
         _paper_style()
-    written = _draw(fk, path, is_sweep, run, select, repeat, step_list, targets, stem, style)
+    written = _draw(fk, path, is_sweep, run, select, repeat, step_list, targets, stem)
     for p in written:
         out.print(f"wrote {escape(str(p))}", highlight=False)
 
@@ -98,19 +98,14 @@ def _default_stem(path: Path, kind: str, run: int, select: list[str], repeat: in
 
 
 def _paper_style() -> None:
-    from ..errors import HtdynError
+    """``htdyn.plot.style("paper")`` for this command: its fonts, palette and 300-dpi PNGs."""
+    from ..plot.style import style as set_style
 
-    try:
-        from ..plot.style import style as set_style
-    except ImportError:
-        raise HtdynError("--style paper needs htdyn.plot.style, which this htdyn lacks") from None
-    ctx = set_style("paper")
-    if hasattr(ctx, "__enter__"):  # a context manager: keep it entered for this command
-        ctx.__enter__()
+    set_style("paper")
 
 
 def _draw(fk: Any, path: Path, is_sweep: bool, run: int, select: list[str], repeat: int | None,
-          step_list: list[int], targets: list[Path], stem: Path, style: str) -> list[Path]:
+          step_list: list[int], targets: list[Path], stem: Path) -> list[Path]:
     """Draw kind ``fk`` and write it; returns the files written."""
     from ..plot import save
     from ..plot.kinds import check_run
@@ -132,8 +127,6 @@ def _draw(fk: Any, path: Path, is_sweep: bool, run: int, select: list[str], repe
             if fk.animation:
                 return [fk.draw(src, run, step_list, targets[0])]
             fig = fk.draw(src, run, step_list)
-    if style == "paper":
-        fig.set_dpi(300)
     return save(fig, stem)
 
 
