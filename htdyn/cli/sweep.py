@@ -71,6 +71,9 @@ def run_cmd(
     prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "per_device", 1))
     if prep.note:
         console.print(Text(prep.note))
+    if prep.dir.rebuilt:
+        console.print(Text(f"{prep.dir.index_path} could not be used ({prep.dir.rebuilt}); it is a cache of the "
+                           "batch files" + (": rebuilt from them" if not dry_run else ", rebuilt when the sweep runs")))
     if dry_run:
         _print_plan(prep)
         out.print(Text(f"executor: {ex.describe() if hasattr(ex, 'describe') else ex.name}"))
@@ -106,10 +109,17 @@ def _final(root: Path, prep: Any, events: Any, resume: str) -> None:
         out.print(Text(f"{title} (no table: {exc})"))
     failed = [(b, o) for b, o in events.outcomes if not o["ok"]]
     out.print(Text(f"sweep directory: {root}  (htdyn sweep status {root}; in Python: htdyn.open_sweep)"))
+    if prep.dir.unsaved:
+        console.print(Text(f"{prep.dir.unsaved} (index.json is a cache of the batch files: until the rerun, "
+                           "status shows the failed runs as pending)"))
     if failed:
         n = sum(len(b.runs) for b, _ in failed)
-        console.print(Text(f"{n} run(s) in {len(failed)} batch(es) failed, e.g. {failed[0][1]['error']}; "
-                           f"see htdyn sweep status {root}, fix the cause and rerun: {resume}"))
+        console.print(Text(f"{n} run(s) in {len(failed)} batch(es) failed:"))
+        for b, o in failed[:10]:
+            console.print(Text(f"  {b.name} ({len(b.runs)} run(s)): {o['error']}"))
+        if len(failed) > 10:
+            console.print(Text(f"  ... and {len(failed) - 10} more batch(es)"))
+        console.print(Text(f"see htdyn sweep status {root}; fix the cause and rerun: {resume}"))
         raise typer.Exit(1)
 
 

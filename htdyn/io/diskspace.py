@@ -69,19 +69,23 @@ class Reserve:
 
     def __init__(self, path: str | os.PathLike, nbytes: int = RESERVE_BYTES):
         self.path = Path(path)
-        self.held = False
+        self.held = self.full = False
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        except OSError:
+        except OSError as exc:
+            self.full = is_disk_full(exc)
             return
         try:
-            if hasattr(os, "posix_fallocate"):
+            try:
                 os.posix_fallocate(fd, 0, nbytes)
-            else:  # pragma: no cover - macOS, Windows
+            except (AttributeError, OSError) as exc:  # no fallocate here (macOS, some file systems)
+                if isinstance(exc, OSError) and is_disk_full(exc):
+                    raise
                 os.write(fd, b"\0" * nbytes)
+                os.fsync(fd)
             self.held = True
-        except OSError:
-            pass  # no room even for the reserve: the up-front check will have said so
+        except OSError as exc:
+            self.full = is_disk_full(exc)  # no room even for the reserve: the writer refuses to start
         finally:
             os.close(fd)
         if not self.held:
@@ -94,3 +98,11 @@ class Reserve:
         except OSError:
             pass
         self.held = False
+
+    def check(self, dest: str | os.PathLike) -> None:
+        """Refuse to write ``dest`` when the disk had no room for the reserve (``StoreError``)."""
+        if self.full:
+            from ..errors import StoreError
+
+            raise StoreError(f"the disk holding {str(dest)!r} is full (no room for the {format_bytes(RESERVE_BYTES)} "
+                             "kept for a clean stop); free some space and run again")

@@ -12,10 +12,13 @@ flushes.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as _dt
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +105,7 @@ class TrajectoryWriter:
         try:
             check_destination(self.dest, overwrite=overwrite)  # again, now that nobody else can write it
             self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
+            self.reserve.check(self.dest)
             self.f = h5py.File(self.path, "w")
         except BaseException as exc:
             self._release()
@@ -124,6 +128,7 @@ class TrajectoryWriter:
         self.lock = WriterLock(self.dest).acquire()
         try:
             self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
+            self.reserve.check(self.dest)
             self.f = h5py.File(self.path, "r+")
         except BaseException as exc:
             self._release()
@@ -267,13 +272,13 @@ class TrajectoryWriter:
     def _attach(self, index: int, snapshot_steps: list[int], eval_steps: list[int]) -> None:
         g = self.f[f"runs/{index:04d}"]
         self.runs[index] = {
-            "g": g, "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
+            "g": _Handles(g), "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
             "upd_index": {int(s): i for i, s in enumerate(g["update_steps"][()])},
             "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
             "sdtype": g["W"].dtype.type, "pending": {}, "penalty_written": 0,
         }
 
-    def _put(self, g: h5py.Group, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
+    def _put(self, g: Any, name: str, i: int, arr: np.ndarray, sdtype: Any) -> None:
         """Store ``arr / scale`` with scale = 1 unless the values overflow the storage dtype.
 
         The scale (a power of two, so dividing is exact) keeps the largest entry
@@ -344,9 +349,8 @@ class TrajectoryWriter:
         lo = r["penalty_written"]
         if n <= lo or "penalty" not in r["g"]:
             return
-        pg = r["g"]["penalty"]
         for name, arr in rows.items():
-            pg[name][lo:n] = arr[lo:n]
+            r["g"][f"penalty/{name}"][lo:n] = arr[lo:n]
         r["penalty_written"] = n
 
     def write_eval(self, index: int, step: int, values: dict, metrics: dict | None = None) -> None:
@@ -354,9 +358,9 @@ class TrajectoryWriter:
         g = r["g"]
         i = r["eval_index"][step]
         for name, v in values.items():
-            g["eval"][name][i] = v
+            g[f"eval/{name}"][i] = v
         for name, v in (metrics or {}).items():
-            g["metrics"][name][i] = v
+            g[f"metrics/{name}"][i] = v
 
     def flush(self) -> None:
         """Make everything written so far durable, then publish the progress counters.
@@ -383,14 +387,15 @@ class TrajectoryWriter:
         status leaves the partial file where it is.  Returns where the file is.
         """
         if self.f.id.valid:
-            try:
-                self.flush()
-                for k, v in (timings or {}).items():
-                    self.f.attrs[f"timing_{k}"] = v
-                self.f.attrs["status"] = status
-                self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-            finally:
-                self.f.close()
+            # a failed write (a full disk) leaves the file open for abandon(), which gives the
+            # reserve back first: a close that fails leaves HDF5's objects half freed, and
+            # touching them again (a second close, a handle's finalizer) crashes the process
+            self.flush()
+            for k, v in (timings or {}).items():
+                self.f.attrs[f"timing_{k}"] = v
+            self.f.attrs["status"] = status
+            self.f.attrs["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            self._close_file()
         try:
             if status == "complete":
                 os.replace(self.path, self.dest)
@@ -414,11 +419,67 @@ class TrajectoryWriter:
             except (OSError, RuntimeError):
                 pass
             try:
-                self.f.close()
+                self._close_file()
             except (OSError, RuntimeError):
                 pass
         self._release()
         return self.path
+
+    def _close_file(self) -> None:
+        """Close the file once (h5py closes the open data sets first); after a failed close nothing touches it."""
+        try:
+            self.f.close()
+        except BaseException:
+            if not _UNCLOSABLE:
+                atexit.register(_exit_past_hdf5)
+            _UNCLOSABLE.append((self.f, self.runs))  # never finalized: HDF5 freed part of them
+            self.f, self.runs = _Closed(), {}
+            raise
+
+
+#: h5py objects of files whose close failed: kept alive, as their finalizers would touch freed memory
+_UNCLOSABLE: list = []
+
+
+def _exit_past_hdf5() -> None:
+    """Leave without HDF5's exit handler, which closes what a failed close half freed and crashes.
+
+    Only registered after a close failed (the reserve is given back before every close on a
+    full disk, so this takes another process filling the disk at that very moment); the
+    run has failed, so the exit status is 1.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(1)
+
+
+class _Closed:
+    """Stands for a file whose close failed: not valid, so nothing writes or closes it again."""
+
+    class id:  # noqa: N801 - mirrors h5py's File.id.valid
+        valid = False
+
+
+class _Handles:
+    """A run group's data sets, each opened once and kept open until the file closes.
+
+    A data set opened for one write is closed when its handle is collected, and that close
+    flushes its chunk cache: on a full disk the error would be lost in a finalizer
+    ("Exception ignored") and the writer would go on.  Held open, the cache is written by
+    the writer's flush, whose error reaches the caller.
+    """
+
+    def __init__(self, g: h5py.Group) -> None:
+        self.group, self.open = g, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.open:
+            self.open[name] = self.group[name]
+        return self.open[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.open or name in self.group
 
 
 def _add_penalty_group(g: h5py.Group, names: list[str], steps: int) -> None:

@@ -156,7 +156,7 @@ def make_executor(name: str, address: str | None = None, num_cpus: int | None = 
 def run_sweep(prep: Prepared, executor: Any, events: SweepEvents | None = None) -> SweepEvents:
     """Run a prepared sweep's batches; the directory's lock is held throughout."""
     events = events or SweepEvents()
-    sd = prep.dir.lock()
+    sd = prep.dir.lock(len(prep.spec.runs))
     try:
         sd.write_manifest(prep.spec)
         sd.scan()

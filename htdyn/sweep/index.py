@@ -18,6 +18,7 @@ One driver at a time holds the directory's lock (``.index.json.lock``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import ConfigError, StoreError
+from ..io.diskspace import Reserve, is_disk_full
 from ..io.filelock import WriterLock, describe, holder
 from ..io.format import partial_path
 from ..io.runid import run_id
@@ -34,6 +36,9 @@ from .spec import SweepSpec, run_context
 __all__ = ["RunState", "SweepDir", "diff_manifest", "STATES"]
 
 STATES = ("done", "running", "failed", "pending")
+INDEX_KEYS = ("done", "files", "failed", "running")
+#: bytes the driver holds beside index.json, given back to update it when the disk fills (plus per run)
+INDEX_RESERVE_BYTES, INDEX_RESERVE_PER_RUN = 128 << 10, 512
 
 
 @dataclass
@@ -47,22 +52,37 @@ class RunState:
 
 
 def _write_json(path: Path, doc: Any) -> None:
+    """Replace ``path`` by ``doc`` atomically (a temporary file, then a rename); a failed write removes
+    its temporary file and leaves the old file as it was."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(doc, fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, what: str) -> Any:
+    """``path``'s JSON document, None when it does not exist; ``what`` names it in errors."""
     try:
         with open(path) as fh:
             return json.load(fh)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{str(path)!r} cannot be read ({exc}); it is a sweep directory's index") from None
+        raise StoreError(f"{str(path)!r} cannot be read ({exc}); it is {what}") from None
+
+
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    if is_disk_full(exc):
+        return StoreError(f"the disk holding {str(path)!r} is full; it was left as it was: free some space "
+                          "and run again")
+    return StoreError(f"cannot write {str(path)!r}: {exc.strerror or exc}")
 
 
 def diff_manifest(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -89,12 +109,39 @@ class SweepDir:
         self.batches = self.root / "batches"
         self.index_path = self.root / "index.json"
         self.manifest_path = self.root / "sweep.json"
-        self.index = _read_json(self.index_path) or {"done": {}, "files": {}, "failed": {}, "running": {}}
+        self.rebuilt: str | None = None  # why index.json was set aside, when it was
+        self.unsaved: str | None = None  # why index.json could not be updated, when it could not
+        self.index = self._load_index()
         self._lock: WriterLock | None = None
+        self._reserve: Reserve | None = None
+
+    def _load_index(self) -> dict:
+        """``index.json``, or an empty one to be rebuilt from the batch files when it is corrupt.
+
+        It is a cache of what the batch files hold (done runs are recomputed from them), so a
+        corrupt one is only reported (:attr:`rebuilt`) and replaced by the next save; what it
+        alone held, the failed runs' errors, is lost (those runs are pending again).
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{str(self.root)!r} is a file, not a sweep directory; give a directory")
+        try:
+            doc = json.loads(self.index_path.read_text())
+        except FileNotFoundError:
+            doc = None
+        except (ValueError, UnicodeDecodeError) as exc:
+            doc, self.rebuilt = None, f"{type(exc).__name__}: {exc}"
+        except OSError as exc:
+            raise StoreError(f"{str(self.index_path)!r} cannot be read ({exc.strerror or exc}); it is the "
+                             "sweep directory's index (a cache of its batch files: remove it to rebuild it)") from None
+        if not isinstance(doc, dict) or not all(isinstance(doc.get(k, {}), dict) for k in INDEX_KEYS):
+            if doc is not None and self.rebuilt is None:
+                self.rebuilt = "not an index"
+            doc = {}
+        return {k: doc.get(k, {}) for k in INDEX_KEYS}
 
     # ------------------------------------------------------------------ the design
     def manifest(self) -> dict | None:
-        return _read_json(self.manifest_path)
+        return _read_json(self.manifest_path, "the sweep's design (its manifest)")
 
     def check_spec(self, spec: SweepSpec, force: bool = False) -> list[str]:
         """Refuse a spec whose runs do not include every run planned before (unless ``force``).
@@ -123,25 +170,40 @@ class SweepDir:
         return changes
 
     def write_manifest(self, spec: SweepSpec) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.batches.mkdir(exist_ok=True)
-        _write_json(self.manifest_path, {
-            "format": "htdyn-sweep", "format_version": 1, "htdyn_version": __version__,
-            "design": spec.manifest(), "store_sets": spec.store_sets, "run_ids": [r.id for r in spec.runs],
-            "runs": [{"id": r.id, "repeat": r.repeat, "point": r.point, "steps": r.steps} for r in spec.runs]})
+        """Write ``sweep.json`` (left alone when it already says the same, so a rerun on a full disk starts)."""
+        doc = {"format": "htdyn-sweep", "format_version": 1, "htdyn_version": __version__,
+               "design": spec.manifest(), "store_sets": spec.store_sets, "run_ids": [r.id for r in spec.runs],
+               "runs": [{"id": r.id, "repeat": r.repeat, "point": r.point, "steps": r.steps} for r in spec.runs]}
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.batches.mkdir(exist_ok=True)
+            with contextlib.suppress(StoreError):
+                if self.manifest() == json.loads(json.dumps(doc)):
+                    return
+            _write_json(self.manifest_path, doc)
+        except OSError as exc:
+            raise _write_error(self.manifest_path, exc) from None
 
     # ------------------------------------------------------------------ the driver's lock
-    def lock(self) -> SweepDir:
-        self.root.mkdir(parents=True, exist_ok=True)
+    def lock(self, runs: int = 0) -> SweepDir:
+        """Take the directory's lock and a reserve of disk space for updating the index (``runs``: planned)."""
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             self._lock = WriterLock(self.index_path).acquire()
         except StoreError:
             info = holder(self.index_path) or {}
             raise StoreError(f"sweep {str(self.root)!r} is being run by {describe(info)}; wait for it, "
                              "or check it with htdyn sweep status") from None
+        except OSError as exc:
+            raise _write_error(self.root, exc) from None
+        self._reserve_bytes = INDEX_RESERVE_BYTES + INDEX_RESERVE_PER_RUN * runs
+        self._reserve = Reserve(self.root / ".index.json.reserve", self._reserve_bytes)
         return self
 
     def unlock(self) -> None:
+        if self._reserve is not None:
+            self._reserve.release()
+            self._reserve = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -152,16 +214,37 @@ class SweepDir:
 
     # ------------------------------------------------------------------ the runs
     def save(self) -> None:
-        _write_json(self.index_path, self.index)
+        """Write ``index.json``; on a full disk give the reserve back and try again, and when even that
+        fails keep going without it (:attr:`unsaved` says why): the index is a cache of the batch
+        files, and an old one only lacks the latest failures and the running marks."""
+        try:
+            _write_json(self.index_path, self.index)
+            self.unsaved = None
+            return
+        except OSError as exc:
+            if not is_disk_full(exc) or self._reserve is None or not self._reserve.held:
+                if self._lock is None:
+                    raise _write_error(self.index_path, exc) from None
+                self.unsaved = str(_write_error(self.index_path, exc))
+                return
+        self._reserve.release()
+        try:
+            _write_json(self.index_path, self.index)
+            self.unsaved = None
+        except OSError as exc:
+            self.unsaved = str(_write_error(self.index_path, exc))
+        self._reserve = Reserve(self.root / ".index.json.reserve", self._reserve_bytes)  # held again if it fits
 
     def scan(self) -> dict[str, tuple[str, int]]:
         """Done runs (id -> (file, index in file)) from the complete batch files; updates the cache."""
         files = self.index.setdefault("files", {})
         done: dict[str, tuple[str, int]] = {}
-        cached = {k: tuple(v) for k, v in self.index.get("done", {}).items()}
         by_file: dict[str, list[tuple[str, int]]] = {}
-        for rid, (f, i) in cached.items():
-            by_file.setdefault(f, []).append((rid, i))
+        try:
+            for rid, (f, i) in self.index.get("done", {}).items():
+                by_file.setdefault(str(f), []).append((rid, int(i)))
+        except (TypeError, ValueError):  # a damaged cache: every file is read again
+            by_file, files = {}, {}
         present = sorted(p for p in self.batches.glob("*.h5") if not p.name.endswith(".partial.h5")) \
             if self.batches.is_dir() else []
         seen_files = {}
