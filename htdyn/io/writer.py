@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 
 from .._version import __version__
+from ..blas import thread_counts
 from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from .diskspace import Reserve
@@ -150,6 +151,7 @@ class TrajectoryWriter:
         f.attrs["htdyn_version"] = __version__
         f.attrs["h5py_version"] = h5py.__version__
         f.attrs["numpy_version"] = np.__version__
+        f.attrs["threads_json"] = json.dumps(thread_counts())  # results are bit for bit at fixed threads
         f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         f.attrs["host"] = socket.gethostname()
         f.attrs["status"] = "running"

@@ -81,7 +81,8 @@ class LocalExecutor:
             sd.mark_running(b.name, ids)
             B = len(b.runs)
             try:
-                out = execute_batch(b.sim(spec), str(sd.batches / b.file), progress=lambda k, B=B: events.step(k * B))
+                out = execute_batch(b.sim(spec), str(sd.batches / b.file), progress=lambda k, B=B: events.step(k * B),
+                                    threads=spec.threads)
             except KeyboardInterrupt:
                 sd.clear_running(b.name)
                 raise
@@ -107,7 +108,7 @@ class LocalExecutor:
                         break
                     b = todo.popleft()
                     sd.mark_running(b.name, [r.id for r in b.runs])
-                    pool.submit(w, b.name, b.sim(spec), str(sd.batches / b.file))
+                    pool.submit(w, b.name, b.sim(spec), str(sd.batches / b.file), spec.threads)
                     running[b.name], reported[b.name] = b, 0
                 for ev in pool.wait():
                     if ev.kind == "step":

@@ -370,7 +370,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def worker_main(conn: Any, index: int, parent: int) -> None:
-    """A worker's loop: tasks ``(key, (sim, dest))`` from ``conn`` until ``None`` or the pipe closes."""
+    """A worker's loop: tasks ``(key, (sim, dest, threads))`` from ``conn`` until ``None`` or the pipe closes."""
     _die_with_parent(parent)
     stop = _Stop()
     stop.install()
@@ -380,9 +380,9 @@ def worker_main(conn: Any, index: int, parent: int) -> None:
     try:
         conn.send(("ready", None, info))
         while (task := conn.recv()) is not None:
-            key, (sim, dest) = task
+            key, (sim, dest, *threads) = task
             try:
-                out = execute_batch(sim, dest, progress=_Reporter(conn, key, len(sim.runs), stop))
+                out = execute_batch(sim, dest, _Reporter(conn, key, len(sim.runs), stop), *threads)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # execute_batch catches its own; this is the pool's (pickling)

@@ -89,7 +89,7 @@ class RayExecutor:
 
     def _args(self, b: Batch, spec: SweepSpec, sd: SweepDir) -> tuple:
         """What one batch's task is sent: its SimConfig, and its file's path (shared) or only its name."""
-        return b.sim(spec), (b.file if self.results == "object-store" else str(sd.batches / b.file))
+        return b.sim(spec), (b.file if self.results == "object-store" else str(sd.batches / b.file)), spec.threads
 
     def run(self, sd: SweepDir, spec: SweepSpec, batches: list[Batch], events: SweepEvents) -> None:
         if not batches:
@@ -99,7 +99,8 @@ class RayExecutor:
         task = ray.remote(_object_task if self.results == "object-store" else _task)
         pending: dict[Any, Batch] = {}
         for b in batches:
-            opts = task.options(num_cpus=self.cpus_per_task, num_gpus=gpus, memory=max(int(b.memory_bytes), 1))
+            opts = task.options(num_cpus=max(self.cpus_per_task, spec.threads), num_gpus=gpus,
+                                memory=max(int(b.memory_bytes), 1))
             pending[opts.remote(*self._args(b, spec, sd))] = b
             sd.index.setdefault("running", {})[b.name] = [r.id for r in b.runs]
         sd.save()
@@ -170,18 +171,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _task(sim: Any, dest: str) -> dict:
-    return execute_batch(sim, dest)
+def _task(sim: Any, dest: str, threads: int = 1) -> dict:
+    return execute_batch(sim, dest, threads=threads)
 
 
-def _object_task(sim: Any, name: str) -> tuple[dict, Any]:
+def _object_task(sim: Any, name: str, threads: int = 1) -> tuple[dict, Any]:
     """Run a batch into a private temporary directory; return (outcome, the file's bytes or None)."""
     import tempfile
 
     import numpy as np
 
     with tempfile.TemporaryDirectory(prefix="htdyn-batch-") as tmp:
-        out = execute_batch(sim, os.path.join(tmp, name))
+        out = execute_batch(sim, os.path.join(tmp, name), threads=threads)
         if not out["ok"]:
             return out, None
         data = np.fromfile(out.pop("path"), dtype=np.uint8)

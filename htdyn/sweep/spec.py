@@ -20,7 +20,9 @@ Every key outside ``[sweep]`` is a key ``htdyn run`` accepts (``[grid]`` and ``[
 excepted: a sweep's axes replace them; ``output`` is ignored: batches go to the sweep
 directory).  Besides axes (dotted run keys, or ``steps``), ``[sweep]`` holds ``repeats``,
 ``store``, ``zip`` (axes that advance together), ``max_batch`` (most runs per batch) and
-``batch_memory`` (bytes a batch may use; default a fraction of the device's free memory).
+``batch_memory`` (bytes a batch may use; default a fraction of the device's free memory)
+and ``threads`` (the BLAS, OpenMP and torch threads each batch computes with, default 1,
+whatever the executor: a sweep's numbers do not depend on how it was run).
 
 Every mistake is one :class:`~htdyn.errors.ConfigError` naming the key and what is
 valid, raised before anything runs.
@@ -58,7 +60,7 @@ PAST_STORE_MODES = {
     "spectra": (("esd", "norms", "powerlaw", "mp", "phase", "teacher"),),
     "full": (("esd", "norms", "powerlaw", "mp", "phase", "teacher"),),
 }
-SWEEP_SETTINGS = ("repeats", "store", "zip", "max_batch", "batch_memory")
+SWEEP_SETTINGS = ("repeats", "store", "zip", "max_batch", "batch_memory", "threads")
 #: the simulation-level keys an axis may vary (each value becomes its own batches)
 SIM_AXES = ("steps",)
 
@@ -90,6 +92,8 @@ class SweepSpec:
     templates: dict[int, SimConfig] = field(default_factory=dict)
     #: the store mode's metric sets as applied (None when the spec sets ``eval.metrics`` itself)
     store_sets: tuple[str, ...] | None = None
+    #: BLAS/OpenMP/torch threads of every batch (:func:`htdyn.blas.fixed_threads`)
+    threads: int = 1
 
     @property
     def axis_keys(self) -> list[str]:
@@ -131,6 +135,9 @@ def _settings(sw: dict) -> tuple[int, str, int | None, int | None]:
     mem = sw.get("batch_memory")
     if mem is not None and (isinstance(mem, bool) or not isinstance(mem, (int, float)) or mem <= 0):
         raise ConfigError(f"sweep.batch_memory = {mem!r} must be a number of bytes > 0")
+    threads = sw.get("threads", 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"sweep.threads = {threads!r} must be an integer >= 1 (the BLAS threads of each batch)")
     return repeats, store, max_batch, None if mem is None else int(mem)
 
 
@@ -205,7 +212,7 @@ def spec_from_dict(raw: dict, *, store_sets: Sequence[str] | None = None) -> Swe
     _check_values(base, axes)
     spec = SweepSpec(str(raw.get("name", "sweep")), {**raw, "sweep": sw}, axes, groups, repeats, store,
                      max_batch, batch_memory,
-                     store_sets=None if user_sets else tuple(base["eval"]["metrics"]))
+                     store_sets=None if user_sets else tuple(base["eval"]["metrics"]), threads=sw.get("threads", 1))
     _expand_runs(spec, base, points)
     return spec
 

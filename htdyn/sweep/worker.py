@@ -18,19 +18,25 @@ from ..config import SimConfig
 __all__ = ["execute_batch"]
 
 
-def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | None = None) -> dict:
-    """Run one batch into ``dest``; returns ``{"ok", "error", "timings", "diverged", "runs"}``.
+def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | None = None,
+                  threads: int = 1) -> dict:
+    """Run one batch into ``dest`` with ``threads`` BLAS/OpenMP/torch threads; returns
+    ``{"ok", "error", "timings", "diverged", "runs"}``.
 
-    A batch killed after a checkpoint (a long run) continues from it
-    (:func:`htdyn.train.simulate.resume`) instead of starting again.
+    Every executor calls this with the sweep's ``threads``, so a batch computes the same
+    numbers bit for bit in the driver, in a worker process or in a Ray task
+    (:func:`htdyn.blas.fixed_threads`).  A batch killed after a checkpoint (a long run)
+    continues from it (:func:`htdyn.train.simulate.resume`) instead of starting again.
     """
+    from ..blas import fixed_threads
     from ..train.simulate import resume, simulate
 
     try:
-        if resumable(sim, dest):
-            res = resume(dest, progress=progress)
-        else:
-            res = simulate(sim, path=dest, overwrite=True, progress=progress)
+        with fixed_threads(threads, torch=sim.backend == "torch"):
+            if resumable(sim, dest):
+                res = resume(dest, progress=progress)
+            else:
+                res = simulate(sim, path=dest, overwrite=True, progress=progress)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # recorded against the batch's runs; the sweep goes on
