@@ -85,8 +85,11 @@ EXPECT: dict[str, tuple[list[Any], list[Any]]] = {
 
 
 def _raw(key: str, value: Any) -> dict:
-    """A config dict setting one dotted key (the sections nest)."""
+    """A config dict setting one dotted key (the sections nest); a penalty setting comes with a penalty
+    (a setting of no penalty is refused: test_config_penalty.py)."""
     section, _, name = key.rpartition(".")
+    if section == "penalty" and name != "name":
+        return {section: {"name": "weighted_alpha", name: value}}
     return {section: {name: value}} if section else {key: value}
 
 

@@ -157,7 +157,7 @@ def test_objective_adds_the_penalty_gradient_and_reports_the_share() -> None:
     ({"name": "l2"}, ["penalty.name", "weighted_alpha"]),
     ({"coefficient": -1.0}, ["penalty.coefficient", ">= 0"]),
     ({"decay": "linear"}, ["penalty.decay", "power"]),
-    ({"decay_period": 0}, ["penalty.decay_period", ">= 1"]),
+    ({"decay_period": 0}, ["penalty.decay_period", "positive integer"]),
     ({"alpha0": 1.0}, ["penalty.alpha0", "> 1"]),
     ({"tail_start": -3.0}, ["penalty.tail_start", "median"]),
     ({"lower_threshold": math.nan}, ["penalty.lower_threshold"]),

@@ -43,6 +43,7 @@ def from_dict(raw: Mapping[str, Any]) -> SimConfig:
         run_list = [{}]
     if not isinstance(run_list, list) or not all(isinstance(r, dict) for r in run_list):
         raise ConfigError("runs must be a list of tables of per-run overrides")
+    _check_penalty_named(base_run, run_list, grid)
 
     runs = []
     for i, override in enumerate(run_list):
@@ -96,6 +97,24 @@ def build(cls: type, raw: Any, prefix: str) -> Any:
         f = get_field(section, key)
         kwargs[key] = value if f is None else coerce(f, value, f"{prefix}{key}")
     return cls(**kwargs)
+
+
+def _check_penalty_named(base: Mapping, run_list: list, grid: Mapping) -> None:
+    """Refuse penalty settings that no run would use: a ``[penalty]`` key without a penalty.
+
+    Allowed when a ``[[runs]]`` table or the grid (a sweep's axes arrive as ``[[runs]]``)
+    names the penalty: then the settings are for the runs that have one.
+    """
+    pen = base.get("penalty")
+    if not isinstance(pen, Mapping) or pen.get("name", "none") != "none":
+        return
+    keys = sorted(k for k in pen if k != "name")
+    named = "penalty.name" in grid or any(
+        "penalty.name" in r or isinstance(r.get("penalty"), Mapping) and "name" in r["penalty"] for r in run_list)
+    if keys and not named:
+        choices = [c for c in get_field("penalty", "name").choices if c != "none"]  # type: ignore[union-attr]
+        raise ConfigError(f"penalty.{keys[0]} is set but penalty.name is 'none' (no penalty), so it would be "
+                          f"ignored; set penalty.name ({', '.join(choices)}) or remove penalty.{keys[0]}")
 
 
 def _check_grid(grid: Any) -> None:

@@ -39,6 +39,9 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), *, allow_empty:
     """
     path = Path(path)
     raw = read_config_file(path, allow_empty)
+    if isinstance(raw.get("sweep"), dict):
+        raise ConfigError(f"{str(path)!r} is a sweep file (it has a [sweep] table of axes); run it with: "
+                          f"htdyn sweep {path} -o DIR")
     raw.setdefault("name", path.stem)
     for item in overrides:
         apply_override(raw, item)
@@ -73,8 +76,7 @@ def read_config_file(path: Path, allow_empty: bool = True, *, what: str = "confi
     try:
         raw = _toml_loads(text) if suffix == ".toml" else _yaml_loads(text)
     except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{where} is not valid {suffix[1:].upper()}: {msg}") from None
+        raise ConfigError(f"{where} is not valid {suffix[1:].upper()}: {_syntax_error(exc)}") from None
     if raw is None:  # YAML: an empty document
         raw = {}
     if raw == {} and not allow_empty:
@@ -84,6 +86,20 @@ def read_config_file(path: Path, allow_empty: bool = True, *, what: str = "confi
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must hold a table of keys at the top")
     return raw
+
+
+def _syntax_error(exc: Exception) -> str:
+    """A parser's error on one line, with its cause and where: tomllib's text already says
+    "(at line L, column C)"; pyyaml's is several lines (context, problem, marks), rejoined."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    out = f"{problem} (at line {mark.line + 1}, column {mark.column + 1})" if mark is not None else str(problem)
+    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        out += f", {context}" + (f" (at line {cmark.line + 1}, column {cmark.column + 1})" if cmark is not None
+                                 else "")
+    return out
 
 
 def apply_override(raw: dict, item: str) -> None:

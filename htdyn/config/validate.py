@@ -61,6 +61,19 @@ def coerce(f: Field, value: Any, key: str) -> Any:
     return value
 
 
+def as_floats(obj: Any, section: str) -> Any:
+    """Ints held by the ``float`` fields of ``section`` on ``obj`` become floats, in place; returns ``obj``.
+
+    ``1`` and ``1.0`` are then one value in a stored config and in a run id (sweeps apply
+    it to every section of a run, from this table, so no section is missed).
+    """
+    for f in fields_of(section):
+        v = getattr(obj, f.name, None)
+        if f.kind == "float" and isinstance(v, int) and not isinstance(v, bool):
+            setattr(obj, f.name, float(v))
+    return obj
+
+
 def check_value(f: Field, value: Any, key: str) -> None:
     """Raise a :class:`ConfigError` naming ``key`` unless ``value`` is valid for field ``f``."""
     if value is None and f.optional:

@@ -4,8 +4,10 @@ An axis is written in a sweep file's ``[sweep]`` table as
 
 - a list: ``"optimizer.lr" = [0.1, 1.0, 10.0]``;
 - a range: ``"model.d" = {range = [250, 1001, 250]}``: start + k * step for k = 0, 1, ...
-  while below stop (Python's ``range``; floats allowed, each value computed as
-  start + k * step, never by accumulation);
+  while below stop (above it for a negative step; Python's ``range``).  Floats are
+  allowed and the arithmetic is exact in decimal, on the numbers as written:
+  ``[0.7, 1.0, 0.1]`` is 0.7, 0.8, 0.9 and ``[1.1, 1.4, 0.1]`` is 1.1, 1.2, 1.3 (stop
+  never included; binary floating point would give 1.0 in the first);
 - a log-range: ``"optimizer.lr" = {logspace = [-3, 3.5], num = 10}``: 10 ** e for
   ``num`` exponents e equally spaced from -3 to 3.5 inclusive (``numpy.logspace``);
 - a lin-range: ``{linspace = [0, 1], num = 5}`` (``numpy.linspace``).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..config.grid import grid_points
@@ -70,8 +73,9 @@ def _range(spec: Any, key: str) -> list:
         raise ConfigError(f"sweep.{key}: range step must not be 0")
     if all(isinstance(x, int) for x in (start, stop, step)):
         return list(range(start, stop, step))
-    count = max(0, math.ceil((stop - start) / step))
-    return [_round(start + k * step) for k in range(count)]
+    a, b, c = (Decimal(repr(x)) for x in (start, stop, step))  # the numbers as written, exactly
+    count = max(0, math.ceil((b - a) / c))
+    return [_round(float(a + k * c)) for k in range(count)]
 
 
 def axis_values(key: str, spec: Any) -> Axis:
@@ -103,7 +107,18 @@ def axis_values(key: str, spec: Any) -> Axis:
                           f"({{range = ...}}, {{logspace = ..., num = N}}), got {spec!r}")
     if not values:
         raise ConfigError(f"sweep.{key} is empty; an axis needs at least one value")
+    for i, v in enumerate(values):
+        if any(_same(v, w) for w in values[:i]):
+            raise ConfigError(f"sweep.{key} lists the value {v!r} twice; each value of an axis is one point, "
+                              "give it once")
     return Axis(key, tuple(values))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as config values: 1 and 1.0 are (ints in float fields become floats), True and 1 are not."""
+    return type(a) is type(b) and a == b or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
+        and not isinstance(b, bool) and a == b)
 
 
 def _zip_groups(zip_spec: Any, keys: Sequence[str]) -> list[list[str]]:

@@ -35,8 +35,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import RUN_KEYS, SIM_KEYS, RunConfig, SimConfig, from_dict
+from ..config.validate import as_floats
 from ..errors import ConfigError
 from ..io.runid import run_id
 from .axes import Axis, axis_values, expand_points
@@ -172,13 +174,16 @@ def _base_sim(base: dict, store: str, store_sets: Sequence[str] | None = None) -
 
 def _check_values(base: dict, axes: list[Axis]) -> None:
     """Each axis value alone must give a valid config: the error names the axis and the value."""
+    named = {a.key: a.values[0] for a in axes if a.key == "penalty.name"}  # base penalty keys are for it
+    from_dict({**copy.deepcopy(base), "runs": [dict(named)]})  # the base config's own mistakes, unprefixed
     for a in axes:
         for v in a.values:
             raw = copy.deepcopy(base)
             if a.key in SIM_AXES:
                 raw[a.key] = v
+                raw["runs"] = [dict(named)]
             else:
-                raw["runs"] = [{a.key: v}]
+                raw["runs"] = [{**named, a.key: v}]
             try:
                 from_dict(raw)
             except ConfigError as exc:
@@ -237,6 +242,7 @@ def _expand_runs(spec: SweepSpec, base: dict, points: list[dict]) -> None:
             sim = from_dict(raw)
         except ConfigError as exc:
             raise ConfigError(f"sweep: {_name_point(str(exc), items)}") from None
+        _floats(sim)
         context = run_context(sim.to_dict())
         runs = sim.runs
         sim.runs = []
@@ -246,20 +252,36 @@ def _expand_runs(spec: SweepSpec, base: dict, points: list[dict]) -> None:
             rid = run_id(cfg.to_dict(), context)
             if rid in seen:
                 raise ConfigError(f"sweep: points {seen[rid]} and {p} (repeat {r}) are the same run; "
-                                  "an axis over a seed key collides with the repeats' seeds (seed + repeat)")
+                                  + _same_run_cause(spec))
             seen[rid] = {**p, "repeat": r}
             spec.runs.append(PlannedRun(rid, r, p, cfg, steps))
 
 
-def _floats(cfg: RunConfig) -> None:
-    """Ints given for float keys become floats, so ``lr = 1`` and ``lr = 1.0`` are one run with one id."""
-    import dataclasses
+def _floats(cfg: Any) -> None:
+    """Ints given for float fields become floats, so ``lr = 1`` and ``lr = 1.0`` are one run with one id.
 
-    for part in (cfg.model, cfg.optimizer, cfg.schedule):
-        for f in dataclasses.fields(part):
-            v = getattr(part, f.name)
-            if f.type == "float" and isinstance(v, int) and not isinstance(v, bool):
-                setattr(part, f.name, float(v))
+    Every float field of the field table, whatever its section (run keys, model, optimizer,
+    schedule, penalty; on a simulation its eval and snapshots settings).
+    """
+    if isinstance(cfg, SimConfig):
+        for section in ("sim", "eval", "snapshots"):
+            as_floats(cfg if section == "sim" else getattr(cfg, section), section)
+        return
+    as_floats(cfg, "run")
+    for section in ("model", "optimizer", "schedule", "penalty"):
+        part = getattr(cfg, section, None)
+        if part is not None and not isinstance(part, (list, tuple, dict)):
+            as_floats(part, section)
+
+
+def _same_run_cause(spec: SweepSpec) -> str:
+    """Why two points of a sweep can be one run config."""
+    seeds = [a.key for a in spec.axes if a.key in SEED_KEYS]
+    if seeds and spec.repeats > 1:
+        return (f"the axis {seeds[0]!r} collides with the repeats' seeds (repeat r uses {seeds[0]} + r); "
+                "space its values by at least the number of repeats")
+    return ("their stored configs are equal (a setting the point's optimizer, schedule or penalty does not "
+            "use is not part of it, e.g. optimizer.momentum with adam); give each point a distinct config")
 
 
 def _name_point(msg: str, items: list) -> str:

@@ -1,7 +1,8 @@
 r"""The penalty terms of a batch group: plain settings, per-run coefficients, evaluation per step.
 
-A run's penalties are a list of :class:`PenaltySpec` (plain parameters, validated by
-:func:`check_spec` with one-line :class:`~htdyn.errors.ConfigError` messages).  A batch group
+A run's penalties are a list of :class:`PenaltySpec` (plain parameters whose defaults and
+ranges are the config's field table's, validated by :func:`check_spec` with one-line
+:class:`~htdyn.errors.ConfigError` messages).  A batch group
 turns the lists of its runs into :class:`PenaltyTerm` s (:func:`build_terms`): one term per
 penalty slot (name and occurrence), with per-run parameters, coefficient schedules (``None``
 for a run without that penalty) and lower thresholds.  Each step, :func:`evaluate_terms`
@@ -18,6 +19,7 @@ second guard of Xiao et al. (2023): the penalty acts only while its value exceed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from ..config.fields import default
+from ..config.validate import check_fields
 from ..errors import ConfigError
 from ..xp import to_numpy
 from .penalties import PENALTIES, FrechetPrior, PowerLawPrior, spectral_grad_norm, spectral_gradient, spectrum
-from .penalty_schedule import DECAY_FORMS, CoefficientSchedule
+from .penalty_schedule import CoefficientSchedule
 
-__all__ = ["PenaltySpec", "PenaltyTerm", "PenaltyEval", "check_spec", "check_spectrum_range",
-           "build_terms", "evaluate_terms"]
+__all__ = ["PenaltySpec", "PenaltyTerm", "PenaltyEval", "check_spec", "build_terms", "evaluate_terms"]
 
 
 @dataclass(frozen=True)
@@ -46,68 +49,42 @@ class PenaltySpec:
     """
 
     name: str
-    coefficient: float = 1e-3
-    decay: str = "none"
-    decay_rate: float = 1.0
-    decay_period: int = 1
-    decay_threshold: float = 0.0
-    lower_threshold: float | None = None
-    alpha0: float = 3.0
-    tail_start: float | str = "median"
-    frechet_shape: float = 2.0
-    frechet_scale: float = 1.0
-    frechet_loc: float = 0.0
+    coefficient: float = default("penalty", "coefficient")
+    decay: str = default("penalty", "decay")
+    decay_rate: float = default("penalty", "decay_rate")
+    decay_period: int = default("penalty", "decay_period")
+    decay_threshold: float = default("penalty", "decay_threshold")
+    lower_threshold: float | None = default("penalty", "lower_threshold")
+    alpha0: float = default("penalty", "alpha0")
+    tail_start: float | str = "median"  # the table's unset (None) spelled as what it means
+    frechet_shape: float = default("penalty", "frechet_shape")
+    frechet_scale: float = default("penalty", "frechet_scale")
+    frechet_loc: float = default("penalty", "frechet_loc")
 
     def schedule(self) -> CoefficientSchedule:
         return CoefficientSchedule(self.coefficient, self.decay, self.decay_period, self.decay_rate,
                                    self.decay_threshold)
 
 
-def _real(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def check_spec(spec: PenaltySpec, where: str = "penalty") -> None:
-    """Raise :class:`ConfigError` (one line: key, value, what is valid) for a bad setting."""
+    """Raise :class:`ConfigError` (one line: key, value, what is valid) for a bad setting.
+
+    The ranges and choices are the field table's (:mod:`htdyn.config.fields`, the ``penalty``
+    section: the one declaration of the penalty settings, shared with ``PenaltyConfig``);
+    ``tail_start`` may also be ``"median"``.  The thresholds against the initial spectrum are
+    :meth:`htdyn.config.PenaltyConfig.check_spectrum`'s.
+    """
     if spec.name not in PENALTIES:
         raise ConfigError(f"{where}.name {spec.name!r} is not a penalty; choose one of {', '.join(PENALTIES)}")
-    if spec.decay not in DECAY_FORMS:
-        raise ConfigError(f"{where}.decay {spec.decay!r} is not valid; choose one of {', '.join(DECAY_FORMS)}")
-    for key, lo, strict in (("coefficient", 0.0, False), ("decay_rate", 0.0, False),
-                            ("decay_threshold", 0.0, False), ("frechet_shape", 0.0, True),
-                            ("frechet_scale", 0.0, True), ("alpha0", 1.0, True)):
-        v = getattr(spec, key)
-        if not _real(v) or v < lo or (strict and v == lo):
-            rel = ">" if strict else ">="
-            raise ConfigError(f"{where}.{key} = {v!r} is not valid; it must be a finite number {rel} {lo:g}")
-    p = spec.decay_period
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
-        raise ConfigError(f"{where}.decay_period = {p!r} is not valid; it must be an integer >= 1 (steps)")
-    if not _real(spec.frechet_loc):
-        raise ConfigError(f"{where}.frechet_loc = {spec.frechet_loc!r} is not valid; it must be a finite number")
-    if spec.lower_threshold is not None and not _real(spec.lower_threshold):
-        raise ConfigError(f"{where}.lower_threshold = {spec.lower_threshold!r} is not valid; "
-                          "give a finite number, or leave it out (no threshold)")
     ts = spec.tail_start
-    if isinstance(ts, str) and ts != "median" or not isinstance(ts, str) and (not _real(ts) or ts <= 0):
+    if isinstance(ts, str) and ts != "median" or not isinstance(ts, str) and (
+            isinstance(ts, bool) or not isinstance(ts, (int, float, np.integer, np.floating))
+            or not math.isfinite(ts) or ts <= 0):
         raise ConfigError(f"{where}.tail_start = {ts!r} is not valid; give 'median' or an eigenvalue > 0")
-
-
-def check_spectrum_range(spec: PenaltySpec, lo: float, hi: float, where: str = "penalty") -> None:
-    """Refuse thresholds outside the spectrum ``[lo, hi]`` of the initial W (eigenvalues of W^T W).
-
-    ``tail_start`` above ``hi`` leaves no tail, below ``lo`` makes the whole spectrum the tail;
-    ``frechet_loc >= hi`` puts lambda_max where the Frechet density is 0.  ``lo, hi`` are
-    typically the Marchenko-Pastur edges of the initialisation (``init_scale^2 (sqrt h -+
-    sqrt d)^2``).
-    """
-    ts = spec.tail_start
-    if spec.name == "powerlaw_prior" and not isinstance(ts, str) and not lo <= ts <= hi:
-        raise ConfigError(f"{where}.tail_start = {ts:g} is outside the initial spectrum [{lo:.4g}, {hi:.4g}]; "
-                          "give an eigenvalue inside it, or 'median'")
-    if spec.name == "frechet_prior" and spec.frechet_loc >= hi:
-        raise ConfigError(f"{where}.frechet_loc = {spec.frechet_loc:g} is not below the initial lambda_max "
-                          f"(about {hi:.4g}); the Frechet prior would be 0 there")
+    p = spec.decay_period
+    if isinstance(p, np.integer):
+        spec = dataclasses.replace(spec, decay_period=int(p))
+    check_fields(dataclasses.replace(spec, tail_start=None if isinstance(ts, str) else float(ts)), "penalty", where)
 
 
 @dataclass
@@ -238,7 +215,10 @@ def run_specs(run: Any) -> list[PenaltySpec]:
     for s in items:
         if isinstance(s, dict):
             s = PenaltySpec(**s)
-        elif not isinstance(s, PenaltySpec):  # a PenaltyConfig (or any object with its fields)
+            check_spec(s)
+        elif isinstance(s, PenaltySpec):
+            check_spec(s)
+        else:  # a PenaltyConfig (or any object with its fields)
             if s.name == "none":
                 continue
             kw = {f: getattr(s, f) for f in PenaltySpec.__dataclass_fields__}
