@@ -22,10 +22,10 @@ from .tables import RunTable, fmt
 
 
 class _SweepGroup(TyperGroup):
-    """``sweep SPEC ...`` means ``sweep run SPEC ...``."""
+    """``sweep SPEC ...`` means ``sweep run SPEC ...``; ``sweep --help`` shows ``sweep run``'s options."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and (args[0] not in self.commands and not args[0].startswith("-") or args[0] in ("--help", "-h")):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -51,23 +51,36 @@ def run_cmd(
     results: str = typer.Option("shared", "--results", help=(
         "How Ray tasks return batch files: shared (they write DIR, which every worker sees) or "
         "object-store (sent to the driver, for workers without a shared disk).")),
+    set_: list[str] = typer.Option([], "--set", "-s", help=(
+        "Override a key of the spec, as htdyn run --set: --set steps=20, --set sweep.repeats=3; "
+        "a swept key set this way is no longer an axis.")),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (runs, batches, memory, files, time)."),
     force: bool = typer.Option(False, "--force", help="Adopt a changed spec in an existing directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
 ) -> None:
     """Run a sweep into a directory; rerun the same command to resume (done runs are skipped).
 
-    Every bad spec is reported before anything runs. Ctrl-C stops cleanly: finished
-    batches are kept untouched, the running one is redone on resume, and the message
-    says the command that resumes. Ends with a table per point (means over repeats).
+    `htdyn sweep SPEC -o DIR` is short for `htdyn sweep run SPEC -o DIR`;
+    `htdyn sweep status DIR` shows the runs' states, `htdyn sweep summary DIR`
+    averages over repeats. Every bad spec is reported before anything runs.
+    Ctrl-C stops cleanly: finished batches are kept untouched, the running one
+    is redone on resume, and the message says the command that resumes. Ends
+    with a table per point (means over repeats).
+
+    Example: htdyn sweep sims/paper/lr_sweep_small.toml -o outputs/lr_small --workers 2
     """
     from ..sweep.driver import make_executor, prepare, run_sweep
     from ..sweep.spec import load_spec
 
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, set_)
     root = output if output is not None else Path("outputs") / spec.name
-    dev = device or next(iter(spec.templates.values())).device
+    sim = next(iter(spec.templates.values()))
+    dev = device or sim.device
     ex = make_executor(executor, address, num_cpus, workers=workers, device=dev, results=results)
+    if dev == "cuda" and not (executor == "ray" and address):  # a cluster's workers may have the GPUs
+        from ..train.backend import get_backend
+
+        get_backend("cuda", sim.dtype, sim.backend)  # no GPU here: refused before the directory is made
     prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "per_device", 1))
     if prep.note:
         console.print(Text(prep.note))
@@ -140,7 +153,8 @@ def _print_plan(prep: Any) -> None:
                    f"{len(prep.batches)} batch(es) (at most {prep.max_batch or 'any number of'} runs each, memory "
                    f"budget {format_bytes(prep.budget) if prep.budget else 'none'})"))
     sim = next(iter(spec.templates.values()))
-    rate = gemm_rate(sim.dtype) if sim.device == "cpu" else None
+    rates = gemm_rate(sim.dtype, spec.threads) if sim.device == "cpu" else None
+    rate = rates[0] if rates else None
     t = Table(title="plan", box=None)
     for h in ("batch", "runs", "steps", "n", "d", "h", "optimizer", "memory", "file", "est. time"):
         t.add_column(h, justify="left" if h in ("batch", "optimizer") else "right", no_wrap=h == "batch")
@@ -155,12 +169,19 @@ def _print_plan(prep: Any) -> None:
     total_file = sum(b.file_bytes for b in prep.batches)
     out.print(Text(f"files: {len(prep.batches)} under {prep.dir.batches}/ ({format_bytes(total_file)}), "
                    f"plus sweep.json and index.json"))
-    if rate:
-        est = sum(b.flops for b in prep.batches) / rate
-        out.print(Text(f"estimated time: about {est:.0f} s (rough: the products and eigenvalue counts at this "
-                       f"machine's measured GEMM rate, {rate / 1e9:.0f} GFLOP/s)"))
+    if rates:
+        flops = sum(b.flops for b in prep.batches)
+        mid, slow, fast = rates
+        out.print(Text(f"estimated time: about {_secs(flops / mid)} ({_secs(flops / fast)} to {_secs(flops / slow)} "
+                       f"over 7 timings of a 512^3 product at {spec.threads} BLAS thread(s), after a warm-up: "
+                       f"{mid / 1e9:.0f} GFLOP/s, {slow / 1e9:.0f}-{fast / 1e9:.0f}); rough: it counts the products "
+                       "and eigenvalue work, not the element-wise steps or the writes"))
     else:
         out.print(Text("estimated time: no estimate for a CUDA device from here"))
+
+
+def _secs(t: float) -> str:
+    return f"{t:.2g} s" if t < 10 else f"{t:.0f} s"
 
 
 def _summary_table(sw: Any, df: Any, title: str, by: list[str] | None = None) -> None:
@@ -176,10 +197,17 @@ def _summary_table(sw: Any, df: Any, title: str, by: list[str] | None = None) ->
 
 @sweep_app.command("status")
 def status_cmd(directory: Path = typer.Argument(..., metavar="DIR", help="A sweep directory.")) -> None:
-    """Done / running / failed / pending counts, and the failed runs with their error."""
+    """Done / running / failed / pending counts, and the failed runs with their error.
+
+    Example: htdyn sweep status outputs/lr_small
+    """
     from ..sweep.results import open_sweep
 
     sw = open_sweep(directory)
+    if sw.dir.rebuilt:
+        console.print(Text(f"{sw.dir.index_path} could not be used ({sw.dir.rebuilt}); it is a cache of the batch "
+                           "files: the states below are read from them, and the next htdyn sweep rebuilds it "
+                           "(the failed runs' errors it held are lost: they show as pending)"))
     c = sw.counts()
     out.print(Text(f"sweep {sw.name}: {len(sw.runs)} runs: " + ", ".join(f"{n} {s}" for s, n in c.items())))
     drv = sw.dir.driver()
@@ -204,7 +232,10 @@ def summary_cmd(
     csv: Path | None = typer.Option(None, "--csv", help="Write the summary as CSV."),
     parquet: Path | None = typer.Option(None, "--parquet", help="Write the summary as Parquet (needs pyarrow)."),
 ) -> None:
-    """Per axis point: mean and std over repeats of the final losses, alpha, spikes, sim(W, beta), phases."""
+    """Per axis point: mean and std over repeats of the final losses, alpha, spikes, sim(W, beta), phases.
+
+    Example: htdyn sweep summary outputs/lr_small --by optimizer.lr --csv lr_small.csv
+    """
     from ..sweep.results import open_sweep
 
     sw = open_sweep(directory)

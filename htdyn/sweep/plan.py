@@ -203,14 +203,28 @@ def _data_blocks(members: list[PlannedRun]) -> list[tuple[str, list[PlannedRun]]
     return [(k, list(g)) for k, g in itertools.groupby(members, key=lambda r: data_key(r.config))]
 
 
-def gemm_rate(dtype: str = "float32") -> float:
-    """This machine's matrix-product rate (flop/s), measured on a 512^3 product (for estimates)."""
+def gemm_rate(dtype: str = "float32", threads: int | None = None, repeats: int = 7) -> tuple[float, float, float]:
+    """This machine's matrix-product rate (flop/s) as (median, slowest, fastest) of ``repeats`` timed 512^3
+    products, after an untimed one (for estimates).
+
+    The untimed product pays the cold start (BLAS thread pool, page faults) that made a single
+    timing swing a hundredfold between runs; the spread of the timed ones is what another
+    process's load does to the rate, and the estimate shows it.  ``threads``: the BLAS threads
+    the batches will use (a sweep's ``threads``); None leaves the count as it is.
+    """
+    import contextlib
+
     import numpy as np
 
+    from ..blas import fixed_threads
+
     a = np.ones((512, 512), dtype=dtype)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t0)
-    return 2 * 512 ** 3 / max(best, 1e-9)
+    times = []
+    with fixed_threads(threads) if threads else contextlib.nullcontext():
+        a @ a  # warm-up
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ a
+            times.append(max(time.perf_counter() - t0, 1e-9))
+    rates = sorted(2 * 512 ** 3 / t for t in times)
+    return rates[len(rates) // 2], rates[0], rates[-1]

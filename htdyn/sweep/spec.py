@@ -114,13 +114,32 @@ class SweepSpec:
         return sim
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check a sweep file (TOML or YAML); see the module docstring."""
-    from ..config.loading import read_config_file
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> SweepSpec:
+    """Read and check a sweep file (TOML or YAML); see the module docstring.
+
+    ``overrides``: ``key=value`` strings applied in order, as ``htdyn run --set``
+    (:func:`htdyn.config.loading.apply_override`): a dotted run or simulation key, or
+    ``sweep.KEY`` for a key of ``[sweep]`` (a setting or an axis, whose dotted name is kept
+    whole: ``sweep.optimizer.lr=[0.1, 1]``).  A value given for a swept key replaces its
+    axis, as an explicit value replaces a ``[grid]`` entry in a run config.
+    """
+    from ..config.loading import apply_override, read_config_file
 
     path = Path(path)
     raw = read_config_file(path, what="sweep file", examples="sims/paper/")
     raw.setdefault("name", path.stem)
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        sw = raw.get("sweep")
+        if eq and key.startswith("sweep.") and isinstance(sw, dict):
+            holder = {"v": None}
+            apply_override(holder, f"v={value}")  # the value parsed as --set parses it
+            sw[key[len("sweep."):]] = holder["v"]
+            continue
+        if isinstance(sw, dict):
+            sw.pop(key, None)  # an explicit value replaces a swept one
+        apply_override(raw, item)
     return spec_from_dict(raw)
 
 
