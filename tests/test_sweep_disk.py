@@ -139,3 +139,14 @@ def test_a_manifest_that_cannot_be_written_is_one_clear_error(tmp_path: Path, mo
     sd = SweepDir(tmp_path / "s")
     with pytest.raises(StoreError, match="is full"):
         sd.write_manifest(type("S", (), {"manifest": lambda self: {}, "store_sets": None, "runs": []})())
+
+
+@pytest.mark.parametrize("tail, code", [("sys.exit(3)", 3), ("sys.exit(None)", 0), ("pass", 0),
+                                        ("sys.exit('a message')", 1)])
+def test_leaving_past_hdf5s_exit_handler_keeps_the_exit_status(tail: str, code: int) -> None:
+    import sys
+
+    prog = ("import sys, h5py\nfrom htdyn.io.h5safe import skip_hdf5_exit_handler\n"
+            f"skip_hdf5_exit_handler()\nprint('out', flush=False)\n{tail}\n")
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=60)
+    assert r.returncode == code and r.stdout == "out\n", (r.returncode, r.stdout, r.stderr)

@@ -12,13 +12,10 @@ flushes.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import datetime as _dt
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from ..errors import StoreError
 from .diskspace import Reserve
 from .filelock import WriterLock
 from .format import FORMAT_NAME, FORMAT_VERSION, PENALTY_DATASETS, attr_value, partial_path
+from .h5safe import CLOSED, DatasetHandles, close_file, skip_hdf5_exit_handler
 from .runid import run_id
 
 
@@ -274,7 +272,7 @@ class TrajectoryWriter:
     def _attach(self, index: int, snapshot_steps: list[int], eval_steps: list[int]) -> None:
         g = self.f[f"runs/{index:04d}"]
         self.runs[index] = {
-            "g": _Handles(g), "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
+            "g": DatasetHandles(g), "snap_index": {s: i for i, s in enumerate(snapshot_steps)},
             "upd_index": {int(s): i for i, s in enumerate(g["update_steps"][()])},
             "eval_index": {s: i for i, s in enumerate(eval_steps)}, "loss_written": 0,
             "sdtype": g["W"].dtype.type, "pending": {}, "penalty_written": 0,
@@ -389,9 +387,7 @@ class TrajectoryWriter:
         status leaves the partial file where it is.  Returns where the file is.
         """
         if self.f.id.valid:
-            # a failed write (a full disk) leaves the file open for abandon(), which gives the
-            # reserve back first: a close that fails leaves HDF5's objects half freed, and
-            # touching them again (a second close, a handle's finalizer) crashes the process
+            # a failed write (a full disk) leaves the file open for abandon(): see h5safe
             self.flush()
             for k, v in (timings or {}).items():
                 self.f.attrs[f"timing_{k}"] = v
@@ -413,6 +409,7 @@ class TrajectoryWriter:
         set when the space given back allows it.  Returns the partial file.
         """
         self.reserve.release()
+        skip_hdf5_exit_handler()  # a handle let go of on this full disk may have failed to close: see h5safe
         if self.f.id.valid:
             try:
                 self.f.flush()
@@ -430,58 +427,10 @@ class TrajectoryWriter:
     def _close_file(self) -> None:
         """Close the file once (h5py closes the open data sets first); after a failed close nothing touches it."""
         try:
-            self.f.close()
+            close_file(self.f, keep=self.runs)
         except BaseException:
-            if not _UNCLOSABLE:
-                atexit.register(_exit_past_hdf5)
-            _UNCLOSABLE.append((self.f, self.runs))  # never finalized: HDF5 freed part of them
-            self.f, self.runs = _Closed(), {}
+            self.f, self.runs = CLOSED, {}
             raise
-
-
-#: h5py objects of files whose close failed: kept alive, as their finalizers would touch freed memory
-_UNCLOSABLE: list = []
-
-
-def _exit_past_hdf5() -> None:
-    """Leave without HDF5's exit handler, which closes what a failed close half freed and crashes.
-
-    Only registered after a close failed (the reserve is given back before every close on a
-    full disk, so this takes another process filling the disk at that very moment); the
-    run has failed, so the exit status is 1.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(1)
-
-
-class _Closed:
-    """Stands for a file whose close failed: not valid, so nothing writes or closes it again."""
-
-    class id:  # noqa: N801 - mirrors h5py's File.id.valid
-        valid = False
-
-
-class _Handles:
-    """A run group's data sets, each opened once and kept open until the file closes.
-
-    A data set opened for one write is closed when its handle is collected, and that close
-    flushes its chunk cache: on a full disk the error would be lost in a finalizer
-    ("Exception ignored") and the writer would go on.  Held open, the cache is written by
-    the writer's flush, whose error reaches the caller.
-    """
-
-    def __init__(self, g: h5py.Group) -> None:
-        self.group, self.open = g, {}
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self.open:
-            self.open[name] = self.group[name]
-        return self.open[name]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.open or name in self.group
 
 
 def _add_penalty_group(g: h5py.Group, names: list[str], steps: int) -> None:
