@@ -51,6 +51,8 @@ def test_a_file_where_a_sweep_directory_is_wanted(tmp_path: Path, spec: Path) ->
     one_line_error(cli("sweep", "status", f), "is a file", "not a sweep directory")
     one_line_error(cli("sweep", spec, "-o", f, "-q"), "is a file")
     one_line_error(cli("sweep", "summary", f), "is a file")
+    one_line_error(cli("sweep", "status", f / "sub"), "is under", "which is a file")
+    one_line_error(cli("sweep", spec, "-o", f / "sub", "-q"), "which is a file")
     assert f.read_bytes() == b"user data"
 
 

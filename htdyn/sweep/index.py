@@ -130,6 +130,10 @@ class SweepDir:
             doc = None
         except (ValueError, UnicodeDecodeError) as exc:
             doc, self.rebuilt = None, f"{type(exc).__name__}: {exc}"
+        except NotADirectoryError:
+            above = next(p for p in self.root.parents if p.exists())
+            raise StoreError(f"{str(self.root)!r} is under {str(above)!r}, which is a file, not a directory; "
+                             "give a directory") from None
         except OSError as exc:
             raise StoreError(f"{str(self.index_path)!r} cannot be read ({exc.strerror or exc}); it is the "
                              "sweep directory's index (a cache of its batch files: remove it to rebuild it)") from None
