@@ -134,11 +134,11 @@ def test_a_failed_batch_is_recorded_and_rerun(tmp_path, monkeypatch):
     real = local.execute_batch
     calls = {"n": 0}
 
-    def flaky(sim, dest, progress=None):
+    def flaky(sim, dest, progress=None, threads=1):
         calls["n"] += 1
         if calls["n"] == 2:
             return {"ok": False, "error": "MemoryError: out of memory (injected)", "runs": len(sim.runs)}
-        return real(sim, dest, progress)
+        return real(sim, dest, progress, threads)
 
     monkeypatch.setattr(local, "execute_batch", flaky)
     text = spec_text(store="scalars")
