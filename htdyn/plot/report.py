@@ -232,7 +232,8 @@ def _write_index(out: Path, sections: list[tuple[str, str, list[ReportEntry]]], 
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>htdyn report</title>"
             f"<style>{CSS}</style></head><body><h1>htdyn report</h1>"
             f"<p class='meta'>written by htdyn {html.escape(__version__)} on {now}</p>"
-            + toc([(name, entries) for name, _, entries in sections]) + body + config_block(configs) + "</body></html>\n")
+            + toc([(name, entries) for name, _, entries in sections]) + body + config_block(configs)
+            + "</body></html>\n")
     index = out / "index.html"
     tmp = out / ".index.html.tmp"
     tmp.write_text(page)

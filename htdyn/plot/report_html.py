@@ -97,8 +97,8 @@ def figure_html(ent: Any) -> str:
     """One figure (a :class:`~htdyn.plot.report.ReportEntry`) as ``<figure>`` with its ``<figcaption>``."""
     e = html.escape
     if ent.missing:
-        return (f"<figure class='missing' id='{e(anchor(ent))}'><figcaption><b>{e(ent.title)}</b>: not drawn: {e(ent.missing)}"
-                "</figcaption></figure>")
+        return (f"<figure class='missing' id='{e(anchor(ent))}'><figcaption><b>{e(ent.title)}</b>: "
+                f"not drawn: {e(ent.missing)}</figcaption></figure>")
     img = next((x for x in ent.files if x.endswith((".png", ".gif"))), ent.files[0])
     links = " ".join(f"<a href='{e(x)}'>{e(x.rsplit('.', 1)[-1].upper())}</a>" for x in ent.files)
     return (f"<figure id='{e(anchor(ent))}'><img src='{e(img)}' alt='{e(ent.title)}' loading='lazy'>"
