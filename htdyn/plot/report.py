@@ -112,11 +112,16 @@ class _Drawer:
         self.done += 1
         try:
             with warnings.catch_warnings():  # a diverged run's empty log axis is drawn blank, not warned about
-                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", UserWarning)  # matplotlib's "Data has no positive values"
+                warnings.simplefilter("ignore", RuntimeWarning)  # numpy's NaN arithmetic on a diverged run
                 fig = make(*args)
                 paths = [fig] if isinstance(fig, Path) else save(fig, self.out / stem)
         except PlotError as exc:
             entries.append(ReportEntry(title, missing=str(exc), kind=kind, number=self.done))
+            return
+        except Exception as exc:  # noqa: BLE001 - one figure's bug must not lose the others; it is shown
+            entries.append(ReportEntry(title, missing=f"drawing it failed ({type(exc).__name__}: {exc}); "
+                                       "please report this as an htdyn bug", kind=kind, number=self.done))
             return
         finally:
             import matplotlib.pyplot as plt
@@ -141,7 +146,7 @@ def report_plan(path: str | os.PathLike, max_runs: int = 12) -> int:
 def _run_note(src: Source, i: int) -> str:
     """This run's own numbers for its captions: sigma_1 and alpha_Hill from first to last step, the last phase."""
     rv = src.run(i)
-    if not rv.has_metrics:
+    if not rv.has_metrics():
         return ""
     m = rv.metrics
     first, last = m.iloc[0], m.iloc[-1]
@@ -191,7 +196,7 @@ def _paper(src: Source, max_runs: int) -> list[tuple[str, list[dict]]]:
     out = []
     for i in range(min(src.n_runs, max_runs)):
         rv = src.run(i)
-        rows = paper_rows(rv.config, rv.metrics if rv.has_metrics else None, features)
+        rows = paper_rows(rv.config, rv.metrics if rv.has_metrics() else None, features)
         if rows:
             out.append((rv.title, rows))
     return out
@@ -207,32 +212,35 @@ def write_report(path: str | os.PathLike, outdir: str | os.PathLike, *, max_runs
         raise PlotError(f"--max-runs {max_runs}: give 0 or more runs to draw")
     out = check_output_dir(outdir)
     drawer = _Drawer(out, report_plan(path, max_runs), progress)
-    sections: list[tuple[str, str, list[ReportEntry]]] = []
+    sections: list[tuple[str, str, list[ReportEntry], bool]] = []
     configs: list[tuple[str, str]] = []
     if (Path(path) / "sweep.json").is_file():  # a sweep directory: the figures of its results table
-        sections.append((str(path), *_sweep_section(Path(path), drawer)))
+        sections.append((str(path), *_sweep_section(Path(path), drawer, "s0")))
+        configs.append((str(Path(path) / "sweep.json") + ": design", json.dumps(_design(Path(path)))))
     else:
         for f in _trajectory_files(Path(path)):
             with Source(f) as src:
                 entries, captions = _file_entries(src, drawer, f.stem, max_runs)
-                body = _section(entries, src.traj.summary(), captions, max_runs, _paper(src, max_runs))
+                paper = _paper(src, max_runs)
+                body = _section(f"s{len(sections)}", entries, src.traj.summary(), captions, max_runs, paper)
                 configs.append((str(f), src.traj.attrs.get("config_json", "")))
-            sections.append((str(f), body, entries))
+            sections.append((str(f), body, entries, bool(paper)))
     if progress is not None:
         progress("index.html", drawer.done, drawer.total)
     return _write_index(out, sections, configs)
 
 
-def _write_index(out: Path, sections: list[tuple[str, str, list[ReportEntry]]], configs: list[tuple[str, str]]) -> Path:
+def _write_index(out: Path, sections: list[tuple[str, str, list[ReportEntry], bool]],
+                 configs: list[tuple[str, str]]) -> Path:
     from .. import __version__
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = "".join(f"<section id='s{k}'><h2>{html.escape(name)}</h2>{text}</section>"
-                   for k, (name, text, _) in enumerate(sections))
+                   for k, (name, text, *_) in enumerate(sections))
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>htdyn report</title>"
             f"<style>{CSS}</style></head><body><h1>htdyn report</h1>"
             f"<p class='meta'>written by htdyn {html.escape(__version__)} on {now}</p>"
-            + toc([(name, entries) for name, _, entries in sections]) + body + config_block(configs)
+            + toc([(name, entries, paper) for name, _, entries, paper in sections]) + body + config_block(configs)
             + "</body></html>\n")
     index = out / "index.html"
     tmp = out / ".index.html.tmp"
@@ -241,21 +249,21 @@ def _write_index(out: Path, sections: list[tuple[str, str, list[ReportEntry]]], 
     return index
 
 
-def _section(entries: list[ReportEntry], summary: list[dict], captions: list[str], max_runs: int,
+def _section(sid: str, entries: list[ReportEntry], summary: list[dict], captions: list[str], max_runs: int,
              paper: list[tuple[str, list[dict]]]) -> str:
     e = html.escape
     parts = ["<h3>runs</h3><ul>"] + [f"<li>{e(c)}</li>" for c in captions[:max_runs]]
     if len(captions) > max_runs:
         parts.append(f"<li>... {len(captions) - max_runs} more runs (figures of the first {max_runs} only)</li>")
-    parts.append("</ul><h3>summary</h3>" + summary_table(summary))
+    parts.append(f"</ul><h3 id='{sid}-summary'>summary</h3>" + summary_table(summary))
     if paper:
-        parts.append(paper_table(paper))
+        parts.append(paper_table(paper, f"{sid}-paper"))
     parts.append("<h3>figures</h3>")
     parts += [figure_html(ent) for ent in entries]
     return "".join(parts)
 
 
-def _sweep_section(root: Path, drawer: _Drawer) -> tuple[str, list[ReportEntry]]:
+def _sweep_section(root: Path, drawer: _Drawer, sid: str) -> tuple[str, list[ReportEntry], bool]:
     """The sweep panel, the phase diagram and the summary over repeats of a sweep directory."""
     from ..sweep.results import open_sweep
     from .sweep import plot_phase_diagram, plot_sweep_panel
@@ -267,9 +275,16 @@ def _sweep_section(root: Path, drawer: _Drawer) -> tuple[str, list[ReportEntry]]
     drawer.figure("sweep_phase_diagram", "phase diagram (lr x step)", "phase_diagram", plot_phase_diagram,
                   (table,), entries)
     summary = sw.summary().reset_index(drop=True).to_dict("records")
-    text = _section(entries, summary or [{"runs": 0}], [f"{len(sw.runs)} runs, axes: {', '.join(sw.axes)}"],
-                    len(summary) or 1, _sweep_paper(sw, table))
-    return text, entries
+    paper = _sweep_paper(sw, table)
+    text = _section(sid, entries, summary or [{"runs": 0}], [f"{len(sw.runs)} runs, axes: {', '.join(sw.axes)}"],
+                    len(summary) or 1, paper)
+    return text, entries, bool(paper)
+
+
+def _design(root: Path) -> Any:
+    from ..sweep.results import open_sweep
+
+    return open_sweep(root).manifest["design"]
 
 
 def _sweep_paper(sw: Any, table: Any) -> list[tuple[str, list[dict]]]:

@@ -76,7 +76,7 @@ def summary_table(rows: Sequence[dict]) -> str:
     return f"<div class='tablewrap'><table class='summary'><tr>{head}</tr>{body}</table></div>"
 
 
-def paper_table(per_run: Sequence[tuple[str, list[dict]]]) -> str:
+def paper_table(per_run: Sequence[tuple[str, list[dict]]], anchor_id: str = "paper") -> str:
     """The paper's numbers beside the measured ones, one table for the runs at the paper's setting."""
     from .report_notes import PAPER_SOURCE
 
@@ -86,7 +86,7 @@ def paper_table(per_run: Sequence[tuple[str, list[dict]]]) -> str:
             rows.append(f"<tr><td class='text'>{html.escape(title)}</td><td class='text'>{html.escape(it['quantity'])}"
                         f"</td><td>{html.escape(it['paper'])}</td><td>{it['measured']:.4g}</td>"
                         f"<td class='text {it['verdict']}'>{it['verdict']}</td></tr>")
-    return ("<h3 id='paper'>the paper's numbers beside the measured ones</h3>"
+    return (f"<h3 id='{html.escape(anchor_id)}'>the paper's numbers beside the measured ones</h3>"
             f"<p>These runs are at the paper's setting. Source of the paper's numbers: {html.escape(PAPER_SOURCE)}. "
             "\"matched\" means within the official code's spread over its seeds plus a tolerance.</p>"
             "<div class='tablewrap'><table class='paper'><tr><th>run</th><th>quantity</th><th>paper</th>"
@@ -111,12 +111,15 @@ def anchor(ent: Any) -> str:
     return f"fig{ent.number}-" + re.sub(r"[^a-z0-9]+", "-", ent.title.lower()).strip("-")
 
 
-def toc(sections: Sequence[tuple[str, Sequence[Any]]]) -> str:
-    """The table of contents: per file (or sweep) section its figures, then the config."""
+def toc(sections: Sequence[tuple[str, Sequence[Any], bool]]) -> str:
+    """The table of contents: per file (or sweep) section its summary, the paper's numbers, its figures; the config."""
     e = html.escape
     items = ""
-    for k, (name, entries) in enumerate(sections):
-        figs = "".join(f"<li><a href='#{e(anchor(ent))}'>{e(ent.title)}</a>"
+    for k, (name, entries, paper) in enumerate(sections):
+        figs = f"<li><a href='#s{k}-summary'>summary</a></li>"
+        if paper:
+            figs += f"<li><a href='#s{k}-paper'>the paper's numbers beside the measured ones</a></li>"
+        figs += "".join(f"<li><a href='#{e(anchor(ent))}'>{e(ent.title)}</a>"
                        f"{' (not drawn)' if ent.missing else ''}</li>" for ent in entries)
         items += f"<li><a href='#s{k}'>{e(name)}</a><ul>{figs}</ul></li>"
     return f"<nav><b>contents</b><ul>{items}<li><a href='#config'>config</a></li></ul></nav>"
