@@ -256,3 +256,27 @@ def test_report_renders_in_a_real_browser(report, tmp_path: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_sweep_is_compared_by_the_mean_over_its_repeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the paper's setting moved to the tiny sweep's size, the report's paper table quotes, per point, the
+    mean over the repeats of the sweep's own table at the entry's step."""
+    import htdyn
+    from htdyn.plot import report_notes
+    from htdyn.plot.report import write_report
+    from sweeptools import run_spec, spec_text
+
+    text = spec_text(steps=10, repeats=2).replace('["gd", "adam"]', '["adam"]').replace("[0.05, 0.5, 5.0]", "[0.05]")
+    root = run_spec(tmp_path, text)
+    tiny = {"model.n": 64, "model.d": 16, "model.h": 24, "model.n_test": 16}
+    monkeypatch.setattr(report_notes, "PAPER_SETTING", {**report_notes.PAPER_SETTING, **tiny})
+    index = write_report(root, tmp_path / "rep")
+    text = index.read_text()
+    assert "the paper's numbers beside the measured ones</h3>" in text
+    table = htdyn.open_sweep(root).table()
+    g = table[(table["optimizer.name"] == "adam") & (table["optimizer.lr"] == 0.05) & (table["step"] == 10)]
+    assert len(g) == 2
+    row = re.search(r"<tr><td class='text'>optimizer=adam, lr=0.05 \(mean of 2 repeats\)</td><td class='text'>"
+                    r"PL_Alpha_Hill\(W_10\)</td><td>[^<]*</td><td>([^<]+)</td>", text)
+    assert row and float(row.group(1)) == pytest.approx(g["alpha_hill"].mean(), rel=1e-3)
+    assert all((index.parent / ln).is_file() for ln in re.findall(r"(?:href|src)='([^'#][^']*)'", text))

@@ -281,6 +281,11 @@ def _sweep_section(root: Path, drawer: _Drawer, sid: str) -> tuple[str, list[Rep
     return text, entries, bool(paper)
 
 
+def _short(key: str) -> str:
+    """A sweep axis as a reader says it: ``optimizer.name`` -> optimizer, ``optimizer.lr`` -> lr."""
+    return "optimizer" if key == "optimizer.name" else key.rsplit(".", 1)[-1]
+
+
 def _design(root: Path) -> Any:
     from ..sweep.results import open_sweep
 
@@ -310,7 +315,7 @@ def _sweep_paper(sw: Any, table: Any) -> list[tuple[str, list[dict]]]:
         mean = g.groupby("step").mean(numeric_only=True).reset_index()
         rows = paper_rows(cfg, mean, features)
         if rows:
-            label = ", ".join(f"{a.split('.')[-1]}={v:g}" if isinstance(v, float) else f"{a.split('.')[-1]}={v}"
+            label = ", ".join(f"{_short(a)}={v:g}" if isinstance(v, float) else f"{_short(a)}={v}"
                               for a, v in zip(axes, point if isinstance(point, tuple) else (point,)))
             out.append((f"{label} (mean of {g['repeat'].nunique()} repeats)", rows))
     return out
