@@ -21,7 +21,7 @@ __all__ = ["CAPTIONS", "PAPER_SOURCE", "PAPER_SETTING", "Expected", "PAPER_EXPEC
 
 #: figure kind -> what to look for in it
 CAPTIONS = {
-    "esd": "The eigenvalues of W<sup>T</sup>W at the first and the last stored step, one panel each "
+    "esd": "The eigenvalues of W<sup>T</sup>W at the first and the last stored step "
            "(log-log). Look for the spike: an isolated eigenvalue far right of the Marchenko-Pastur (MP) edge; "
            "then for the bulk spreading right into a straight power-law tail, heavy-tailed in the paper's "
            "sense once PL_Alpha_Hill is below 2.",
