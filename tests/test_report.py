@@ -261,10 +261,11 @@ if __name__ == "__main__":  # pragma: no cover
 def test_sweep_is_compared_by_the_mean_over_its_repeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the paper's setting moved to the tiny sweep's size, the report's paper table quotes, per point, the
     mean over the repeats of the sweep's own table at the entry's step."""
+    from sweeptools import run_spec, spec_text
+
     import htdyn
     from htdyn.plot import report_notes
     from htdyn.plot.report import write_report
-    from sweeptools import run_spec, spec_text
 
     text = spec_text(steps=10, repeats=2).replace('["gd", "adam"]', '["adam"]').replace("[0.05, 0.5, 5.0]", "[0.05]")
     root = run_spec(tmp_path, text)
