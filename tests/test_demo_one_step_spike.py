@@ -40,6 +40,30 @@ def test_adam_spikes_gd_does_not_at_the_same_lr(result: demos.DemoResult) -> Non
         assert n[f"{key}_sigma1_W1"] < 1.05 * n["mp_edge_sigma"]
 
 
+def test_text_says_measured_against_the_paper(result: demos.DemoResult) -> None:
+    text, n = result.text, result.numbers
+    first = text.index("BGN")
+    assert text.count("Benaych-Georges-Nadakuditi (BGN)") == 1 and text.index("Benaych-Georges-Nadakuditi") < first
+    assert "the paper (n=2000" in text and "993.7" in text
+    for o, lr in one_step_spike.RUNS:  # each spike's distance from BGN, as printed
+        k = f"{o}_lr{lr:g}"
+        assert n[f"{k}_bgn_error"] == pytest.approx(n[f"{k}_sigma1_W1"] / n[f"{k}_bgn_prediction"] - 1)
+        if n[f"{k}_spike"]:
+            assert f"({100 * n[f'{k}_bgn_error']:+.1f}%)" in text
+
+
+def test_phase_flickers_counts_runs_that_step_back() -> None:
+    import pandas as pd
+
+    from htdyn.demos.common import phase_flickers
+
+    rows = pd.DataFrame({"run": [0, 0, 0, 1, 1, 1, 2, 2], "step": [0, 1, 2, 0, 2, 1, 0, 1],
+                         "phase": ["random-like", "bulk+spikes", "bulk-decay",  # forward
+                                   "random-like", "bulk+spikes", "bulk-decay",  # back once steps are sorted
+                                   "heavy-tailed", "non-finite"]})  # outside the order: ignored
+    assert phase_flickers(rows) == 1
+
+
 def test_figures_and_text(result: demos.DemoResult) -> None:
     assert [p.suffix for p in result.figures] == [".png", ".pdf"]
     assert all(p.is_file() and p.stat().st_size > 1000 and p.parent == result.outdir for p in result.figures)

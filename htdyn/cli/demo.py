@@ -37,6 +37,9 @@ def demo(
     run_name = name
     if run_name not in DEMOS:
         raise HtdynError(f"unknown demo {name!r}; choose from {', '.join(DEMOS)}")
+    from ..plot.report import check_output_dir
+
+    output = check_output_dir(output if output is not None else Path("outputs") / "demos" / run_name)
     console.print(f"running demo {escape(run_name)} ({'paper' if full else 'reduced'} size) ...", highlight=False)
     res = run(run_name, output, quick=not full)
     out.print(escape(res.text), highlight=False, soft_wrap=True)

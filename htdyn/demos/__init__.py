@@ -17,7 +17,8 @@ from .common import DemoResult
 
 __all__ = ["DEMOS", "DemoResult", "run", "describe"]
 
-#: demo name -> module (each with NAME, SUMMARY, run(outdir, quick))
+#: demo name -> module (each with NAME, SUMMARY, run(outdir, quick) -> DemoResult); a new demo is a module
+#: in this package and one line here (``htdyn demo --list``, the CLI and :func:`run` read only this table)
 DEMOS = {
     "one-step-spike": "one_step_spike",
     "spike-to-heavy-tail": "spike_to_heavy_tail",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DemoResult", "demo_dir", "simulate_and_analyze"]
+__all__ = ["DemoResult", "demo_dir", "simulate_and_analyze", "phase_flickers", "PHASE_ORDER"]
 
 
 @dataclass
@@ -67,3 +67,20 @@ def simulate_and_analyze(path: Path, runs: list[Any], steps: int, *, snapshots: 
     simulate(sim.validate(), path=str(path), overwrite=True)
     sets = [m for m in metrics if updates or m != "update"]
     return analyze(path, metrics=sets, csv_path=None).table()
+
+
+#: the order the paper's story goes through; a label that steps back along this order is a flicker
+PHASE_ORDER = {"random-like": 0, "bleeding-out": 1, "bulk+spikes": 1, "bulk-decay": 2, "heavy-tailed": 3}
+
+
+def phase_flickers(rows: Any) -> int:
+    """How many runs of ``rows`` (a sweep table: ``run``, ``step``, ``phase``) have a phase that steps back.
+
+    Backwards means a later step's phase comes earlier in :data:`PHASE_ORDER` than an
+    earlier step's (e.g. bulk-decay then bulk+spikes); phases outside the order are ignored.
+    """
+    n = 0
+    for _, g in rows.sort_values("step").groupby("run"):
+        ranks = [PHASE_ORDER[p] for p in g["phase"].astype(str) if p in PHASE_ORDER]
+        n += any(b < a for a, b in zip(ranks, ranks[1:]))
+    return n
