@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 
 from ..xp import analysis_namespace
-from . import metrics, mp
+from . import mp
 
 __all__ = ["PHASES", "NON_FINITE", "CONVENTIONS", "PAPER_HT_ALPHA", "PhaseRule", "PhaseResult", "phase_features",
-           "classify_phase", "paper_phase"]
+           "classify_phase", "paper_phase", "zero_cut"]
 
 PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse", "non-finite")
 #: the phase of a spectrum with NaN or inf eigenvalues (a diverged W): its metrics are NaN
@@ -55,8 +55,12 @@ class PhaseRule:
 
     Attributes
     ----------
-    zero_rtol : an eigenvalue ``<= zero_rtol * mean(lambda)`` counts as zero
-        (:func:`htdyn.analysis.metrics.zero_fraction`)
+    zero_rtol : None (default): an eigenvalue counts as zero when it is at round-off level,
+        ``lambda <= max(h, d) * eps * lambda_max`` with eps that of the eigenvalues' dtype
+        (numpy's ``matrix_rank`` tolerance on the squared singular values, the floor of
+        :func:`htdyn.analysis.metrics.numerical_rank`); a float: the older cut
+        ``lambda <= zero_rtol * mean(lambda)`` (:func:`htdyn.analysis.metrics.zero_fraction`),
+        which is not scale-robust (a few huge eigenvalues inflate the mean)
     zero_frac : rank collapse if more than this fraction of eigenvalues is zero
     tw_scales : spike margin above the MP edge, in Tracy-Widom scales
     ks_good : the MP fit of the bulk is good if ``D_MP <= ks_good / sqrt(M)``
@@ -79,9 +83,15 @@ class PhaseRule:
         too easily: a two-bulk spectrum's upper bulk gave D_PL ~ 0.14 on 40 points),
     pl_min_tail : ... and the tail holds at least this fraction of the eigenvalues,
     pl_alpha_max : ... and ``alpha_KS <= pl_alpha_max`` (fits above ~6 are uninformative)
+    tail_min_out : the outliers are judged as a tail (:func:`htdyn.analysis.mp.strength_tail`)
+        only when there are at least this many per matrix
+    tail_ks : ... and they form a power law from the edge if Stephens' modified KS statistic
+        of their spike strengths is ``<= tail_ks`` (1.094, the 5% value)
+    tail_mu_max : ... with a tail index ``mu_out <= tail_mu_max`` (4: i.i.d. entries with
+        mu > 4 leave no outliers as the size grows; Martin & Mahoney's weakly heavy-tailed class)
     """
 
-    zero_rtol: float = 1e-5
+    zero_rtol: float | None = None
     zero_frac: float = 0.05
     tw_scales: float = 3.0
     ks_good: float = 0.6
@@ -97,6 +107,9 @@ class PhaseRule:
     pl_ks_max: float = 0.1
     pl_min_tail: float = 0.1
     pl_alpha_max: float = 6.0
+    tail_min_out: int = 12
+    tail_ks: float = mp.STEPHENS_EXP_5PC
+    tail_mu_max: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,30 @@ class PhaseResult:
         return plot_phase_result(self, ax, evals=evals, shape=shape)
 
 
+def zero_cut(lam_max: float, shape: tuple[int, int], dtype: Any = np.float64) -> float:
+    """The round-off zero of a spectrum: ``max(h, d) * eps * lambda_max``.
+
+    numpy's ``matrix_rank`` counts a singular value as zero when ``s <= s_max max(h, d) eps``;
+    eigenvalues of ``W^T W`` carry an absolute error ~ ``eps lambda_max`` (so exact zeros come
+    out near ``eps lambda_max``, not ``eps^2 lambda_max``), hence the same floor on
+    ``lambda = s^2`` as :func:`htdyn.analysis.metrics.numerical_rank`.  eps is that of the
+    eigenvalues' dtype (float64: 2.2e-16, float32: 1.2e-7).  Scale-free, and unlike a cut at
+    a fraction of ``mean(lambda)`` it does not grow with the few huge eigenvalues of a very
+    heavy-tailed matrix (Pareto mu = 1 is full rank with ``lambda_min / lambda_max`` 2e-12 to
+    3e-8, far above the float64 floor ~ 1e-13 at max(h, d) = 500).
+    """
+    return float(max(shape) * np.finfo(dtype).eps * lam_max)
+
+
+def _float_dtype(ev: Any) -> np.dtype:
+    """numpy dtype of an array (numpy, CuPy or torch); float64 if it is not floating."""
+    try:
+        dt = np.dtype(str(ev.dtype).replace("torch.", ""))
+    except TypeError:
+        return np.dtype(np.float64)
+    return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
+
+
 def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = None) -> dict[str, float]:
     """The numbers :func:`classify_phase` decides on.
 
@@ -157,6 +194,7 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
 
     rule = rule or PhaseRule()
     xp, ev = analysis_namespace(evals)
+    dtype = _float_dtype(ev)
     ev = xp.sort(xp.clip(xp.asarray(ev, dtype=xp.float64).reshape(-1), 0.0, None))
     N, M, Q = mp.aspect(shape)
     n = int(ev.shape[0])
@@ -168,7 +206,8 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
     nan = float("nan")
     lam_max = float(ev[-1])
     f: dict[str, float] = {"M": float(M), "N": float(N), "Q": Q, "n": float(n)}
-    f["frac0"] = float(metrics.zero_fraction(ev, rule.zero_rtol)) if lam_max > 0 else 1.0
+    f["zero_cut"] = zero_cut(lam_max, shape, dtype) if rule.zero_rtol is None else rule.zero_rtol * float(xp.mean(ev))
+    f["frac0"] = float(xp.mean(ev <= f["zero_cut"])) if lam_max > 0 else 1.0
     f["ks_good"] = rule.ks_good / math.sqrt(M)
     f["ks_bad"] = rule.ks_bad / math.sqrt(M)
     try:
@@ -178,7 +217,7 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
     if fit is None:
         f.update(sigma2=nan, lambda_plus=nan, lambda_minus=nan, threshold=nan, tw=nan, D_MP=nan, n_out=nan,
                  f_out=nan, top_ratio=nan, min_out_ratio=nan, top_gap_tw=nan, top_sep_tw=nan, n_sep=nan,
-                 mp_soft_rank=nan)
+                 mp_soft_rank=nan, mu_out=nan, ks_out=nan)
     else:
         out = ev[ev > fit.threshold]
         n_out = int(out.shape[0])
@@ -188,6 +227,8 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
                  min_out_ratio=float(out[0]) / lp if n_out else nan, top_gap_tw=(lam_max - lp) / fit.tw,
                  top_sep_tw=(lam_max - max(float(ev[-2]) if n > 1 else lp, lp)) / fit.tw,
                  n_sep=float(xp.sum(ev >= rule.spike_ratio * lp)), mp_soft_rank=lp / lam_max)
+        tail = mp.strength_tail(ev, shape, fit.sigma2, fit.threshold)
+        f.update(mu_out=tail.mu, ks_out=tail.ks)
     try:
         ks = powerlaw.fit_ks(ev)
         f.update(alpha_ks=ks.alpha, D_PL=ks.D, xmin_ks=ks.xmin, k_ks=float(ks.k),
@@ -269,28 +310,22 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
         return PhaseResult(phase=phase, features=f, reason=reason)
 
     if f["frac0"] > rule.zero_frac:
-        return done("rank-collapse", f"zero fraction {f['frac0']:.3f} > {rule.zero_frac}")
+        return done("rank-collapse", f"zero fraction {f['frac0']:.3f} > {rule.zero_frac} (zero: lambda <= "
+                                     f"{f['zero_cut']:.3g})")
     if not np.isfinite(f["D_MP"]):
         return done("bulk-decay", "no MP fit possible")
     d_mp, good, bad = f["D_MP"], f["ks_good"], f["ks_bad"]
     f_out = f["f_out"]
     n_out = f_out * M  # outliers per matrix (pooled spectra hold several)
+    tail = _strength_tail_reason(f, rule, n_out)
     if d_mp > bad or f_out > rule.bulk_frac_out:
-        why = (f"no MP bulk (D_MP {d_mp:.4f} vs {bad:.4f}, {f_out:.1%} of eigenvalues past the edge vs "
-               f"{rule.bulk_frac_out:.0%})")
-        k = f["k_ks"]
-        pl = (f"D_PL {f['D_PL']:.4f} (limit {f['pl_ks']:.4f}), tail {k:g} (min {rule.pl_min_tail * M:g}), "
-              f"alpha {f['alpha_ks']:.2f}")
-        if f["D_PL"] <= f["pl_ks"] and k >= rule.pl_min_tail * M and f["alpha_ks"] <= rule.pl_alpha_max:
-            return done("heavy-tailed", f"{why}; power-law tail: {pl}")
-        if f_out > rule.bulk_gone_frac and f["alpha_ks"] <= rule.ht_alpha_max:
-            return done("heavy-tailed", f"{why}; more than {rule.bulk_gone_frac:.0%} past the edge leaves no bulk, "
-                                        f"and alpha_KS {f['alpha_ks']:.2f} <= {rule.ht_alpha_max:g}")
-        return done("bulk-decay", f"{why}; no power-law tail: {pl}")
+        return done(*_no_bulk(f, rule, M, tail))
     if n_out == 0:
         if d_mp <= good:
             return done("random-like", f"no eigenvalue past the edge + {rule.tw_scales:g} TW; D_MP {d_mp:.4f}")
         return done("bulk-decay", f"no outliers but a distorted bulk: D_MP {d_mp:.4f} > {good:.4f}")
+    if tail:
+        return done("heavy-tailed", f"{n_out:g} outliers; {tail}; D_MP {d_mp:.4f}")
     few = max(rule.few_min, rule.few_frac * M)
     if n_out <= few and d_mp <= good:
         if f["top_ratio"] >= rule.spike_ratio:
@@ -302,7 +337,44 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
         return done("bleeding-out", f"{n_out:g} outliers (<= {few:g}), all below {rule.spike_ratio} lambda_+ "
                                     f"(top {f['top_ratio']:.2f}) and none detached by {rule.spike_gap_tw:g} TW "
                                     f"(top {f['top_sep_tw']:.1f}); D_MP {d_mp:.4f}")
-    return done("bulk-decay", f"{n_out:g} outliers ({f_out:.1%}, few = {few:g}), D_MP {d_mp:.4f} (good <= {good:.4f})")
+    why = f"{n_out:g} outliers ({f_out:.1%}, few = {few:g}), D_MP {d_mp:.4f} (good <= {good:.4f})"
+    if _pl_tail(f, rule, M) and f["alpha_ks"] <= rule.ht_alpha_max:
+        return done("heavy-tailed", f"{why}; power-law tail: {_pl_text(f, rule, M)}")
+    return done("bulk-decay", why)
+
+
+def _pl_tail(f: dict[str, float], rule: PhaseRule, M: float) -> bool:
+    """The Clauset power-law fit of the tail passes (step 2 of :func:`classify_phase`)."""
+    return bool(f["D_PL"] <= f["pl_ks"] and f["k_ks"] >= rule.pl_min_tail * M and f["alpha_ks"] <= rule.pl_alpha_max)
+
+
+def _pl_text(f: dict[str, float], rule: PhaseRule, M: float) -> str:
+    return (f"D_PL {f['D_PL']:.4f} (limit {f['pl_ks']:.4f}), tail {f['k_ks']:g} (min {rule.pl_min_tail * M:g}), "
+            f"alpha {f['alpha_ks']:.2f}")
+
+
+def _strength_tail_reason(f: dict[str, float], rule: PhaseRule, n_out: float) -> str:
+    """Non-empty (the reason) when the outliers form a power-law tail from the edge."""
+    mu, ks = f.get("mu_out", float("nan")), f.get("ks_out", float("nan"))
+    if n_out >= rule.tail_min_out and ks <= rule.tail_ks and mu <= rule.tail_mu_max:
+        return (f"their spike strengths are a power law from the edge (mu_out {mu:.2f} <= {rule.tail_mu_max:g}, "
+                f"KS {ks:.2f} <= {rule.tail_ks:g})")
+    return ""
+
+
+def _no_bulk(f: dict[str, float], rule: PhaseRule, M: float, tail: str) -> tuple[str, str]:
+    """Step 2 of :func:`classify_phase`: heavy-tailed or bulk-decay when there is no MP bulk."""
+    d_mp, f_out = f["D_MP"], f["f_out"]
+    why = (f"no MP bulk (D_MP {d_mp:.4f} vs {f['ks_bad']:.4f}, {f_out:.1%} of eigenvalues past the edge vs "
+           f"{rule.bulk_frac_out:.0%})")
+    if _pl_tail(f, rule, M):
+        return "heavy-tailed", f"{why}; power-law tail: {_pl_text(f, rule, M)}"
+    if f_out > rule.bulk_gone_frac and f["alpha_ks"] <= rule.ht_alpha_max:
+        return "heavy-tailed", (f"{why}; more than {rule.bulk_gone_frac:.0%} past the edge leaves no bulk, "
+                                f"and alpha_KS {f['alpha_ks']:.2f} <= {rule.ht_alpha_max:g}")
+    if tail:
+        return "heavy-tailed", f"{why}; {tail}"
+    return "bulk-decay", f"{why}; no power-law tail: {_pl_text(f, rule, M)}"
 
 
 def paper_phase(result: PhaseResult) -> PhaseResult:
