@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in kinds:  # row by row, so that a long run shows its progress on stderr
         res.update(confusion([k], shapes, a.seeds))
         print(table(res, [k], shapes, a.seeds).splitlines()[-1], file=sys.stderr, flush=True)
-    text = table(res, kinds, shapes, a.seeds)
+    text = (f"{a.seeds} draws per cell (seeds 0-{a.seeds - 1}); each cell: right/draws, then the wrong labels "
+            f"({', '.join(f'{v} {k}' for k, v in ABBREV.items())}).\n\n" + table(res, kinds, shapes, a.seeds))
     print(text)
     if a.write:
         doc = DOC.read_text()

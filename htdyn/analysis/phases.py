@@ -9,7 +9,8 @@ bleeding-out       MP bulk, a few eigenvalues just past the edge, none well sepa
 bulk+spikes        MP bulk plus a few well-separated spikes (low-rank signal)
 bulk-decay         the bulk is less MP-like: many eigenvalues past the edge, a continuous tail
                    or a distorted bulk
-heavy-tailed       no MP bulk; the tail is a power law
+heavy-tailed       no MP bulk, or an MP bulk whose outliers form a power law from the edge (the
+                   moderately heavy-tailed case, i.i.d. entries with tail index 2 < mu < 4)
 rank-collapse      a large mass of (numerically) zero eigenvalues
 non-finite         not a phase: W (or its spectrum) holds NaN or inf, so there is nothing to
                    classify (a diverged run); last in :data:`PHASES`, so the indices of the
@@ -19,11 +20,13 @@ non-finite         not a phase: W (or its spectrum) holds NaN or inf, so there i
 The authors' definitions are qualitative; :func:`classify_phase` makes them a documented
 decision rule on the MP fit (:func:`htdyn.analysis.mp.fit_bulk`), the spikes and their
 distance to the edge, the power-law fit of the tail (:func:`htdyn.analysis.powerlaw.fit_ks`)
-and the zero mass.  The power-law exponent alone is never used: a few strong spikes give a
-"heavy-tailed" alpha ~ 3 with an MP bulk (tests).  The thresholds (``PhaseRule``) were
-calibrated on synthetic generators (Gaussian, weak and strong rank-one spikes, many spikes
-with power-law strengths, Pareto entries, low-rank products) at M = 200-1000, see the tests
-and docs/analysis_mp_phases.md.
+the strengths of the outliers (:func:`htdyn.analysis.mp.strength_tail`) and the zero mass.
+The power-law exponent alone is never used: a few strong spikes give a "heavy-tailed"
+alpha ~ 3 with an MP bulk (tests).  The thresholds (``PhaseRule``) were calibrated on
+synthetic generators (Gaussian, weak and strong rank-one spikes, clumps and power laws of
+spikes, Pareto and Student-t entries, low-rank products) at M = 200-1000; the confusion
+table (benchmarks/phase_confusion.py) and the sizes where the spectrum alone cannot tell a
+moderately heavy-tailed matrix from a few spikes are in docs/analysis_mp_phases.md.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tai
 NON_FINITE = "non-finite"
 #: the labelling conventions :func:`classify_phase` offers
 CONVENTIONS = ("martin-mahoney", "paper")
-#: the paper's reading (Kothapalli et al. 2025, Sec. 5): heavy-tailed when PL_Alpha_Hill < 2
+#: htdyn's reading of the paper (Kothapalli et al. 2025), not a quotation: heavy-tailed when PL_Alpha_Hill < 2
+#: (an MP bulk gives 2.45 with the paper's own estimator; paper_spec, "Baseline [MEAS]")
 PAPER_HT_ALPHA = 2.0
 
 
@@ -250,7 +254,7 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     Parameters
     ----------
     convention : ``"martin-mahoney"`` (default: the rule below) or ``"paper"`` (the rule's
-        label, replaced by **heavy-tailed** when PL_Alpha_Hill < 2, the paper's reading; see
+        label, replaced by **heavy-tailed** when PL_Alpha_Hill < 2, htdyn's reading of the paper; see
         :func:`paper_phase`)
     evals : the ``min(h, d)`` eigenvalues of W^T W (or of W W^T, whichever is smaller), raw or
         1/N-normalised (the rule is scale-free), numpy, CuPy or torch; pooled spectra of
@@ -262,9 +266,9 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     :func:`phase_features`, defaults in brackets):
 
     0. **non-finite** if an eigenvalue is NaN or inf (nothing to fit; ``features`` is empty).
-    1. **rank-collapse** if ``frac0 > zero_frac`` [5%] (zeros: ``lambda <= 1e-5 mean(lambda)``).
-       An MP spectrum with Q > 1 has none, with Q = 1 about 0.2% (see
-       :func:`htdyn.analysis.metrics.zero_fraction`).
+    1. **rank-collapse** if ``frac0 > zero_frac`` [5%] (zeros: eigenvalues at round-off,
+       ``lambda <= max(h, d) eps lambda_max``, :func:`zero_cut`).  An MP spectrum has none
+       in float64 (at Q = 1 its smallest eigenvalue is ~ lambda_+ / M^2).
     2. No MP bulk: ``D_MP > ks_bad / sqrt(M)`` [1.6/sqrt(M)] or ``f_out > bulk_frac_out``
        [15% of the eigenvalues past the edge].  Then **heavy-tailed** if the tail is a power
        law: ``D_PL <= min(pl_ks / sqrt(k_KS), pl_ks_max)`` [1.06/sqrt(k), Lilliefors' 5% value,
@@ -273,8 +277,16 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
        also **heavy-tailed** when ``f_out > bulk_gone_frac`` [half the eigenvalues past the
        edge: no bulk is left to decay] and ``alpha_KS <= ht_alpha_max`` [4, the end of Martin &
        Mahoney's heavy-tailed classes]; otherwise **bulk-decay**.
+       Also **heavy-tailed** when the outliers pass the strength-tail test of step 3b.
     3. ``n_out = 0`` (nothing beyond ``lambda_+ + 3 TW scales``): **random-like** if
        ``D_MP <= ks_good / sqrt(M)`` [0.6/sqrt(M)], else **bulk-decay** (a distorted bulk).
+    3b. **heavy-tailed** (moderately: i.i.d. entries with 2 < mu < 4 at finite size) if at
+       least ``tail_min_out`` [12] outliers per matrix form a power law that starts at the
+       edge: mapped to the strengths of the rank-one spikes BGN would need to put them there
+       (:func:`htdyn.analysis.mp.strength_tail`), they fit a Pareto law above the threshold's
+       strength (Stephens' modified KS ``ks_out <= tail_ks`` [1.094, 5%]) with tail index
+       ``mu_out <= tail_mu_max`` [4].  Detached low-rank spikes (nothing between the edge and
+       them) and a clump of near-critical spikes (no long tail) fail it.
     4. A few outliers, ``n_out <= max(few_min, few_frac M)`` [max(3, 3% of M)], on a good MP
        bulk (``D_MP <= ks_good / sqrt(M)``): **bulk+spikes** if at least one is well
        separated, ``lambda_max >= spike_ratio * lambda_+`` [1.5: a rank-one spike about
@@ -283,7 +295,9 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
        lambda_+ + TW" in Martin & Mahoney's words], else **bleeding-out** (eigenmass past the
        edge that stays contiguous with it).
     5. Otherwise (many outliers, a continuous tail past the edge, or a mediocre bulk fit):
-       **bulk-decay**.
+       **heavy-tailed** if the Clauset power law of step 2 fits the tail with
+       ``alpha_KS <= ht_alpha_max`` [4] (e.g. Pareto mu = 2 at 1000 x 500: 10% past the edge,
+       alpha_KS 2.4-3.1), else **bulk-decay**.
 
     The KS thresholds scale like 1/sqrt(M) (a Gaussian matrix has D_MP ~ 0.003-0.008 at
     M = 200-1000, since eigenvalues are rigid; Pareto mu = 1.5 entries give 0.05-0.08 on the
@@ -380,9 +394,11 @@ def _no_bulk(f: dict[str, float], rule: PhaseRule, M: float, tail: str) -> tuple
 def paper_phase(result: PhaseResult) -> PhaseResult:
     """The paper's label for a spectrum already classified by Martin & Mahoney's rule.
 
-    Kothapalli et al. (2025, Sec. 5) call an ESD heavy-tailed when PL_Alpha_Hill < 2 (the
-    Hill exponent with xmin at the median eigenvalue, 2.45 on an MP bulk); otherwise their
-    words (random-like, bulk+spike) are Martin & Mahoney's, so the rule's label stands.
+    htdyn's reading of Kothapalli et al. (2025), not a quotation: the paper reports
+    PL_Alpha_Hill (the Hill exponent with xmin at the median eigenvalue, 2.45 on an MP bulk)
+    falling below 2 where it speaks of heavy tails, and states no threshold; htdyn takes
+    PL_Alpha_Hill < 2 as its "heavy-tailed".  Otherwise the paper's words (random-like,
+    bulk+spike) are Martin & Mahoney's, so the rule's label stands.
     ``features`` are those of ``result``; ``reason`` says which convention decided.
     """
     a = result.features.get("alpha_hill", float("nan"))
