@@ -8,8 +8,9 @@ generator       construction                                                    
 gaussian        i.i.d. N(0, 1)                                                       random-like
 weak            + 5 rank-one spikes at 1.30-1.45 thr (outliers 5-25% above lambda_+)  bleeding-out
 strong          + 5 rank-one spikes at 4-8 thr (outliers >= 4 lambda_+)               bulk+spikes
-plspikes        + 0.3 M spikes, theta_k = thr sqrt(0.15 M / k) (~9% of M outliers,     bulk-decay
-                a continuous run from the edge up to ~15-35 lambda_+)
+plspikes        + 0.3 M spikes, theta_k = thr sqrt(0.15 M / k) (~9% of M outliers,     heavy-tailed
+                a continuous run from the edge up to ~15-35 lambda_+: a Pareto(2) law
+                of spike strengths, what an i.i.d. mu = 2 matrix shows; issue 17)
 pareto          symmetric Pareto entries, P(|w| > x) = x^(-1.5)                      heavy-tailed
 lowrank         A B with A: h x M/5, B: M/5 x d (80% exact zeros)                      rank-collapse
 ==============  ===================================================================  ==============
@@ -73,7 +74,7 @@ EXPECTED = {
     "gaussian": "random-like",
     "weak": "bleeding-out",
     "strong": "bulk+spikes",
-    "plspikes": "bulk-decay",
+    "plspikes": "heavy-tailed",
     "pareto": "heavy-tailed",
     "lowrank": "rank-collapse",
 }

@@ -74,9 +74,9 @@ def test_paper_convention() -> None:
     mm = phases.classify_phase(heavy, shape)
     paper = phases.classify_phase(heavy, shape, convention="paper")
     assert mm.features["alpha_hill"] < 2 and paper.phase == "heavy-tailed"
-    decay = evals(generate("plspikes", shape, 0))
+    decay = evals(generate("twobulk", shape, 0))
     res = phases.classify_phase(decay, shape, convention="paper")
-    # plspikes: alpha_Hill above 2 keeps the rule's bulk-decay; below 2 the paper says heavy-tailed
+    # twobulk: alpha_Hill above 2 keeps the rule's bulk-decay; below 2 the paper says heavy-tailed
     want = "heavy-tailed" if res.features["alpha_hill"] < 2 else "bulk-decay"
     assert res.phase == want and "paper convention" in res.reason
     with pytest.raises(ValueError, match="convention"):

@@ -60,13 +60,17 @@ from .mplaw import (
 )
 from .spikes import (
     SPIKE_RULES,
+    STEPHENS_EXP_5PC,
     SpikeCount,
+    StrengthTail,
     bgn_outlier,
     bgn_overlaps,
+    bgn_strength,
     bgn_threshold,
     count_spikes,
     mp_ks,
     mp_soft_rank,
+    strength_tail,
     ww_threshold,
 )
 
@@ -89,6 +93,10 @@ __all__ = [
     "bgn_threshold",
     "bgn_outlier",
     "bgn_overlaps",
+    "bgn_strength",
+    "StrengthTail",
+    "strength_tail",
+    "STEPHENS_EXP_5PC",
     "TW1_MEAN",
     "TW1_SD",
     "FIT_METHODS",

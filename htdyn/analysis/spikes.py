@@ -31,7 +31,12 @@ from .linalg import check_evals
 from .mplaw import aspect, bulk_split, ks_sorted, mp_edges, n_below
 
 __all__ = ["SpikeCount", "SPIKE_RULES", "count_spikes", "ww_threshold", "mp_ks", "mp_soft_rank",
-           "bgn_threshold", "bgn_outlier", "bgn_overlaps"]
+           "bgn_threshold", "bgn_outlier", "bgn_overlaps", "bgn_strength", "StrengthTail", "strength_tail",
+           "STEPHENS_EXP_5PC"]
+
+#: Stephens' (1974) 5% critical value of the modified KS statistic
+#: ``(D - 0.2/n)(sqrt(n) + 0.26 + 0.5/sqrt(n))`` for an exponential law with a fitted rate
+STEPHENS_EXP_5PC = 1.094
 
 SPIKE_RULES = ("tw", "ww")
 
@@ -237,3 +242,71 @@ def bgn_overlaps(theta: Any, shape: tuple[int, int], s: float = 1.0) -> tuple[An
     if left.ndim == 0:
         return float(left), float(right)
     return left, right
+
+
+def bgn_strength(lam: Any, shape: tuple[int, int], sigma2: float) -> Any:
+    """Normalised strength ``theta_bar`` of the rank-one spike whose BGN outlier is ``lam``.
+
+    The inverse of :func:`bgn_outlier` (``squared=True``): with ``c = M/N`` and
+    ``l = lam / sigma2`` (sigma2 the MP mean eigenvalue in the units of ``lam``, so that
+    ``l = (1 + theta_bar^2)(c + theta_bar^2) / theta_bar^2``),
+
+        theta_bar^2 = ( (l - 1 - c) + sqrt((l - 1 - c)^2 - 4c) ) / 2,
+
+    the larger root; at or below the edge ``l <= (1 + sqrt c)^2`` it returns the critical
+    strength ``c^(1/4)``.  Vectorised.
+    """
+    N, M, _ = aspect(shape)
+    c = M / N
+    b = np.asarray(lam, dtype=np.float64) / sigma2 - 1.0 - c
+    x = (b + np.sqrt(np.maximum(b * b - 4.0 * c, 0.0))) / 2.0
+    out = np.sqrt(np.maximum(x, math.sqrt(c)))
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
+class StrengthTail:
+    """Result of :func:`strength_tail`.
+
+    Attributes
+    ----------
+    n : number of outliers (eigenvalues above the threshold)
+    mu : Pareto MLE of the tail index of their spike strengths, ``n / sum ln(theta_k / theta_thr)``
+    ks : Stephens' modified KS statistic of the strengths against that Pareto law (5% value
+        :data:`STEPHENS_EXP_5PC` = 1.094); NaN below 2 outliers
+    """
+
+    n: int
+    mu: float
+    ks: float
+
+
+def strength_tail(evals: Any, shape: tuple[int, int], sigma2: float, threshold: float) -> StrengthTail:
+    """Do the outliers form a power-law tail that starts at the bulk edge?
+
+    Each outlier ``lambda_k > threshold`` is mapped to the strength ``theta_k`` of the rank-one
+    spike that BGN would put there (:func:`bgn_strength`); the threshold maps to
+    ``theta_thr``.  For a matrix with i.i.d. entries of tail ``P(|w| > x) ~ x^(-mu)``
+    (2 < mu < 4) the outliers are made by single large entries (a rank-one perturbation
+    ``w_ij e_i e_j^T`` of strength ``|w_ij|``), so ``theta_k / theta_thr`` are the
+    exceedances of a Pareto(mu) law over the threshold: a continuum of outliers from the edge
+    up.  Planted low-rank spikes well above the edge leave the stretch between the edge and
+    themselves empty, and a clump of near-critical spikes has no long tail; both fail the fit.
+
+    Returns the Pareto MLE ``mu = n / sum_k ln(theta_k / theta_thr)`` (the tail index of the
+    strengths; the ESD density then falls like ``lambda^-(1 + mu/2)``) and Stephens' (1974)
+    modified KS statistic ``(D - 0.2/n)(sqrt(n) + 0.26 + 0.5/sqrt(n))`` of the
+    ``ln(theta_k / theta_thr)`` against the fitted exponential law (two-sided ``D``).
+    """
+    _, ev = check_evals(evals, "mp", layout="pooled")
+    ev = np.asarray(ev.get() if hasattr(ev, "get") else ev, dtype=np.float64)
+    out = np.sort(ev[ev > threshold])
+    n = int(out.shape[0])
+    if n < 2:
+        return StrengthTail(n=n, mu=float("nan"), ks=float("nan"))
+    y = np.log(np.asarray(bgn_strength(out, shape, sigma2)) / bgn_strength(threshold, shape, sigma2))
+    mu = n / float(np.sum(y)) if np.sum(y) > 0 else float("inf")
+    F = 1.0 - np.exp(-mu * y)
+    i = np.arange(1, n + 1)
+    D = float(max(np.max(i / n - F), np.max(F - (i - 1) / n)))
+    return StrengthTail(n=n, mu=float(mu), ks=(D - 0.2 / n) * (math.sqrt(n) + 0.26 + 0.5 / math.sqrt(n)))

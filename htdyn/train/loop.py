@@ -285,9 +285,16 @@ class GroupRun:
         self.eval_s += time.perf_counter() - t0
 
     def finish(self) -> None:
-        """The loss of W_T and the final snapshot (from the outputs evaluate(T) computed, when it did)."""
+        """The loss of W_T and the final snapshot (from the outputs evaluate(T) computed, when it did).
+
+        Under weight normalisation ``loss[T]`` is, like ``loss[0..T-1]``, the loss of the weights
+        the network uses, W_T rescaled to ``||W||_F = sqrt(h d)`` (docs/format.md).
+        """
         st, xp = self.state, self.xp
-        if self.train_pred is not None:  # model.loss's own arithmetic on the same outputs: the same bits
+        if self.wn is not None:
+            self.train_pred = None
+            lh = to_numpy(full_loss(xp, self._rescaled(st.W), st.a, self.dev["Xs"], self.dev["y"], self.act))
+        elif self.train_pred is not None:  # model.loss's own arithmetic on the same outputs: the same bits
             r = self.train_pred - self.dev["y"]
             lh = to_numpy(xp.mean(r * r, axis=-1))
         else:
