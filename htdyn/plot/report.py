@@ -67,8 +67,11 @@ def _file_entries(src: Source, out: Path, tag: str, max_runs: int) -> tuple[list
                                   ("metrics", "metrics against step", metrics.plot_metrics),
                                   ("overlaps", "update overlaps", overlaps.plot_overlaps),
                                   ("updates", "update spectra", overlaps.plot_update_spectra)):
-            _figure(out, f"{tag}_run{i}_{suffix}", f"run {i}: {title}", fn, (src, i), entries)
-    lrs = {r.config["optimizer"]["lr"] for r in src.traj.runs}
+            unit = f"layer {rv.run.label}" if rv.is_layer else f"run {i}"
+            _figure(out, f"{tag}_run{i}_{suffix}", f"{unit}: {title}", fn, (src, i), entries)
+    if src.traj.absent():
+        captions.append(f"a watched model's layers: no {', no '.join(src.traj.absent())}")
+    lrs = {r.config.get("optimizer", {}).get("lr") for r in src.traj.runs}
     if len(lrs) > 1:
         _figure(out, f"{tag}_sweep", "sweep panel", _sweep_figure, (sweep.plot_sweep_panel, src.path), entries)
         _figure(out, f"{tag}_phase_diagram", "phase diagram (lr x step)", _sweep_figure,

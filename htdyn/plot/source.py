@@ -98,11 +98,21 @@ class RunView:
         self.shape = run.shape
 
     @property
+    def is_layer(self) -> bool:
+        """A layer of a watched model (``htdyn.watch``), named by its label, rather than a simulated run."""
+        return getattr(self.run, "unit", "run") == "layer"
+
+    @property
     def caption(self) -> str:
+        if self.is_layer:
+            c = self.config
+            return f"layer {self.run.label} ({c.get('module', '?')}, W {self.shape[0]} x {self.shape[1]})"
         return f"run {self.index}: " + run_caption(self.config)
 
     @property
     def title(self) -> str:
+        if self.is_layer:
+            return f"layer {self.run.label}"
         o = self.config["optimizer"]
         return f"{o['name']} lr={o['lr']:g}"
 
@@ -110,6 +120,8 @@ class RunView:
     def _esd_rows(self) -> dict[int, np.ndarray]:
         a = self.source.analysis
         if a is None:
+            if self.is_layer and "esd" in self.run.metrics:  # a watched layer's ESD, recorded while it trained
+                return {int(t): np.asarray(e) for t, e in zip(self.run.g["metrics/steps"][()], self.run.metrics["esd"])}
             return {}
         return {int(r["step"]): np.asarray(r["esd"], dtype=np.float64) for r in a.rows
                 if r["run"] == self.index and r["set"] == "esd" and "esd" in r}
@@ -151,6 +163,9 @@ class RunView:
 
     def need_updates(self, what: str) -> list[int]:
         steps = self.update_steps()
+        if not steps and self.is_layer:
+            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; watch the "
+                            "model with htdyn.watch(..., store='full')")
         if not steps:
             raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; rerun with "
                             "snapshots.updates = true and snapshots.at = 1 "
