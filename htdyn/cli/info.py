@@ -30,7 +30,7 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
                   highlight=False)
         _info_table(traj)
         if traj.absent():
-            out.print(Text(f"a watched model's file: no {', no '.join(traj.absent())} (the units are layers)"))
+            out.print(Text(f"layers of a watched model: no {', '.join(traj.absent())}"))
         if "analysis" in traj.f:
             out.print(Text(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}"))
 

@@ -137,7 +137,7 @@ class Trajectory:
         """What a simulator file holds and this file lacks (empty for a simulator file): one phrase each."""
         if self.unit != "layer":
             return []
-        return ["teacher direction", "training data and probe set", "read-out evaluations", "optimizer state"]
+        return ["teacher", "data or probe set", "evaluations", "optimizer state"]
 
     @cached_property
     def config(self) -> dict:

@@ -70,7 +70,7 @@ def _file_entries(src: Source, out: Path, tag: str, max_runs: int) -> tuple[list
             unit = f"layer {rv.run.label}" if rv.is_layer else f"run {i}"
             _figure(out, f"{tag}_run{i}_{suffix}", f"{unit}: {title}", fn, (src, i), entries)
     if src.traj.absent():
-        captions.append(f"a watched model's layers: no {', no '.join(src.traj.absent())}")
+        captions.append(f"layers of a watched model: no {', '.join(src.traj.absent())}")
     lrs = {r.config.get("optimizer", {}).get("lr") for r in src.traj.runs}
     if len(lrs) > 1:
         _figure(out, f"{tag}_sweep", "sweep panel", _sweep_figure, (sweep.plot_sweep_panel, src.path), entries)

@@ -21,7 +21,8 @@ from ..analysis.metricdecl import SETS, top_k
 from ..analysis.registry import ONLINE_SETS, check_sets, nonfinite_set_metrics, set_metrics
 from ..errors import ConfigError
 
-__all__ = ["STORE_MODES", "WATCH_SETS", "watch_sets", "metric_specs", "layer_metrics", "device_spectrum"]
+__all__ = ["STORE_MODES", "WATCH_SETS", "watch_sets", "metric_specs", "layer_metrics", "device_spectrum",
+           "device_metrics"]
 
 #: the sets a watched layer can have: the W-only sets but the teacher's (a watched model has no teacher)
 WATCH_SETS = tuple(s for s in ONLINE_SETS if s != "teacher")
@@ -69,7 +70,7 @@ def layer_metrics(W: Any, sets: Sequence[str]) -> dict[str, Any]:
         if W.device.type == "cpu":
             by_set = set_metrics(W.contiguous(), sets)
         else:
-            by_set = _device_metrics(W, sets)
+            by_set = device_metrics(W, sets)
     except ValueError as exc:
         if "non-finite" not in str(exc):
             raise
@@ -118,7 +119,7 @@ def device_spectrum(W: Any, k: int = 0) -> tuple[np.ndarray, tuple | None]:
     return lam.cpu().numpy(), trip
 
 
-def _device_metrics(W: Any, sets: Sequence[str]) -> dict[str, dict[str, Any]]:
+def device_metrics(W: Any, sets: Sequence[str]) -> dict[str, dict[str, Any]]:
     """:func:`set_metrics` with the decompositions on W's device: only eigenvalues and triplets leave it."""
     h, d = int(W.shape[0]), int(W.shape[1])
     evals, trip = device_spectrum(W, top_k(h, d) if "top" in sets else 0)
