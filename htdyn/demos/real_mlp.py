@@ -96,7 +96,7 @@ def run(outdir: str | os.PathLike | None = None, quick: bool = True) -> DemoResu
             nums.update(_layer_numbers(path, f"lr{lr:g}"))
     finally:
         torch.set_num_threads(threads)
-    figures = _figure(paths, out, steps)
+    figures = figure(paths, out, steps)
     return DemoResult(NAME, out, figures, nums, _text(nums, steps, figures), paths)
 
 
@@ -117,7 +117,7 @@ def _layer_numbers(path: os.PathLike, key: str) -> dict[str, Any]:
     return nums
 
 
-def _figure(paths: list, out: os.PathLike, steps: int) -> list:
+def figure(paths: list, out: os.PathLike, steps: int) -> list:
     """Per learning rate (columns): alpha_Hill of every layer against step, then each layer's ESD heat map."""
     from ..plot.common import add_caption, new_figure, save
     from ..plot.source import Source
