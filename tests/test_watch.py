@@ -293,3 +293,19 @@ def test_plain_h5py_reads_the_layers(tmp_path: Path) -> None:
         assert f.attrs["unit"] == "layer"
         assert [f[f"runs/{k}"].attrs["layer"] for k in sorted(f["runs"])] == ["0", "2", "4"]
         assert f["runs/0001/metrics/alpha_ks"].shape == (2,)
+
+
+@pytest.mark.cuda
+def test_a_cuda_model_is_watched_on_its_device(tmp_path: Path) -> None:
+    """The decompositions run on the GPU (torch); the numbers equal those of the same weights on the CPU."""
+    from htdyn.analysis.registry import matrix_metrics
+
+    model = mlp().cuda()
+    with htdyn.watch(model, tmp_path / "g.h5", every=[0], store="spectra") as w:
+        pass
+    with htdyn.open(w.path) as traj:
+        assert traj.attrs["device"].startswith("cuda")
+        for run, m in zip(traj.runs, [m for m in model if isinstance(m, nn.Linear)]):
+            host = matrix_metrics(m.weight.detach().cpu().numpy(), STORE_MODES["spectra"])
+            for k, v in host.items():
+                np.testing.assert_allclose(run.metrics[k][0], v, rtol=1e-6, atol=1e-8, err_msg=k)
