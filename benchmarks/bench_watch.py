@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in times:
                 dt, ov = one(mode, args.steps, args.batch, torch, tmp)
                 times[mode].append(dt)
+                print(f"#   {mode}: {dt:.2f} s", flush=True)
                 if mode == "watch":
                     own.append(ov)
     base = statistics.median(times["train"])
