@@ -46,6 +46,7 @@ from .registry import (
     set_metrics,
     update_metrics,
 )
+from .watched import layer_notes, online_rows, recorded_steps
 
 ID_COLUMNS = tidy.ID_COLUMNS
 
@@ -63,6 +64,7 @@ class AnalysisResult:
     runs : per run index, its label, swept config values and losses (:func:`tidy.run_context`)
     swept : the config keys that differ between the file's runs
     phase_names : the names the ``phase`` codes of ``rows`` index
+    notes : one line each on what the file lacks and the analysis therefore skipped (a watched file)
     """
 
     rows: list[dict] = field(default_factory=list)
@@ -71,6 +73,7 @@ class AnalysisResult:
     runs: dict[int, dict] = field(default_factory=dict)
     swept: list[str] = field(default_factory=list)
     phase_names: tuple[str, ...] = PHASES
+    notes: list[str] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -170,6 +173,7 @@ def analyze(
         attrs = {"metric_sets": json.dumps(sets), "normalize": bool(normalize), "htdyn_version": __version__,
                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                  "source_status": traj.status}
+        result.notes = layer_notes(traj, sets)
         for run, todo in plan:
             result.rows.extend(_analyze_run(run, sets, todo, device, normalize, progress))
         by_run: dict[int, list[dict]] = {run.index: [] for run, _ in plan}
@@ -274,7 +278,7 @@ def _plan(traj: Any, steps: Sequence[int] | None, runs: Sequence[int] | None) ->
             raise ConfigError(f"run{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} not in {name!r}; "
                               f"runs: {tidy.format_steps(indices)}")
     chosen = [r for r in traj.runs if runs is None or r.index in {int(i) for i in runs}]
-    stored = {r.index: [int(s) for s in r.steps] for r in chosen}
+    stored = {r.index: [int(s) for s in r.steps] or recorded_steps(r) for r in chosen}
     every = sorted({s for v in stored.values() for s in v})
     if not every:
         raise StoreError(f"{name!r} holds no snapshot to analyse (was it run with snapshots.at = 'none', "
@@ -291,17 +295,27 @@ def _plan(traj: Any, steps: Sequence[int] | None, runs: Sequence[int] | None) ->
     return [(r, stored[r.index]) for r in chosen]
 
 
+def _ident(run: Any) -> dict:
+    """A row's identity: the run's optimizer, lr and seed (absent, NaN, for a watched layer)."""
+    cfg = run.config
+    opt = cfg.get("optimizer", {})
+    return {"run": run.index, "label": run.label, "optimizer": opt.get("name", ""), "lr": opt.get("lr", math.nan),
+            "seed": cfg.get("seed", math.nan)}
+
+
 def _analyze_run(run: Any, sets: list[str], todo: list[int], device: str, normalize: bool,
                  progress: Callable | None) -> list[dict]:
     cfg = run.config
-    ident = {"run": run.index, "label": run.label, "optimizer": cfg["optimizer"]["name"],
-             "lr": cfg["optimizer"]["lr"], "seed": cfg["seed"]}
+    if not len(run.steps) and run.unit == "layer":
+        return online_rows(run, sets, todo, _ident(run), progress)
+    ident = _ident(run)
+    beta = _to_device(run.beta, device) if run.has_teacher else None
     ctx: dict[str, Any] = {"snap": [int(s) for s in run.steps], "upd": set(int(s) for s in run.update_steps),
-                           "beta": _to_device(run.beta, device), "W0": None, "Vh0": None, "feat": None}
+                           "beta": beta, "W0": None, "Vh0": None, "feat": None}
     if "drift" in sets and ctx["snap"]:
         W0 = ctx["W0"] = _to_device(run.W(ctx["snap"][0]), device)
         ctx["Vh0"] = _guarded((W0,), lambda A: {"v": top_singular_triplets(A, 10)[2]}, W0).get("v")  # once per run
-    if "features" in sets:
+    if "features" in sets and run.has_teacher:
         data = run.data()
         ctx["feat"] = (_to_device(data["X_probe"], device), _to_device(data["y_probe"], device),
                        cfg["model"]["activation"], _feature_scale(run))
@@ -371,9 +385,7 @@ def read_analysis(path: str | os.PathLike) -> AnalysisResult:
             if key not in ag:
                 continue
             res.runs[run.index] = tidy.run_context(run, res.swept)
-            cfg = run.config
-            ident = {"run": run.index, "label": run.label, "optimizer": cfg["optimizer"]["name"],
-                     "lr": cfg["optimizer"]["lr"], "seed": cfg["seed"]}
+            ident = _ident(run)
             for s, sg in ag[key].items():
                 steps = sg["steps"][()]
                 cols = {k: sg[k][()] for k in sg if k != "steps"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from .app import StopSignals, app, console, out
 from .progress import progress
@@ -68,6 +69,8 @@ def analyze(
             console.print("[yellow]interrupted[/]: the earlier analysis and CSV (if any) are unchanged",
                           highlight=False)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+    for note in res.notes:
+        out.print(Text(note))
     _analysis_table(res, configs)
     out.print(f"results in [bold]{escape(str(path))}[/] (/analysis) and [bold]{escape(str(csv_path))}[/]")
 

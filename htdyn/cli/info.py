@@ -23,11 +23,14 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
         out.print(f"[bold]{escape(str(path))}[/]  {escape(str(a.get('name')))}  format v{a.get('format_version')}  "
                   f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False)
         took = a.get("timing_total_s")
-        out.print(f"{len(traj.runs)} run(s), W {h} x {d}, {a.get('steps')} steps  "
+        unit = "layer" if traj.unit == "layer" else "run"
+        out.print(f"{len(traj.runs)} {unit}(s), W {h} x {d}, {a.get('steps')} steps  "
                   f"backend {a.get('backend')}/{a.get('device')} {a.get('dtype')}  "
                   f"created {a.get('created')}" + (f"  took {took:.2f} s" if took is not None else ""),
                   highlight=False)
         _info_table(traj)
+        if traj.absent():
+            out.print(Text(f"layers of a watched model: no {', '.join(traj.absent())}"))
         if "analysis" in traj.f:
             out.print(Text(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}"))
 

@@ -24,6 +24,7 @@ DEMOS = {
     "spike-to-heavy-tail": "spike_to_heavy_tail",
     "lr-phase-diagram": "lr_phase_diagram",
     "noise-vs-no-noise": "noise_vs_no_noise",
+    "real-mlp": "real_mlp",
 }
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 FORMAT_NAME = "htdyn-trajectory"
-FORMAT_VERSION = 1
+#: the newest version this htdyn writes and reads; 2 adds the layer unit (root ``unit = "layer"``,
+#: written by htdyn.watch); a simulator file of version 2 is laid out as one of version 1
+FORMAT_VERSION = 2
 
 
 #: the per-step penalty data sets: name -> (per term, description)

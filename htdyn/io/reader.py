@@ -128,6 +128,17 @@ class Trajectory:
     def complete(self) -> bool:
         return self.status == "complete"
 
+    @property
+    def unit(self) -> str:
+        """What a unit of :attr:`runs` is: ``"run"`` (a simulator file) or ``"layer"`` (htdyn.watch)."""
+        return str(py_value(self.f.attrs.get("unit", "run")))
+
+    def absent(self) -> list[str]:
+        """What a simulator file holds and this file lacks (empty for a simulator file): one phrase each."""
+        if self.unit != "layer":
+            return []
+        return ["teacher", "data or probe set", "evaluations", "optimizer state"]
+
     @cached_property
     def config(self) -> dict:
         """The simulation config as plain data."""
@@ -164,6 +175,16 @@ class Run:
     @property
     def index(self) -> int:
         return int(self.g.attrs["index"])
+
+    @property
+    def unit(self) -> str:
+        """``"run"`` (a simulated run) or ``"layer"`` (a layer of a watched model, named by :attr:`label`)."""
+        return str(py_value(self.g.attrs.get("unit", "run")))
+
+    @property
+    def has_teacher(self) -> bool:
+        """Whether the unit has a teacher direction beta and data (a watched layer has neither)."""
+        return "data" in self.g
 
     @property
     def run_id(self) -> str:
@@ -254,12 +275,22 @@ class Run:
 
     @property
     def eval_steps(self) -> np.ndarray:
-        return self.g["eval/steps"][()]
+        """The evaluation steps (none for a watched layer: it has no probe set)."""
+        return self.g["eval/steps"][()] if "eval" in self.g else np.zeros(0, dtype=np.int64)
 
     @property
     def eval(self) -> dict[str, np.ndarray]:
-        """probe_loss, test_loss, net_train_loss, net_test_loss at the eval steps."""
+        """probe_loss, test_loss, net_train_loss, net_test_loss at the eval steps (empty for a watched layer)."""
+        if "eval" not in self.g:
+            return {}
         return {k: v[()] for k, v in self.g["eval"].items() if k != "steps"}
+
+    @property
+    def metric_steps(self) -> np.ndarray:
+        """The steps of the :attr:`metrics` rows: the eval steps of a run, the recorded steps of a layer."""
+        if "metrics" in self.g and "steps" in self.g["metrics"]:
+            return self.g["metrics/steps"][()]
+        return self.eval_steps
 
     @property
     def metrics(self) -> dict[str, np.ndarray]:
@@ -285,10 +316,15 @@ class Run:
 
     @property
     def beta(self) -> np.ndarray:
+        if not self.has_teacher:
+            raise StoreError(f"{self.unit} {self.label!r} has no teacher direction (a watched model has none)")
         return self.g["data/beta"][()]
 
     def data(self) -> dict[str, np.ndarray]:
         """The stored data sets (regenerated from the seed when only the seed was stored)."""
+        if not self.has_teacher:
+            raise StoreError(f"{self.unit} {self.label!r} has no data or probe set (a watched model's data "
+                             "stay with its user)")
         g = self.g["data"]
         if g.attrs.get("stored", False):
             return {k: g[k][()] for k in g}
@@ -301,16 +337,17 @@ class Run:
 
     def summary(self) -> dict:
         ev = self.eval
-        opt = self.config["optimizer"]
+        opt = self.config.get("optimizer", {})
 
         def last(v: np.ndarray) -> float:
             ok = np.isfinite(v)
             return float(v[ok][-1]) if ok.any() else float("nan")
 
         return {
-            "run": self.index, "label": self.label, "optimizer": opt["name"], "lr": opt["lr"],
+            "run": self.index, "label": self.label, "optimizer": opt.get("name", ""), "lr": opt.get("lr", np.nan),
             "snapshots": len(self.steps), "steps_done": self.steps_done, "diverged_step": self.diverged_step,
-            "loss": last(self.loss), "probe_loss": last(ev["probe_loss"]), "test_loss": last(ev["test_loss"]),
+            "loss": last(self.loss), "probe_loss": last(ev.get("probe_loss", np.full(1, np.nan))),
+            "test_loss": last(ev.get("test_loss", np.full(1, np.nan))),
         }
 
 

@@ -29,6 +29,10 @@ NEEDS = {
     "table": "runs at two or more values of an axis: a sweep directory or an analysed file of several runs",
 }
 
+#: how a watched model's file (htdyn.watch) gets what it lacks
+LAYER_NEEDS = {"W": "the stored W_t (htdyn.watch(..., store='full'))",
+               "updates": "the updates M_t (htdyn.watch(..., store='full'))"}
+
 
 @dataclass(frozen=True)
 class FigureKind:
@@ -133,7 +137,7 @@ def check_run(kind: FigureKind, rv: Any, where: str, note: str = "") -> None:
             "metrics": rv.has_metrics()}
     for need in kind.needs:
         if not have.get(need, True):
-            text = NEEDS[need].replace("FILE", rv.source.path)
+            text = (LAYER_NEEDS if rv.is_layer else {}).get(need, NEEDS[need]).replace("FILE", rv.source.path)
             raise PlotError(f"--kind {kind.name} needs {text}; {where} has none{note}")
 
 

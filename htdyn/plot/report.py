@@ -163,18 +163,24 @@ def _file_entries(src: Source, drawer: _Drawer, tag: str, max_runs: int) -> tupl
     entries: list[ReportEntry] = []
     for i in range(min(src.n_runs, max_runs)):
         note = _safe_note(src, i)
+        rv = src.run(i)
+        unit = f"layer {rv.run.label}" if rv.is_layer else f"run {i}"
         for suffix, title, kind, fn in PER_RUN:
-            drawer.figure(f"{tag}_run{i}_{suffix}", f"run {i}: {title}", kind, _function(fn), (src, i), entries,
+            drawer.figure(f"{tag}_run{i}_{suffix}", f"{unit}: {title}", kind, _function(fn), (src, i), entries,
                           note if kind in ("esd", "metrics") else "")
-    drawer.figure(f"{tag}_run0_esd_animation", "run 0: ESD animation", "animation", animate.animate_esd,
+    unit0 = f"layer {src.run(0).run.label}" if src.run(0).is_layer else "run 0"
+    drawer.figure(f"{tag}_run0_esd_animation", f"{unit0}: ESD animation", "animation", animate.animate_esd,
                   (src, drawer.out / f"{tag}_run0_esd.gif", 0), entries)
-    lrs = {r.config["optimizer"]["lr"] for r in src.traj.runs}
+    lrs = {r.config.get("optimizer", {}).get("lr") for r in src.traj.runs}
     if len(lrs) > 1:
         drawer.figure(f"{tag}_sweep", "sweep panel", "sweep", _sweep_figure, (sweep.plot_sweep_panel, src.path),
                       entries)
         drawer.figure(f"{tag}_phase_diagram", "phase diagram (lr x step)", "phase_diagram", _sweep_figure,
                       (sweep.plot_phase_diagram, src.path), entries)
-    return entries, [src.run(i).caption for i in range(src.n_runs)]
+    captions = [src.run(i).caption for i in range(src.n_runs)]
+    if src.traj.absent():
+        captions.append(f"layers of a watched model: no {', '.join(src.traj.absent())}")
+    return entries, captions
 
 
 def _safe_note(src: Source, i: int) -> str:

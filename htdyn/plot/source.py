@@ -100,11 +100,21 @@ class RunView:
         self.shape = run.shape
 
     @property
+    def is_layer(self) -> bool:
+        """A layer of a watched model (``htdyn.watch``), named by its label, rather than a simulated run."""
+        return getattr(self.run, "unit", "run") == "layer"
+
+    @property
     def caption(self) -> str:
+        if self.is_layer:
+            c = self.config
+            return f"layer {self.run.label} ({c.get('module', '?')}, W {self.shape[0]} x {self.shape[1]})"
         return f"run {self.index}: " + run_caption(self.config)
 
     @property
     def title(self) -> str:
+        if self.is_layer:
+            return f"layer {self.run.label}"
         o = self.config["optimizer"]
         return f"{o['name']} lr={o['lr']:g}"
 
@@ -119,7 +129,7 @@ class RunView:
         out = {}
         if "esd" in self._online:
             out = {int(t): np.sort(np.asarray(e, dtype=np.float64))
-                   for t, e in zip(self.run.eval_steps, self._online["esd"]) if np.isfinite(e).all()}
+                   for t, e in zip(self.run.metric_steps, self._online["esd"]) if np.isfinite(e).all()}
         a = self.source.analysis
         if a is not None:
             out.update({int(r["step"]): np.asarray(r["esd"], dtype=np.float64) for r in a.rows
@@ -212,6 +222,9 @@ class RunView:
 
     def need_updates(self, what: str) -> list[int]:
         steps = self.update_steps()
+        if not steps and self.is_layer:
+            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; watch the "
+                            "model with htdyn.watch(..., store='full')")
         if not steps:
             raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; rerun with "
                             "snapshots.updates = true and snapshots.at = 1 "
