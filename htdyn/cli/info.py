@@ -21,7 +21,8 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
         a = traj.attrs
         h, d = traj.runs[0].shape if traj.runs else (0, 0)
         out.print(f"[bold]{escape(str(path))}[/]  {escape(str(a.get('name')))}  format v{a.get('format_version')}  "
-                  f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False)
+                  f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False,
+                  soft_wrap=True)
         took = a.get("timing_total_s")
         out.print(f"{len(traj.runs)} run(s), W {h} x {d}, {a.get('steps')} steps  "
                   f"backend {a.get('backend')}/{a.get('device')} {a.get('dtype')}  "
@@ -62,9 +63,10 @@ def _status_text(traj: object) -> str:
     steps = int(traj.attrs.get("steps", 0))  # type: ignore[attr-defined]
     # groups run one after the other: the first unfinished run is in the group that was being written
     done = next((r.steps_done for r in traj.runs if r.steps_done < steps and not r.diverged), steps)  # type: ignore
+    resume = f"continue it with [bold]htdyn run --resume {escape(str(traj.path))}[/]"  # type: ignore[attr-defined]
     if writer is None:
-        return f"[yellow]{escape(status)}[/] (stopped after step {done})"
+        return f"[yellow]{escape(status)}[/] (stopped after step {done}): {resume}"
     if writer["alive"]:
         return f"[yellow]running[/]: being written by {escape(describe(writer))}, step {done} so far"
-    return (f"[red]incomplete[/]: the writer ({escape(describe(writer))}) stopped at step {done}; "
-            "the snapshots it flushed are readable")
+    return (f"[red]incomplete[/]: the writer ({escape(describe(writer))}) stopped at step {done}: {resume} "
+            "(the snapshots it flushed are readable)")

@@ -70,8 +70,9 @@ def run(
         except KeyboardInterrupt as exc:
             part = partial_path(path)
             kept = f"; {escape(str(path))} is unchanged" if path.exists() else ""
-            console.print(f"[yellow]interrupted[/]: the completed snapshots are kept in {escape(str(part))} "
-                          f"(status interrupted){kept}", highlight=False)
+            console.print(f"[yellow]interrupted[/]: continue it with [bold]htdyn run --resume {escape(str(part))}"
+                          f"[/] (the completed steps are kept there, status interrupted){kept}", highlight=False,
+                          soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _run_table(result, f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
     out.print(f"trajectory written to [bold]{escape(str(path))}[/]  (inspect: htdyn info {escape(str(path))})")
@@ -93,8 +94,8 @@ def _resume(path: Path, quiet: bool) -> None:
         try:
             result = resume(path, progress=lambda k: (stop.check(), advance(k)))
         except KeyboardInterrupt as exc:
-            console.print("[yellow]interrupted[/]: the file keeps its last checkpoint; resume it again the same way",
-                          highlight=False)
+            console.print(f"[yellow]interrupted[/]: continue it with [bold]htdyn run --resume {escape(str(path))}[/] "
+                          "(the file keeps its last checkpoint)", highlight=False, soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _run_table(result, f"{result.config.name}: resumed, {result.timings['total_s']:.1f} s")
     out.print(f"trajectory written to [bold]{escape(str(result.path))}[/]")

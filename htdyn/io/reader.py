@@ -317,5 +317,6 @@ class Run:
 def _partial_hint(path: str) -> str:
     part = partial_path(path)
     if part.exists():
-        return f"; {str(part)!r} holds its unfinished run (htdyn info {part})"
+        return (f"; {str(part)!r} holds its unfinished run: continue it with `htdyn run --resume {part}` "
+                f"(htdyn info {part} shows how far it got)")
     return ""

@@ -1,0 +1,33 @@
+"""Named points in the writer where a crash-safety test can kill the process, as a crash would.
+
+The writer and the checkpoints call :func:`point` at the moments their safety
+rests on: ``flush-between`` (the snapshot chunks and losses are flushed, the
+progress counters not yet published) and ``checkpoint-between`` (a new
+checkpoint is flushed into its slot, not yet named the valid one).  With
+``HTDYN_FAULT=NAME`` (or ``NAME@K``: the K-th time, counting from 1) in the
+environment, the process kills itself with SIGKILL there: no handler, finalizer
+or ``finally`` runs, and only what the writer flushed is in the file.  Unset
+(always, outside the tests) a point costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS = ("flush-between", "checkpoint-between")
+
+_passed: dict[str, int] = {}
+
+
+def point(name: str) -> None:
+    """Pass the named point; SIGKILL this process if ``HTDYN_FAULT`` names it (and its count)."""
+    spec = os.environ.get("HTDYN_FAULT")
+    if not spec:
+        return
+    target, _, count = spec.partition("@")
+    if target != name:
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    if _passed[name] == int(count or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
