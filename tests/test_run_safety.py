@@ -128,7 +128,15 @@ def test_unfinished_partial_file_is_not_discarded_silently(tiny: Path, tmp_path:
     out = tmp_path / "t.h5"
     part = partial_path(out)
     part.write_bytes(b"an interrupted run")
-    one_line_error(cli("run", str(tiny), "-o", str(out), "-q"), "unfinished", "--overwrite")
+    r = cli("run", str(tiny), "-o", str(out), "-q")
+    one_line_error(r, "unfinished", f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite")
+    assert "overwrite=True" not in r.stderr  # no Python argument in a command's message
+    # a finished file and an unfinished one: the unfinished one is named (and resumable) first
+    out.write_bytes(b"finished")
+    r = cli("run", str(tiny), "-o", str(out), "-q")
+    one_line_error(r, f"htdyn run --resume {part}")
+    out.unlink()
     assert part.read_bytes() == b"an interrupted run"
     r = cli("info", str(out))
     one_line_error(r, "does not exist", "partial")
@@ -185,10 +193,21 @@ def test_signals_stop_cleanly_with_the_shell_exit_code(tmp_path: Path, sig: int,
         proc.wait(timeout=30)
         err = proc.stderr.read()
     assert proc.returncode == code, err
-    assert "Traceback" not in err and "interrupted" in err and str(partial_path(out)) in err
-    with htdyn.open(partial_path(out)) as traj:
+    part = partial_path(out)
+    assert "Traceback" not in err and "interrupted" in err and f"htdyn run --resume {part}" in err
+    assert "--overwrite" not in err
+    with htdyn.open(part) as traj:
         assert traj.status == "interrupted" and traj.writer is None
         assert traj.runs[0].steps_done > 0 and list(traj.runs[0].steps) == [0]
+    # the same command again is told to resume first (--overwrite would throw the steps done away)
+    before = part.read_bytes()
+    r = cli("run", str(cfg), "-o", str(out), "-q")
+    one_line_error(r, f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite")
+    assert part.read_bytes() == before
+    r = cli("info", str(part))
+    assert r.returncode == 0 and f"htdyn run --resume {part}" in r.stdout, r.stdout
+    one_line_error(cli("info", str(out)), "does not exist", f"htdyn run --resume {part}")
 
 
 def test_live_writer_refuses_second_writer_and_analysis(tmp_path: Path, tiny: Path) -> None:
@@ -271,7 +290,7 @@ def test_disk_filled_by_another_process_keeps_flushed_snapshots(small_disk: Path
 
     with pytest.raises(StoreError, match="full") as exc:
         htdyn.simulate(sim, path=str(out), on_step=fill)
-    assert str(partial_path(out)) in str(exc.value) and "\n" not in str(exc.value)
+    assert f"htdyn run --resume {partial_path(out)}" in str(exc.value) and "\n" not in str(exc.value)
     assert not out.exists()
     (small_disk / "filler").unlink()
     with htdyn.open(partial_path(out)) as traj:
@@ -309,3 +328,76 @@ def test_memory_check_names_what_to_reduce() -> None:
     with pytest.raises(ConfigError, match="model.n, model.d, model.h"):
         check_resources(sim, None, memory=expect - 1)
     check_resources(sim, None, memory=expect)
+
+
+# --------------------------------------------------------------------------- Ctrl-C on a terminal
+
+
+def _screen(stream: str) -> list[str]:
+    """The lines a terminal shows after ``stream`` (text, CR, LF, cursor up/down/column, erase in line)."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for tok in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[^\[]|.", stream, flags=re.S):
+        if tok.startswith("\x1b["):
+            n = int(tok[2:-1]) if tok[2:-1].isdigit() else None
+            if tok[-1] == "A":
+                row = max(row - (n or 1), 0)
+            elif tok[-1] == "B":
+                row += n or 1
+            elif tok[-1] == "G":
+                col = (n or 1) - 1
+            elif tok[-1] == "K":
+                while len(lines) <= row:
+                    lines.append("")
+                lines[row] = lines[row][:col] if (n or 0) == 0 else ""
+            continue
+        if tok == "\r":
+            col = 0
+        elif tok == "\n":
+            row, col = row + 1, 0
+        elif tok.isprintable():
+            while len(lines) <= row:
+                lines.append("")
+            cur = lines[row].ljust(col)
+            lines[row] = cur[:col] + tok + cur[col + 1:]
+            col += 1
+    return [ln.rstrip() for ln in lines if ln.strip()]
+
+
+def test_ctrl_c_on_a_terminal_leaves_the_message_last(tmp_path: Path) -> None:
+    """On a terminal the progress bar is cleared when a run is stopped: the message is the last line."""
+    import pty
+
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(SLOW)
+    out = tmp_path / "s.h5"
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200", "LINES": "50", "TERM": "xterm", "NO_COLOR": "1"}
+    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out)], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60 and not partial_path(out).exists():
+            time.sleep(0.1)
+        time.sleep(1.5)  # the bar is drawn and refreshed
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child's side is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    screen = _screen(b"".join(chunks).decode(errors="replace"))
+    assert proc.returncode == 130, screen
+    assert "interrupted" in screen[-1] and "htdyn run --resume" in screen[-1], screen
+    assert not any("run(s)" in ln for ln in screen), screen  # no bar left anywhere
