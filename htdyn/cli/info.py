@@ -13,8 +13,14 @@ from .tables import RunTable, config_grid, swept_keys
 
 
 @app.command()
-def info(path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`.")) -> None:
-    """Show what a trajectory file holds: config, status, runs, snapshots and final losses."""
+def info(path: Path = typer.Argument(..., metavar="FILE", help="A trajectory file written by `htdyn run`.")) -> None:
+    """Show what a trajectory file holds: config, status, runs, snapshots and final losses.
+
+    Reads a file while it is written, too (NAME.partial.h5: how far the run got, and who
+    writes it), and says how to continue a run that stopped.
+
+    Example: htdyn info outputs/demo.h5
+    """
     from ..io.reader import open as open_traj
 
     with open_traj(path) as traj:

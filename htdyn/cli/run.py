@@ -15,18 +15,18 @@ from .tables import RunTable
 
 @app.command()
 def run(
-    config: Path | None = typer.Argument(None, help="Simulation config, TOML or YAML (see sims/)."),
+    config: Path | None = typer.Argument(None, metavar="CONFIG", help="Simulation config, TOML or YAML (see sims/)."),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="Trajectory file to write (default: the config's `output`)."
+        None, "-o", "--output", metavar="FILE", help="Trajectory file to write (default: the config's `output`)."
     ),
-    device: str | None = typer.Option(None, "--device", help="cpu or cuda (overrides the config)."),
+    device: str | None = typer.Option(None, "--device", metavar="cpu|cuda", help="cpu or cuda (overrides the config)."),
     set_: list[str] = typer.Option(
-        [], "--set", "-s", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
+        [], "--set", "-s", metavar="KEY=VALUE", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output file if it exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
     resume: Path | None = typer.Option(
-        None, "--resume", help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
+        None, "--resume", metavar="FILE", help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
     ),
 ) -> None:
     """Run the simulation a config describes and write its trajectory file.
