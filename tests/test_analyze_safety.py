@@ -364,7 +364,7 @@ def test_cli_non_finite_snapshot(poisoned: Path, tmp_path: Path) -> None:
     assert rows[(0, 2)]["phase"] in PHASES[:-1] and rows[(0, 2)]["alpha_hill"] not in ("", "NaN")
 
 
-# --------------------------------------------------------------------------- unreadable files: said as they are, never changed
+# --------------------------------------------------------------------------- unreadable files, said as they are
 
 
 @pytest.mark.parametrize("kind, words", [

@@ -21,12 +21,14 @@ def run(
     ),
     device: str | None = typer.Option(None, "--device", metavar="cpu|cuda", help="cpu or cuda (overrides the config)."),
     set_: list[str] = typer.Option(
-        [], "--set", "-s", metavar="KEY=VALUE", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
+        [], "--set", "-s", metavar="KEY=VALUE",
+        help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output file if it exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
     resume: Path | None = typer.Option(
-        None, "--resume", metavar="FILE", help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
+        None, "--resume", metavar="FILE",
+        help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
     ),
 ) -> None:
     """Run the simulation a config describes and write its trajectory file.
