@@ -31,7 +31,8 @@ _EXPORTS = {
 #: the rooms: config -> train -> io -> analysis (and the cli, plot and demos on top); see docs/architecture.md.
 #: ``htdyn.plot.plot_esd(...)`` and ``htdyn.demos.run(...)`` work after a bare ``import htdyn``: the
 #: subpackage is imported on first attribute access (matplotlib only when a figure is drawn).
-_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "demos", "errors", "io", "plot", "runkeys", "sweep",
+_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "datagen", "demos", "errors", "io", "plot",
+               "runkeys", "sweep",
                "train", "xp"}
 
 __all__ = ["__version__", *_EXPORTS]

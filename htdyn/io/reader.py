@@ -293,16 +293,16 @@ class Run:
         return self.g["data/beta"][()]
 
     def data(self) -> dict[str, np.ndarray]:
-        """The stored data sets (regenerated from the seed when only the seed was stored)."""
+        """The data sets: as stored, or regenerated from the seed (:func:`htdyn.datagen.draw_data`, bit for bit
+        the arrays training drew) when the file stores only the seed (``store_data = false``)."""
         g = self.g["data"]
         if g.attrs.get("stored", False):
             return {k: g[k][()] for k in g}
-        from ..config import ModelConfig
-        from ..train.data import make_dataset
+        from ..datagen import draw_data
 
-        model = ModelConfig(**self.config["model"])
-        ds = make_dataset(model, int(g.attrs["seed"]))
-        return {k: getattr(ds, k) for k in ("beta", "X", "y", "X_probe", "y_probe", "X_test", "y_test")}
+        m = self.config["model"]
+        return draw_data(int(g.attrs["seed"]), n=int(m["n"]), d=int(m["d"]), n_test=int(m["n_test"]),
+                         noise_std=float(m["noise_std"]), teacher=str(m["teacher"]))
 
     def summary(self) -> dict:
         ev = self.eval
