@@ -13,6 +13,12 @@ import importlib
 from typing import Any
 
 from ._version import __version__
+from .blas import set_thread_timeout
+
+# OpenBLAS reads its threads' spin time once, when numpy loads: set it now, as the command line does
+# (unless the user set it, or numpy is loaded already); see htdyn/blas.py and docs/performance.md
+set_thread_timeout()
+del set_thread_timeout
 
 # The public names and the modules that define them, imported on first use
 # (PEP 562): ``import htdyn`` loads no numpy, so the command line can set
