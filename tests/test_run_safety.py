@@ -401,3 +401,48 @@ def test_ctrl_c_on_a_terminal_leaves_the_message_last(tmp_path: Path) -> None:
     assert proc.returncode == 130, screen
     assert "interrupted" in screen[-1] and "htdyn run --resume" in screen[-1], screen
     assert not any("run(s)" in ln for ln in screen), screen  # no bar left anywhere
+
+
+def test_a_run_stopped_by_a_full_disk_is_resumed_not_overwritten(tmp_path: Path, small_disk: Path) -> None:
+    """Through the command: the disk fills mid-run (the run is paused at a flush while another file takes
+    the free space); the message, and the same command run again, name `htdyn run --resume` first; the
+    resume completes the file equal to an uninterrupted run."""
+    cfg = tmp_path / "disk.toml"
+    cfg.write_text(TINY.replace("steps = 3", "steps = 12").replace("d = 16", "d = 64").replace("h = 24", "h = 96")
+                   .replace('name = "tiny"', 'name = "tiny"\ndtype = "float64"'))
+    ref = tmp_path / "ref.h5"
+    assert cli("run", str(cfg), "-o", str(ref), "-q").returncode == 0
+    out = small_disk / "t.h5"
+    part = partial_path(out)
+    e = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250", "HTDYN_FAULT": "flush-between@5=stop"}
+    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=e)
+    try:
+        t0 = time.monotonic()
+        while Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1][0] != "T":  # until it stops itself
+            assert proc.poll() is None and time.monotonic() - t0 < 60, proc.stderr.read()
+            time.sleep(0.05)
+        with open(small_disk / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:  # another process takes every free byte
+                fh.write(b"\0" * 4096)
+        proc.send_signal(signal.SIGCONT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert "full" in err and f"htdyn run --resume {part}" in err and "--overwrite" not in err, err
+    (small_disk / "filler").unlink()
+    before = part.read_bytes()
+    r = cli("run", str(cfg), "-o", str(out), "-q")  # the same command again: resume first
+    one_line_error(r, f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite") and part.read_bytes() == before
+    r = cli("run", "--resume", str(part), "-q")
+    assert r.returncode == 0, r.stderr
+    with htdyn.open(out) as a, htdyn.open(ref) as b:
+        assert a.complete and int(a.attrs["resumed"]) == 1
+        np.testing.assert_array_equal(a.runs[0].loss, b.runs[0].loss)
+        assert list(a.runs[0].steps) == list(b.runs[0].steps)
+        for t in a.runs[0].steps:
+            np.testing.assert_array_equal(a.runs[0].W(t), b.runs[0].W(t))

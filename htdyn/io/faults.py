@@ -6,8 +6,10 @@ progress counters not yet published) and ``checkpoint-between`` (a new
 checkpoint is flushed into its slot, not yet named the valid one).  With
 ``HTDYN_FAULT=NAME`` (or ``NAME@K``: the K-th time, counting from 1) in the
 environment, the process kills itself with SIGKILL there: no handler, finalizer
-or ``finally`` runs, and only what the writer flushed is in the file.  Unset
-(always, outside the tests) a point costs one dictionary lookup.
+or ``finally`` runs, and only what the writer flushed is in the file.
+``NAME@K=stop`` stops it with SIGSTOP instead, for a test to change the world
+(fill the disk) before it continues (SIGCONT).  Unset
+(always, outside the tests) a point costs one environment lookup.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ def point(name: str) -> None:
     spec = os.environ.get("HTDYN_FAULT")
     if not spec:
         return
+    spec, _, action = spec.partition("=")
     target, _, count = spec.partition("@")
     if target != name:
         return
     _passed[name] = _passed.get(name, 0) + 1
     if _passed[name] == int(count or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGSTOP if action == "stop" else signal.SIGKILL)
