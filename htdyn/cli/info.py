@@ -27,8 +27,11 @@ def info(path: Path = typer.Argument(..., metavar="FILE", help="A trajectory fil
         a = traj.attrs
         h, d = traj.runs[0].shape if traj.runs else (0, 0)
         out.print(f"[bold]{escape(str(path))}[/]  {escape(str(a.get('name')))}  format v{a.get('format_version')}  "
-                  f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False,
-                  soft_wrap=True)
+                  f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False)
+        if traj.status != "complete" and not (traj.writer or {}).get("alive"):
+            # the first thing to do with a stopped run (on its own line: a long path never breaks the command)
+            out.print(f"continue it with: [bold]htdyn run --resume {escape(str(path))}[/]", highlight=False,
+                      soft_wrap=True)
         took = a.get("timing_total_s")
         out.print(f"{len(traj.runs)} run(s), W {h} x {d}, {a.get('steps')} steps  "
                   f"backend {a.get('backend')}/{a.get('device')} {a.get('dtype')}  "
@@ -69,10 +72,9 @@ def _status_text(traj: object) -> str:
     steps = int(traj.attrs.get("steps", 0))  # type: ignore[attr-defined]
     # groups run one after the other: the first unfinished run is in the group that was being written
     done = next((r.steps_done for r in traj.runs if r.steps_done < steps and not r.diverged), steps)  # type: ignore
-    resume = f"continue it with [bold]htdyn run --resume {escape(str(traj.path))}[/]"  # type: ignore[attr-defined]
     if writer is None:
-        return f"[yellow]{escape(status)}[/] (stopped after step {done}): {resume}"
+        return f"[yellow]{escape(status)}[/] (stopped after step {done})"
     if writer["alive"]:
         return f"[yellow]running[/]: being written by {escape(describe(writer))}, step {done} so far"
-    return (f"[red]incomplete[/]: the writer ({escape(describe(writer))}) stopped at step {done}: {resume} "
-            "(the snapshots it flushed are readable)")
+    return (f"[red]incomplete[/]: the writer ({escape(describe(writer))}) stopped at step {done}; "
+            "the snapshots it flushed are readable")
