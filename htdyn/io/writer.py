@@ -28,6 +28,7 @@ from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from . import faults
 from .diskspace import Reserve
+from .faults import open_hdf5
 from .filelock import WriterLock
 from .format import FORMAT_NAME, FORMAT_VERSION, PENALTY_DATASETS, attr_value, partial_path
 from .h5safe import CLOSED, DatasetHandles, close_file, skip_hdf5_exit_handler
@@ -40,11 +41,6 @@ def _compression(name: str) -> dict:
     if name == "gzip":
         return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
     return {"compression": "lzf", "shuffle": True}
-
-
-def open_hdf5(path: Path, mode: str) -> h5py.File:
-    """The writer's one way into HDF5 (a seam: the crash-safety tests substitute a file that records every write)."""
-    return h5py.File(path, mode)
 
 
 def check_destination(dest: str | os.PathLike, *, overwrite: bool = False) -> Path:
