@@ -13,6 +13,12 @@ import importlib
 from typing import Any
 
 from ._version import __version__
+from .blas import set_thread_timeout
+
+# OpenBLAS reads its threads' spin time once, when numpy loads: set it now, as the command line does
+# (unless the user set it, or numpy is loaded already); see htdyn/blas.py and docs/performance.md
+set_thread_timeout()
+del set_thread_timeout
 
 # The public names and the modules that define them, imported on first use
 # (PEP 562): ``import htdyn`` loads no numpy, so the command line can set
@@ -32,8 +38,8 @@ _EXPORTS = {
 #: the rooms: config -> train -> io -> analysis (and the cli, plot and demos on top); see docs/architecture.md.
 #: ``htdyn.plot.plot_esd(...)`` and ``htdyn.demos.run(...)`` work after a bare ``import htdyn``: the
 #: subpackage is imported on first attribute access (matplotlib only when a figure is drawn).
-_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "demos", "errors", "io", "plot", "runkeys", "sweep",
-               "train", "watcher", "xp"}
+_SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "datagen", "demos", "errors", "io", "plot",
+               "runkeys", "sweep", "train", "watcher", "xp"}
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -7,6 +7,8 @@ the paper-size checks are marked ``slow`` (deselected by default in pyproject).
 from __future__ import annotations
 
 import math
+import os
+import re
 
 import numpy as np
 import pytest
@@ -37,6 +39,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+#: the reason every test that drives the installed command gives when it is not on PATH
+NEEDS_COMMAND = re.compile(r"htdyn (command|console script) is not installed")
+
+
+def in_ci() -> bool:
+    """Whether the tests run in CI: ``CI`` set to anything but empty, 0, false or no (as CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201 - a hook wrapper
+    """In CI a test skipped because the ``htdyn`` command is not on PATH fails instead.
+
+    Locally such a test skips (an environment without the console script installed);
+    in CI the command-line tests are the point, so a missing command must not pass
+    silently as some 76 skips.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and isinstance(report.longrepr, tuple) and \
+            NEEDS_COMMAND.search(str(report.longrepr[-1])):
+        report.outcome = "failed"
+        report.longrepr = (f"{report.longrepr[-1]}: in CI (CI={os.environ.get('CI')}) the command-line tests "
+                           "must run; install the package (pip install -e .) so that `htdyn` is on PATH")
 
 
 @pytest.fixture(scope="session")

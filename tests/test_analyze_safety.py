@@ -362,3 +362,61 @@ def test_cli_non_finite_snapshot(poisoned: Path, tmp_path: Path) -> None:
     assert len(rows) == 2 * (STEPS + 1)
     assert rows[(0, 1)]["phase"] == NON_FINITE and rows[(0, 1)]["alpha_hill"] == "NaN"
     assert rows[(0, 2)]["phase"] in PHASES[:-1] and rows[(0, 2)]["alpha_hill"] not in ("", "NaN")
+
+
+# --------------------------------------------------------------------------- unreadable files, said as they are
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("empty", ("empty (0 bytes)",)),
+    ("truncated", ("truncated", "bytes")),
+    ("garbage", ("not an HDF5 file",)),
+    ("h5", ("not an htdyn trajectory",)),
+])
+def test_unreadable_files_are_named_as_they_are_and_left_unchanged(source: Path, tmp_path: Path, kind: str,
+                                                                   words: tuple) -> None:
+    """A truncated or corrupt file is not "locked by another process"; analyze refuses it read-only (bytes kept)."""
+    p = tmp_path / f"{kind}.h5"
+    if kind == "empty":
+        p.write_bytes(b"")
+    elif kind == "truncated":
+        p.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    elif kind == "garbage":
+        p.write_bytes(b"not hdf5 at all " * 64)
+    else:
+        with h5py.File(p, "w") as f:
+            f["x"] = np.arange(3)
+    before = p.read_bytes()
+    for args in (("info", str(p)), ("analyze", str(p), "-q"), ("plot", str(p), "--kind", "esd")):
+        r = _cli(*args)
+        _one_line_error(r, *words)
+        assert "lock" not in r.stderr, r.stderr
+        assert p.read_bytes() == before, args
+    with pytest.raises(StoreError, match=words[0].split(" (")[0]):
+        analyze(p, csv_path=tmp_path / "x.csv")
+    assert p.read_bytes() == before
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_file_held_open_by_another_process_is_said_to_be_held(source: Path, tmp_path: Path) -> None:
+    """A file some other program has open for writing (HDF5's lock taken, no htdyn writer): read, not changed."""
+    import sys
+    import time
+
+    p = tmp_path / "held.h5"
+    shutil.copy(source, p)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time, h5py\nf = h5py.File(sys.argv[1], 'r+')\n"
+                               "print('open', flush=True)\ntime.sleep(60)", str(p)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        time.sleep(0.2)
+        before = p.read_bytes()
+        r = _cli("analyze", str(p), "-q")
+        _one_line_error(r, "being written by another process")
+        assert p.read_bytes() == before
+        r = _cli("info", str(p))  # its flushed state can be read
+        assert r.returncode == 0, r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 
@@ -25,16 +27,20 @@ res = analyze(sys.argv[1], metrics=["all"], csv_path=sys.argv[2], progress=None)
 assert res.rows and read_analysis(sys.argv[1]).rows
 with htdyn.open(sys.argv[1]) as traj:
     traj.runs[0].W(0), traj.runs[0].loss, traj.runs[0].eval, traj.writer
+    data = traj.runs[0].data()  # stored, or regenerated from the seed (store_data = false)
+    assert data["X"].shape == (64, 16) and np.isfinite(data["y"]).all()
 loaded = sorted(m for m in sys.modules if m.startswith(("htdyn.train", "htdyn.config")))
 print(loaded)
 assert not loaded, loaded
 """
 
 
-def test_analysis_runs_without_training_or_config_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store_data", [True, False])
+def test_analysis_runs_without_training_or_config_code(tmp_path: Path, store_data: bool) -> None:
+    """Also for a file that stores only the data seed: its data are regenerated below train and io."""
     path = tmp_path / "t.h5"
     run = RunConfig(model=ModelConfig(n=64, d=16, h=24, n_test=16), optimizer=OptimizerConfig("adam", lr=0.1))
-    htdyn.simulate(simulation([run], steps=2), path=str(path))
+    htdyn.simulate(simulation([run], steps=2, store_data=store_data), path=str(path))
     r = subprocess.run([sys.executable, "-c", ANALYSE, str(path), str(tmp_path / "t.csv")], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout

@@ -128,7 +128,15 @@ def test_unfinished_partial_file_is_not_discarded_silently(tiny: Path, tmp_path:
     out = tmp_path / "t.h5"
     part = partial_path(out)
     part.write_bytes(b"an interrupted run")
-    one_line_error(cli("run", str(tiny), "-o", str(out), "-q"), "unfinished", "--overwrite")
+    r = cli("run", str(tiny), "-o", str(out), "-q")
+    one_line_error(r, "unfinished", f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite")
+    assert "overwrite=True" not in r.stderr  # no Python argument in a command's message
+    # a finished file and an unfinished one: the unfinished one is named (and resumable) first
+    out.write_bytes(b"finished")
+    r = cli("run", str(tiny), "-o", str(out), "-q")
+    one_line_error(r, f"htdyn run --resume {part}")
+    out.unlink()
     assert part.read_bytes() == b"an interrupted run"
     r = cli("info", str(out))
     one_line_error(r, "does not exist", "partial")
@@ -185,10 +193,21 @@ def test_signals_stop_cleanly_with_the_shell_exit_code(tmp_path: Path, sig: int,
         proc.wait(timeout=30)
         err = proc.stderr.read()
     assert proc.returncode == code, err
-    assert "Traceback" not in err and "interrupted" in err and str(partial_path(out)) in err
-    with htdyn.open(partial_path(out)) as traj:
+    part = partial_path(out)
+    assert "Traceback" not in err and "interrupted" in err and f"htdyn run --resume {part}" in err
+    assert "--overwrite" not in err
+    with htdyn.open(part) as traj:
         assert traj.status == "interrupted" and traj.writer is None
         assert traj.runs[0].steps_done > 0 and list(traj.runs[0].steps) == [0]
+    # the same command again is told to resume first (--overwrite would throw the steps done away)
+    before = part.read_bytes()
+    r = cli("run", str(cfg), "-o", str(out), "-q")
+    one_line_error(r, f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite")
+    assert part.read_bytes() == before
+    r = cli("info", str(part))
+    assert r.returncode == 0 and f"htdyn run --resume {part}" in r.stdout, r.stdout
+    one_line_error(cli("info", str(out)), "does not exist", f"htdyn run --resume {part}")
 
 
 def test_live_writer_refuses_second_writer_and_analysis(tmp_path: Path, tiny: Path) -> None:
@@ -271,7 +290,7 @@ def test_disk_filled_by_another_process_keeps_flushed_snapshots(small_disk: Path
 
     with pytest.raises(StoreError, match="full") as exc:
         htdyn.simulate(sim, path=str(out), on_step=fill)
-    assert str(partial_path(out)) in str(exc.value) and "\n" not in str(exc.value)
+    assert f"htdyn run --resume {partial_path(out)}" in str(exc.value) and "\n" not in str(exc.value)
     assert not out.exists()
     (small_disk / "filler").unlink()
     with htdyn.open(partial_path(out)) as traj:
@@ -309,3 +328,121 @@ def test_memory_check_names_what_to_reduce() -> None:
     with pytest.raises(ConfigError, match="model.n, model.d, model.h"):
         check_resources(sim, None, memory=expect - 1)
     check_resources(sim, None, memory=expect)
+
+
+# --------------------------------------------------------------------------- Ctrl-C on a terminal
+
+
+def _screen(stream: str) -> list[str]:
+    """The lines a terminal shows after ``stream`` (text, CR, LF, cursor up/down/column, erase in line)."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for tok in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[^\[]|.", stream, flags=re.S):
+        if tok.startswith("\x1b["):
+            n = int(tok[2:-1]) if tok[2:-1].isdigit() else None
+            if tok[-1] == "A":
+                row = max(row - (n or 1), 0)
+            elif tok[-1] == "B":
+                row += n or 1
+            elif tok[-1] == "G":
+                col = (n or 1) - 1
+            elif tok[-1] == "K":
+                while len(lines) <= row:
+                    lines.append("")
+                lines[row] = lines[row][:col] if (n or 0) == 0 else ""
+            continue
+        if tok == "\r":
+            col = 0
+        elif tok == "\n":
+            row, col = row + 1, 0
+        elif tok.isprintable():
+            while len(lines) <= row:
+                lines.append("")
+            cur = lines[row].ljust(col)
+            lines[row] = cur[:col] + tok + cur[col + 1:]
+            col += 1
+    return [ln.rstrip() for ln in lines if ln.strip()]
+
+
+def test_ctrl_c_on_a_terminal_leaves_the_message_last(tmp_path: Path) -> None:
+    """On a terminal the progress bar is cleared when a run is stopped: the message is the last line."""
+    import pty
+
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(SLOW)
+    out = tmp_path / "s.h5"
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200", "LINES": "50", "TERM": "xterm", "NO_COLOR": "1"}
+    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out)], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60 and not partial_path(out).exists():
+            time.sleep(0.1)
+        time.sleep(1.5)  # the bar is drawn and refreshed
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child's side is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    screen = _screen(b"".join(chunks).decode(errors="replace"))
+    assert proc.returncode == 130, screen
+    assert "interrupted" in screen[-1] and "htdyn run --resume" in screen[-1], screen
+    assert not any("run(s)" in ln for ln in screen), screen  # no bar left anywhere
+
+
+def test_a_run_stopped_by_a_full_disk_is_resumed_not_overwritten(tmp_path: Path, small_disk: Path) -> None:
+    """Through the command: the disk fills mid-run (the run is paused at a flush while another file takes
+    the free space); the message, and the same command run again, name `htdyn run --resume` first; the
+    resume completes the file equal to an uninterrupted run."""
+    cfg = tmp_path / "disk.toml"
+    cfg.write_text(TINY.replace("steps = 3", "steps = 12").replace("d = 16", "d = 64").replace("h = 24", "h = 96")
+                   .replace('name = "tiny"', 'name = "tiny"\ndtype = "float64"'))
+    ref = tmp_path / "ref.h5"
+    assert cli("run", str(cfg), "-o", str(ref), "-q").returncode == 0
+    out = small_disk / "t.h5"
+    part = partial_path(out)
+    e = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250", "HTDYN_FAULT": "flush-between@5=stop"}
+    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=e)
+    try:
+        t0 = time.monotonic()
+        while Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1][0] != "T":  # until it stops itself
+            assert proc.poll() is None and time.monotonic() - t0 < 60, proc.stderr.read()
+            time.sleep(0.05)
+        with open(small_disk / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:  # another process takes every free byte
+                fh.write(b"\0" * 4096)
+        proc.send_signal(signal.SIGCONT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert "full" in err and f"htdyn run --resume {part}" in err and "--overwrite" not in err, err
+    (small_disk / "filler").unlink()
+    before = part.read_bytes()
+    r = cli("run", str(cfg), "-o", str(out), "-q")  # the same command again: resume first
+    one_line_error(r, f"htdyn run --resume {part}", "--overwrite")
+    assert r.stderr.index("--resume") < r.stderr.index("--overwrite") and part.read_bytes() == before
+    r = cli("run", "--resume", str(part), "-q")
+    assert r.returncode == 0, r.stderr
+    with htdyn.open(out) as a, htdyn.open(ref) as b:
+        assert a.complete and int(a.attrs["resumed"]) == 1
+        np.testing.assert_array_equal(a.runs[0].loss, b.runs[0].loss)
+        assert list(a.runs[0].steps) == list(b.runs[0].steps)
+        for t in a.runs[0].steps:
+            np.testing.assert_array_equal(a.runs[0].W(t), b.runs[0].W(t))

@@ -15,19 +15,19 @@ from .tables import RunTable
 
 @app.command()
 def analyze(
-    path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`."),
+    path: Path = typer.Argument(..., metavar="FILE", help="A trajectory file written by `htdyn run`."),
     metrics: str = typer.Option(
-        "default", "--metrics", "-m",
+        "default", "--metrics", "-m", metavar="SETS",
         help="Comma-separated metric sets: esd, norms, powerlaw, mp, phase, teacher, top, update, drift, "
         "features; 'default' (all but features and top) or 'all'.",
     ),
     steps: str | None = typer.Option(
-        None, "--steps", help="Comma-separated snapshot steps to analyse (default: every written one)."
+        None, "--steps", metavar="STEPS", help="Comma-separated snapshot steps to analyse (default: every written one)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu (numpy/SciPy) or cuda (CuPy)."),
+    device: str = typer.Option("cpu", "--device", metavar="cpu|cuda", help="cpu (numpy/SciPy) or cuda (CuPy)."),
     normalize: bool = typer.Option(False, "--normalize", help="Use the 1/N-normalised ESD (Martin-Mahoney)."),
     csv: Path | None = typer.Option(
-        None, "--csv", help="Where the tidy CSV goes (default: next to the file, <name>.analysis.csv)."
+        None, "--csv", metavar="FILE", help="Where the tidy CSV goes (default: next to the file, <name>.analysis.csv)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
 ) -> None:

@@ -19,6 +19,42 @@ from ..errors import HtdynError, StopRequest
 # nothing above loads numpy (the commands import it when they run): OpenBLAS still reads this
 set_thread_timeout()
 
+def _plain_help_types() -> None:
+    """Help shows click's plain metavars (FILE, TEXT, INTEGER; nothing after a flag), on every typer.
+
+    typer 0.2x prints a parameter's Python type instead (``--quiet <bool>``, ``--device <str>``,
+    ``Usage: htdyn info [OPTIONS] {path}``); the three methods behind that are replaced where they
+    exist (older typers print click's metavars already and are left alone).
+    """
+    from typer import core
+
+    option, argument = getattr(core, "TyperOption", None), getattr(core, "TyperArgument", None)
+    if option is not None and hasattr(option, "display_type_rich"):
+        typed = option.display_type
+
+        def option_type(self: Any, ctx: Any) -> str | None:
+            if self.is_flag or self.count:
+                return None
+            if self.metavar:
+                return self.metavar
+            label = str(typed(self, ctx)).strip("<>")
+            many = label.startswith("list[")
+            label = label[5:-1] if many else label
+            return {"str": "TEXT", "int": "INTEGER", "float": "FLOAT"}.get(label, label.upper()) + "..." * many
+
+        option.display_type_rich = option_type
+    if argument is not None and hasattr(argument, "display_type_rich"):
+        argument.display_type_rich = lambda self, ctx: None  # the argument's name (its metavar) says it
+    if argument is not None and hasattr(argument, "_usage_display_name"):
+        def usage_name(self: Any) -> str:
+            name = (self.metavar or self.name).upper() + ("..." if self.nargs != 1 else "")
+            return name if self.required else f"[{name}]"
+
+        argument._usage_display_name = usage_name
+
+
+_plain_help_types()
+
 app = typer.Typer(
     name="htdyn",
     help=(

@@ -13,8 +13,14 @@ from .tables import RunTable, config_grid, swept_keys
 
 
 @app.command()
-def info(path: Path = typer.Argument(..., help="A trajectory file written by `htdyn run`.")) -> None:
-    """Show what a trajectory file holds: config, status, runs, snapshots and final losses."""
+def info(path: Path = typer.Argument(..., metavar="FILE", help="A trajectory file written by `htdyn run`.")) -> None:
+    """Show what a trajectory file holds: config, status, runs, snapshots and final losses.
+
+    Reads a file while it is written, too (NAME.partial.h5: how far the run got, and who
+    writes it), and says how to continue a run that stopped.
+
+    Example: htdyn info outputs/demo.h5
+    """
     from ..io.reader import open as open_traj
 
     with open_traj(path) as traj:
@@ -22,6 +28,10 @@ def info(path: Path = typer.Argument(..., help="A trajectory file written by `ht
         h, d = traj.runs[0].shape if traj.runs else (0, 0)
         out.print(f"[bold]{escape(str(path))}[/]  {escape(str(a.get('name')))}  format v{a.get('format_version')}  "
                   f"htdyn {a.get('htdyn_version')}  status {_status_text(traj)}", highlight=False)
+        if traj.status != "complete" and not (traj.writer or {}).get("alive"):
+            # the first thing to do with a stopped run (on its own line: a long path never breaks the command)
+            out.print(f"continue it with: [bold]htdyn run --resume {escape(str(path))}[/]", highlight=False,
+                      soft_wrap=True)
         took = a.get("timing_total_s")
         unit = "layer" if traj.unit == "layer" else "run"
         out.print(f"{len(traj.runs)} {unit}(s), W {h} x {d}, {a.get('steps')} steps  "

@@ -3,7 +3,8 @@
 A terminal gets the live bar; anything else (CI logs, ``| tee``, a file) gets a line
 such as ``demo: 30/100 steps, 1.2 s, eta 2.8 s`` about every tenth of the work or every
 few seconds, whichever comes first, once the command has run for a second (short
-commands print nothing).  ``quiet`` silences both.
+commands print nothing).  ``quiet`` silences both.  A command stopped by Ctrl-C or an error
+clears its bar, so the message about the stop is the last thing on the screen.
 
 >>> from rich.console import Console
 >>> with progress(Console(stderr=True), "demo", total=100, unit="steps", quiet=True) as advance:
@@ -97,4 +98,10 @@ def progress(console: Console, description: str, total: int, unit: str = "steps"
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=False) as bar:
         task = bar.add_task(escape(description), total=total)
-        yield lambda k=1: bar.advance(task, k)
+        try:
+            yield lambda k=1: bar.advance(task, k)
+        except BaseException:
+            # stopped (Ctrl-C, an error): clear the bar as it stops, so the message printed about the stop
+            # is the last thing on the screen and no half-drawn bar is left below it
+            bar.live.transient = True
+            raise

@@ -15,18 +15,20 @@ from .tables import RunTable
 
 @app.command()
 def run(
-    config: Path | None = typer.Argument(None, help="Simulation config, TOML or YAML (see sims/)."),
+    config: Path | None = typer.Argument(None, metavar="CONFIG", help="Simulation config, TOML or YAML (see sims/)."),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="Trajectory file to write (default: the config's `output`)."
+        None, "-o", "--output", metavar="FILE", help="Trajectory file to write (default: the config's `output`)."
     ),
-    device: str | None = typer.Option(None, "--device", help="cpu or cuda (overrides the config)."),
+    device: str | None = typer.Option(None, "--device", metavar="cpu|cuda", help="cpu or cuda (overrides the config)."),
     set_: list[str] = typer.Option(
-        [], "--set", "-s", help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
+        [], "--set", "-s", metavar="KEY=VALUE",
+        help="Override a config key, e.g. --set optimizer.lr=0.1 --set steps=20."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output file if it exists."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress (bar or lines)."),
     resume: Path | None = typer.Option(
-        None, "--resume", help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
+        None, "--resume", metavar="FILE",
+        help="Continue an interrupted or killed run from its file (NAME.partial.h5) instead."
     ),
 ) -> None:
     """Run the simulation a config describes and write its trajectory file.
@@ -70,8 +72,9 @@ def run(
         except KeyboardInterrupt as exc:
             part = partial_path(path)
             kept = f"; {escape(str(path))} is unchanged" if path.exists() else ""
-            console.print(f"[yellow]interrupted[/]: the completed snapshots are kept in {escape(str(part))} "
-                          f"(status interrupted){kept}", highlight=False)
+            console.print(f"[yellow]interrupted[/]: continue it with [bold]htdyn run --resume {escape(str(part))}"
+                          f"[/] (the completed steps are kept there, status interrupted){kept}", highlight=False,
+                          soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _run_table(result, f"{sim.name}: {result.timings['total_s']:.1f} s on {result.backend}/{sim.device}")
     out.print(f"trajectory written to [bold]{escape(str(path))}[/]  (inspect: htdyn info {escape(str(path))})")
@@ -93,8 +96,8 @@ def _resume(path: Path, quiet: bool) -> None:
         try:
             result = resume(path, progress=lambda k: (stop.check(), advance(k)))
         except KeyboardInterrupt as exc:
-            console.print("[yellow]interrupted[/]: the file keeps its last checkpoint; resume it again the same way",
-                          highlight=False)
+            console.print(f"[yellow]interrupted[/]: continue it with [bold]htdyn run --resume {escape(str(path))}[/] "
+                          "(the file keeps its last checkpoint)", highlight=False, soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
     _run_table(result, f"{result.config.name}: resumed, {result.timings['total_s']:.1f} s")
     out.print(f"trajectory written to [bold]{escape(str(result.path))}[/]")

@@ -19,6 +19,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from . import faults
+
 ROOT = "checkpoints"
 
 
@@ -44,6 +46,7 @@ def write_checkpoint(f: h5py.File, group: int, arrays: Mapping[str, np.ndarray],
         sg[k][...] = a
     sg.attrs["meta"] = json.dumps(dict(meta))
     f.flush()
+    faults.point("checkpoint-between")
     g["valid"][()] = slot
     f.flush()
 

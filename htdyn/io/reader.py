@@ -13,8 +13,10 @@ Only what is asked for is read: one snapshot reads one HDF5 chunk.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 from functools import cached_property
 from typing import Any
 
@@ -52,7 +54,8 @@ class Trajectory:
             raise StoreError(f"{self.path!r} is a directory, not a trajectory file")
         if not os.path.exists(self.path):
             raise StoreError(f"trajectory file {self.path!r} does not exist{_partial_hint(self.path)}")
-        self.f = self._open(mode)
+        # validated read-only first: a file refused here is never opened for writing (nor changed)
+        self.f = self._open("r")
         if self.f.attrs.get("format") != FORMAT_NAME:
             self.f.close()
             raise StoreError(f"{self.path!r} is an HDF5 file but not an htdyn trajectory (no format attribute)")
@@ -61,29 +64,31 @@ class Trajectory:
             self.f.close()
             raise StoreError(f"{self.path!r} has format version {version}; this htdyn reads up to "
                              f"{FORMAT_VERSION}: upgrade htdyn")
+        if mode == "r":
+            return
         writer = self.writer
-        if mode != "r" and writer is not None and writer["alive"]:
+        if self.live or (writer is not None and writer["alive"]):
             # never write into a file a live writer holds (HDF5_USE_FILE_LOCKING=FALSE lets the open through)
+            who = describe(writer) if writer is not None else _holder_text(self.path, self.f)
             self.f.close()
-            raise StoreError(f"{self.path!r} is being written by {describe(writer)}; "
-                             "wait until the run ends to change it")
+            raise StoreError(f"{self.path!r} is being written by {who}; wait until the run ends to change it")
+        self.f.close()
+        self.f = self._open(mode)
 
     def _open(self, mode: str) -> h5py.File:
         try:
             return h5py.File(self.path, mode)
         except OSError as exc:
-            first = str(exc).splitlines()[0]
-            if "lock" not in first.lower():
-                raise StoreError(f"{self.path!r} is not a readable HDF5 file ({first})") from None
-        # the HDF5 file lock is taken: a writer has the file open
+            if not _lock_taken(exc):
+                raise StoreError(unreadable(self.path, exc)) from None
+        # HDF5's lock on the file is taken: a process has it open for writing
         try:
             f = h5py.File(self.path, "r", locking=False)
         except OSError as exc:
-            raise StoreError(f"{self.path!r} is locked by another process and cannot be read "
-                             f"({str(exc).splitlines()[0]})") from None
-        info = {k[len("writer_"):]: py_value(v) for k, v in f.attrs.items() if k.startswith("writer_")}
-        who = describe(info) if info else "another process"
+            raise StoreError(f"{unreadable(self.path, exc)}; a process holds it open "
+                             f"({_holder_text(self.path, None)})") from None
         if mode != "r":
+            who = _holder_text(self.path, f)
             f.close()
             raise StoreError(f"{self.path!r} is being written by {who}; wait until the run ends to change it")
         self.live = True  # a read of the flushed state: the counters say what is complete
@@ -321,19 +326,19 @@ class Run:
         return self.g["data/beta"][()]
 
     def data(self) -> dict[str, np.ndarray]:
-        """The stored data sets (regenerated from the seed when only the seed was stored)."""
+        """The data sets: as stored, or regenerated from the seed (:func:`htdyn.datagen.draw_data`, bit for bit
+        the arrays training drew) when the file stores only the seed (``store_data = false``)."""
         if not self.has_teacher:
             raise StoreError(f"{self.unit} {self.label!r} has no data or probe set (a watched model's data "
                              "stay with its user)")
         g = self.g["data"]
         if g.attrs.get("stored", False):
             return {k: g[k][()] for k in g}
-        from ..config import ModelConfig
-        from ..train.data import make_dataset
+        from ..datagen import draw_data
 
-        model = ModelConfig(**self.config["model"])
-        ds = make_dataset(model, int(g.attrs["seed"]))
-        return {k: getattr(ds, k) for k in ("beta", "X", "y", "X_probe", "y_probe", "X_test", "y_test")}
+        m = self.config["model"]
+        return draw_data(int(g.attrs["seed"]), n=int(m["n"]), d=int(m["d"]), n_test=int(m["n_test"]),
+                         noise_std=float(m["noise_std"]), teacher=str(m["teacher"]))
 
     def summary(self) -> dict:
         ev = self.eval
@@ -351,8 +356,49 @@ class Run:
         }
 
 
+def _lock_taken(exc: OSError) -> bool:
+    """Whether h5py could not open a file because another process holds HDF5's lock on it.
+
+    HDF5 says "unable to lock file, errno = 11" (EAGAIN) and h5py sets ``errno``; a truncated or
+    corrupt file fails with another text and no errno.
+    """
+    return exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and "unable to lock" in str(exc).lower()
+
+
+def unreadable(path: str, exc: OSError) -> str:
+    """Why h5py cannot read ``path``, in words: empty, truncated, not HDF5, or HDF5's own reason."""
+    text = str(exc)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = -1
+    cut = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", text)
+    if size == 0:
+        return f"{path!r} is empty (0 bytes), not a trajectory (a copy or run that stopped before writing anything)"
+    if cut:
+        return (f"{path!r} is truncated: it holds {int(cut.group(1))} of the {int(cut.group(2))} bytes its HDF5 "
+                "header announces (an incomplete copy or download, or a full disk); it cannot be read")
+    if "signature not found" in text:
+        return f"{path!r} is not an HDF5 file (no HDF5 signature: not a trajectory, or its start is damaged)"
+    return f"{path!r} is not a readable HDF5 file ({first})"
+
+
+def _holder_text(path: str, f: h5py.File | None) -> str:
+    """Who holds a file: the live writer its lock file names, else what the file says, else 'another process'."""
+    dest = str(f.attrs.get("destination", "")) if f is not None else ""
+    for name in filter(None, (dest, os.path.basename(path), os.path.basename(path).replace(".partial", ""))):
+        held = holder(os.path.join(os.path.dirname(path), name))
+        if held:
+            return describe(held)
+    running = f is not None and str(f.attrs.get("status", "")) == "running"  # else writer_* is who wrote it once
+    info = {k[len("writer_"):]: py_value(v) for k, v in f.attrs.items() if k.startswith("writer_")} if running else {}
+    return describe(info) if info else "another process (it holds HDF5's lock on the file)"
+
+
 def _partial_hint(path: str) -> str:
     part = partial_path(path)
     if part.exists():
-        return f"; {str(part)!r} holds its unfinished run (htdyn info {part})"
+        return (f"; {str(part)!r} holds its unfinished run: continue it with `htdyn run --resume {part}` "
+                f"(htdyn info {part} shows how far it got)")
     return ""

@@ -26,7 +26,9 @@ from .._version import __version__
 from ..blas import thread_counts
 from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
+from . import faults
 from .diskspace import Reserve
+from .faults import open_hdf5
 from .filelock import WriterLock
 from .format import FORMAT_NAME, FORMAT_VERSION, PENALTY_DATASETS, attr_value, partial_path
 from .h5safe import CLOSED, DatasetHandles, close_file, skip_hdf5_exit_handler
@@ -62,13 +64,14 @@ def check_destination(dest: str | os.PathLike, *, overwrite: bool = False) -> Pa
             if not os.access(p, os.W_OK | os.X_OK):
                 raise StoreError(f"cannot write {str(dest)!r}: no permission to write in {str(p)!r}")
             break
-    if dest.exists() and not overwrite:
-        raise StoreError(f"{str(dest)!r} exists; pass --overwrite (overwrite=True) to replace it once the new "
-                         "run completes, or write elsewhere (-o)")
     part = partial_path(dest)
-    if part.exists() and not overwrite:
-        raise StoreError(f"{str(part)!r} holds an unfinished earlier run (htdyn info {part}); move it away, "
-                         "or pass --overwrite (overwrite=True) to discard it")
+    if part.exists() and not overwrite:  # first: the resume keeps the steps done, --overwrite throws them away
+        raise StoreError(f"{str(part)!r} holds an unfinished earlier run: continue it with "
+                         f"`htdyn run --resume {part}` (htdyn info {part} shows how far it got), "
+                         "or pass --overwrite to discard it and start again")
+    if dest.exists() and not overwrite:
+        raise StoreError(f"{str(dest)!r} exists; pass --overwrite to replace it once the new "
+                         "run completes, or write elsewhere (-o)")
     return dest
 
 
@@ -105,7 +108,7 @@ class TrajectoryWriter:
             check_destination(self.dest, overwrite=overwrite)  # again, now that nobody else can write it
             self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
             self.reserve.check(self.dest)
-            self.f = h5py.File(self.path, "w")
+            self.f = open_hdf5(self.path, "w")
         except BaseException as exc:
             self._release()
             if isinstance(exc, OSError) and not isinstance(exc, StoreError):
@@ -128,7 +131,7 @@ class TrajectoryWriter:
         try:
             self.reserve = Reserve(self.dest.with_name(f".{self.dest.name}.reserve"))
             self.reserve.check(self.dest)
-            self.f = h5py.File(self.path, "r+")
+            self.f = open_hdf5(self.path, "r+")
         except BaseException as exc:
             self._release()
             if isinstance(exc, OSError) and not isinstance(exc, StoreError):
@@ -371,6 +374,7 @@ class TrajectoryWriter:
         never sees a count that covers an unwritten chunk.
         """
         self.f.flush()
+        faults.point("flush-between")
         dirty = False
         for r in self.runs.values():
             for name, value in r["pending"].items():

@@ -1,9 +1,10 @@
 """Single-index teacher and the three data sets (train, probe, test).
 
 x ~ N(0, I_d), y = g(beta . x) + eps, ||beta|| = 1, eps ~ N(0, noise_std^2),
-as Kothapalli et al. (2025) and Ba et al. (2022).  All draws are made on the
-host from numpy's PCG64 so every backend starts from the same bits, each from
-its own stream keyed by (seed, stream id): a run is reproducible alone.
+as Kothapalli et al. (2025) and Ba et al. (2022).  The seeded draws follow the
+recipe in :mod:`htdyn.datagen` (shared with the reader, which regenerates the
+data of a file that stores only its seed): every draw on the host from numpy's
+PCG64, each from its own stream keyed by (seed, stream id).
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..activations import get_teacher
 from ..config import ModelConfig
+from ..datagen import (  # noqa: F401 - the stream ids, re-exported for the engine
+    STREAM_A,
+    STREAM_BETA,
+    STREAM_PROBE,
+    STREAM_SHUFFLE,
+    STREAM_TEST,
+    STREAM_TRAIN,
+    STREAM_W,
+    draw_data,
+    rng,
+)
 from ..errors import ConfigError
-
-# stream ids (documented in docs/format.md; changing them changes every result)
-STREAM_BETA, STREAM_TRAIN, STREAM_PROBE, STREAM_TEST = 0, 1, 2, 3
-STREAM_W, STREAM_A = 10, 11
-STREAM_SHUFFLE = 20
 
 
 @dataclass
@@ -41,32 +47,11 @@ class Dataset:
         return self.X.shape[1]
 
 
-def rng(seed: int, stream: int) -> np.random.Generator:
-    """The generator of one named stream of a seed."""
-    return np.random.default_rng([int(seed), int(stream)])
-
-
 def make_dataset(model: ModelConfig, seed: int) -> Dataset:
-    """Draw beta and the train, probe and test sets for a model config.
-
-    beta ~ uniform on the unit sphere (a normalised Gaussian); each set's rows
-    x ~ N(0, I_d) and labels g(beta . x) + eps, eps ~ N(0, noise_std^2), the
-    noise added to every set as the paper's code does.
-    """
-    g = get_teacher(model.teacher)
-    beta = rng(seed, STREAM_BETA).standard_normal(model.d)
-    beta /= np.linalg.norm(beta)
-
-    def draw(stream: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        r = rng(seed, stream)
-        X = r.standard_normal((n, model.d))
-        eps = r.standard_normal(n) * model.noise_std
-        return X, np.asarray(g(X @ beta), dtype=np.float64) + eps
-
-    X, y = draw(STREAM_TRAIN, model.n)
-    Xp, yp = draw(STREAM_PROBE, model.n)
-    Xt, yt = draw(STREAM_TEST, model.n_test)
-    return Dataset(beta, X, y, Xp, yp, Xt, yt, seed=seed)
+    """Draw beta and the train, probe and test sets for a model config (:func:`htdyn.datagen.draw_data`)."""
+    arrays = draw_data(seed, n=model.n, d=model.d, n_test=model.n_test, noise_std=model.noise_std,
+                       teacher=model.teacher)
+    return Dataset(**arrays, seed=seed)
 
 
 def make_init(model: ModelConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -204,7 +204,7 @@ def _execute(config: SimConfig, backend: Any, writer: TrajectoryWriter | None, u
                     continue
                 group = GroupRun(gi, idx, config, backend, recorder, user_data, user_init)
                 if resumed is not None:
-                    resumed.restore(group)
+                    timings[f"group{gi}_resumed_from"] = resumed.restore(group)
                 _train(group, timings, on_step, progress)
                 for j, i in enumerate(idx):
                     results[i] = _result(group, j)
@@ -254,7 +254,8 @@ def _close(writer: TrajectoryWriter, status: str, timings: dict, disk_error: Bas
                 raise
     part = writer.abandon("failed")
     raise StoreError(f"the disk holding {str(writer.dest)!r} is full; the snapshots flushed before are kept in "
-                     f"{str(part)!r} (status failed); free some space and run again") from None
+                     f"{str(part)!r} (status failed); free some space, then continue it with "
+                     f"`htdyn run --resume {part}`") from None
 
 
 def _check_metric_names(config: SimConfig) -> None:
@@ -287,14 +288,15 @@ class Resumption:
     def finished(self, idx: list[int]) -> bool:
         return all(i in self.finished_runs for i in idx)
 
-    def restore(self, group: GroupRun) -> None:
-        """Load the group's last checkpoint, if it has one."""
+    def restore(self, group: GroupRun) -> int:
+        """Load the group's last checkpoint, if it has one; returns the step it continues from (0 without)."""
         ck = read_checkpoint(self.writer.f, group.index)
         if ck is not None:
             group.load_state(TrainState.from_arrays(*ck))
             self.restored[group.index] = group.state.step
         else:
             self.restored[group.index] = 0
+        return self.restored[group.index]
 
     def fill(self, results: list, path: str | None) -> None:
         """Results of the runs that were finished before the resume, read from the file."""
