@@ -31,6 +31,7 @@ from .penalty_terms import PenaltyLog, build_terms, run_specs
 from .readout import evaluate
 from .recorder import EVAL_KEYS, Recorder
 from .schedules import learning_rate
+from .stepinfo import StepInfo, StepResult
 
 
 @dataclass
@@ -83,17 +84,6 @@ class TrainState:
         return cls(int(meta["step"]), arrays["W"], arrays["a"], opt, int(meta["optimizer_steps"]),
                    arrays["active"].astype(bool), arrays["diverged"].astype(np.int64), arrays["losses"], shuffle,
                    penalty)
-
-
-@dataclass
-class StepResult:
-    """One optimizer step of a group: W_{t+1}, a_{t+1}, the update's source W_t and the host losses."""
-
-    t: int
-    W: Any
-    W_next: Any
-    a_next: Any
-    loss: np.ndarray
 
 
 class GroupRun:
@@ -325,9 +315,7 @@ class GroupRun:
                                 saved.penalty)
 
 
-def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.ndarray) -> Any:
-    from .simulate import StepInfo
-
+def _step_info(res: StepResult, ids: list[int], M: Any, state: dict, active: np.ndarray) -> StepInfo:
     return StepInfo(res.t, ids, res.W, res.W_next, M, state, res.loss, active.copy())
 
 

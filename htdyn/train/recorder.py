@@ -4,13 +4,16 @@ The loop reports each event (group set up, evaluation, step taken, last step,
 every run diverged); the :class:`Recorder` turns it into writes: snapshots at
 the snapshot steps, per-run progress and a flush after each snapshot and at
 least every 5 s.  Without a file (``writer=None``) every event is a no-op.
+
+Every method's ``g`` is the :class:`htdyn.train.loop.GroupRun` being recorded (typed ``Any``: the loop
+imports this module, so importing the loop back would make a circle).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +22,7 @@ from ..errors import ConfigError
 from ..io.checkpoint import drop_checkpoint, write_checkpoint
 from ..io.writer import TrajectoryWriter
 from .backend import to_numpy
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import GroupRun, StepResult
+from .stepinfo import StepResult
 
 EVAL_KEYS = ("probe_loss", "test_loss", "net_train_loss", "net_test_loss")
 #: the longest time between two flushes when no snapshot is due (seconds)
@@ -65,7 +66,7 @@ class Recorder:
         self.write_s = 0.0
         self.last_flush = time.perf_counter()
 
-    def add_group(self, g: GroupRun, state_names: tuple) -> None:
+    def add_group(self, g: Any, state_names: tuple) -> None:
         """Create every data set of the group's runs (and its data sets, once each)."""
         w = self.writer
         if w is None:
@@ -84,14 +85,14 @@ class Recorder:
         """Whether step t's update M_t will be stored."""
         return self.writer is not None and t in self.snaps and self.updates
 
-    def evaluation(self, g: GroupRun, t: int, ev: dict, mv: dict) -> None:
+    def evaluation(self, g: Any, t: int, ev: dict, mv: dict) -> None:
         """The evaluation of W_t of the runs still training."""
         if self.writer is None:
             return
         for j in np.flatnonzero(g.state.active):
             self.writer.write_eval(g.ids[j], t, {k: ev[k][j] for k in EVAL_KEYS}, {k: mv[k][j] for k in mv})
 
-    def after_step(self, g: GroupRun, t: int, was_active: np.ndarray, res: StepResult, M: Any) -> None:
+    def after_step(self, g: Any, t: int, was_active: np.ndarray, res: StepResult, M: Any) -> None:
         """After step t: the snapshot of W_t (and M_t, the optimizer state, a_t) when due, and the progress."""
         if self.writer is None:
             return
@@ -109,7 +110,7 @@ class Recorder:
         self._progress(g, t)
         self.write_s += time.perf_counter() - t0
 
-    def final(self, g: GroupRun) -> None:
+    def final(self, g: Any) -> None:
         """The snapshot of W_T and the final progress."""
         if self.writer is None:
             return
@@ -123,13 +124,13 @@ class Recorder:
         drop_checkpoint(self.writer.f, g.index)
         self.write_s += time.perf_counter() - t0
 
-    def all_diverged(self, g: GroupRun, t: int) -> None:
+    def all_diverged(self, g: Any, t: int) -> None:
         """Every run of the group diverged at or before step t: record where they stopped."""
         if self.writer is not None:
             self._progress(g, t)
             drop_checkpoint(self.writer.f, g.index)
 
-    def checkpoint(self, g: GroupRun) -> None:
+    def checkpoint(self, g: Any) -> None:
         """Save the group's training state when the last checkpoint is older than ``checkpoint_every_s``.
 
         Called between two steps; the progress is flushed first, so the file never
@@ -144,7 +145,7 @@ class Recorder:
         self.last_checkpoint = time.perf_counter()
         self.write_s += self.last_checkpoint - t0
 
-    def _progress(self, g: GroupRun, t: int) -> None:
+    def _progress(self, g: Any, t: int) -> None:
         # losses of W_0..W_t are known after step t (W_0..W_s for a run diverged at step s)
         st = g.state
         for j in range(g.B):

@@ -34,52 +34,9 @@ from .backend import get_backend, to_numpy
 from .loop import GroupRun, TrainState
 from .plan import batch_key, check_resources
 from .recorder import EVAL_KEYS, Recorder
+from .stepinfo import StepInfo
 
 __all__ = ["EVAL_KEYS", "RunResult", "SimulationResult", "StepInfo", "resume", "simulate"]
-
-
-class StepInfo:
-    """What a step hook sees after optimizer step ``t`` of a batch group.
-
-    Arrays are backend arrays with a leading run axis (positions in ``runs``).
-    ``W`` is W_t, ``W_next`` is W_{t+1}, ``update`` is M_t = W_{t+1} - W_t,
-    ``state`` the optimizer state after the step (torch's names), ``loss`` the
-    host losses of W_t, ``active`` which runs are still training.
-
-    ``W``, ``W_next``, ``update`` and ``state`` are copies, made on first access,
-    so a hook may keep them (for example to collect every update in memory).
-    ``view(name)`` returns the engine's own buffer instead, without a copy: it
-    is valid only during the call (later steps overwrite it), for hooks that
-    consume the arrays at once (write them out, reduce them to numbers).
-    """
-
-    def __init__(self, t: int, runs: list[int], W: Any, W_next: Any, update: Any, state: dict,
-                 loss: np.ndarray, active: np.ndarray):
-        self.t, self.runs, self.loss, self.active = t, runs, loss, active
-        self._live = {"W": W, "W_next": W_next, "update": update, "state": state}
-        self._copies: dict[str, Any] = {}
-
-    def view(self, name: str) -> Any:
-        """The live array (or state dict) ``name`` without a copy; valid only during the hook call."""
-        return self._live[name]
-
-    def _copy(self, name: str) -> Any:
-        if name not in self._copies:
-            v = self._live[name]
-            self._copies[name] = {k: _copy_array(a) for k, a in v.items()} if isinstance(v, dict) \
-                else _copy_array(v)
-        return self._copies[name]
-
-    W = property(lambda self: self._copy("W"), doc="W_t (a copy).")
-    W_next = property(lambda self: self._copy("W_next"), doc="W_{t+1} (a copy).")
-    update = property(lambda self: self._copy("update"), doc="M_t = W_{t+1} - W_t (a copy; None without one).")
-    state = property(lambda self: self._copy("state"), doc="The optimizer state after the step (copies).")
-
-
-def _copy_array(a: Any) -> Any:
-    if a is None:
-        return None
-    return a.clone() if hasattr(a, "clone") else a.copy()  # torch / numpy and CuPy
 
 
 @dataclass
