@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .linalg import check_evals
 from .truncexp import solve_trunc_mean
 
-if TYPE_CHECKING:  # powerlaw re-exports this module: no import at run time
-    from .powerlaw import PowerLawFit
 
-__all__ = ["LikelihoodRatio", "compare", "ALTERNATIVES"]
+class TailFit(Protocol):
+    """What :func:`compare` reads of a power-law fit (a :class:`htdyn.analysis.powerlaw.PowerLawFit`).
+
+    Declared here rather than imported: ``powerlaw`` imports this module.
+    """
+
+    alpha: float
+    xmin: float
+    xmax: float | None
+    k: int
+
+
+__all__ = ["LikelihoodRatio", "TailFit", "compare", "ALTERNATIVES"]
 
 ALTERNATIVES = ("exponential", "lognormal", "truncated_power_law")
 
@@ -200,7 +210,7 @@ def _fit_tpl(y: np.ndarray, ly_max: float, alpha0: float) -> tuple[np.ndarray, d
     return -alpha * ly - z * y - _tpl_lognorm(alpha, z, ly_max), {"alpha": alpha, "z": z}
 
 
-def compare(evals: Any, fit: PowerLawFit, alternative: str) -> LikelihoodRatio:
+def compare(evals: Any, fit: TailFit, alternative: str) -> LikelihoodRatio:
     r"""Log-likelihood ratio of the fitted power law against an alternative on the same tail.
 
     The alternative is fitted by maximum likelihood on the tail ``xmin <= x (<= xmax)`` of

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .bulkfit import fit_bulk
 from .linalg import check_evals
 from .mplaw import aspect, bulk_split, ks_sorted, mp_edges, n_below
 
@@ -121,7 +122,6 @@ def count_spikes(evals: Any, shape: tuple[int, int], *, sigma2: float | None = N
     xp, ev = check_evals(evals, "mp", layout="pooled")
     n = int(ev.shape[0])
     if sigma2 is None:
-        from .mp import fit_bulk  # mp re-exports this module: imported when needed
 
         sigma2 = fit_bulk(ev, shape, tw_scales=tw_scales).sigma2
     if rule == "ww":
@@ -161,7 +161,6 @@ def mp_soft_rank(evals: Any, shape: tuple[int, int], *, sigma2: float | None = N
     """
     xp, ev = check_evals(evals, "mp", layout="pooled")
     if sigma2 is None:
-        from .mp import fit_bulk
 
         lam_plus = fit_bulk(ev, shape, tw_scales=tw_scales).lambda_plus
     else:
