@@ -6,7 +6,6 @@ a subcommand is a spec file); ``status`` and ``summary`` read a sweep directory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -254,18 +253,14 @@ def summary_cmd(
 
 
 def _atomic(path: Path, write: Any) -> None:
-    """Write to a temporary name beside ``path``, then rename: an old file is replaced only by a whole one."""
+    """Write through a temporary name beside ``path``, then rename: an old file is replaced only by a whole one."""
+    from ..io.atomic import write_atomic
+
     if path.is_dir():
         raise HtdynError(f"{str(path)!r} is a directory; give a file name")
     if not path.absolute().parent.is_dir():
         raise HtdynError(f"cannot write {str(path)!r}: its directory does not exist")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, write)
 
 
 __all__ = ["sweep_app"]

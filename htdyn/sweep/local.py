@@ -14,7 +14,8 @@ from ..errors import ConfigError
 from .events import SweepEvents
 from .index import SweepDir
 from .plan import Batch
-from .pool import WorkerPool, make_slots, visible_gpus
+from .pool import WorkerPool
+from .slots import make_slots, visible_gpus
 from .spec import SweepSpec
 from .worker import execute_batch
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..io.atomic import write_bytes_atomic
 from ..io.format import partial_path
 from .events import SweepEvents
 from .index import SweepDir
@@ -142,33 +143,9 @@ def write_batch_file(dest: Path, data: Any) -> Path:
 
     ``data`` is any buffer (the task's ``uint8`` array, read without a copy from Ray's
     object store).  A crash leaves at most the partial name (never taken as done) and a
-    failed write removes it.
+    failed write removes it (:func:`htdyn.io.atomic.write_bytes_atomic`).
     """
-    part = partial_path(dest)
-    try:
-        with open(part, "wb") as fh:
-            fh.write(memoryview(data).cast("B"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, dest)
-    finally:
-        if part.exists():
-            part.unlink()
-    _fsync_dir(dest.parent)
-    return dest
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_bytes_atomic(dest, data, tmp=partial_path(dest))
 
 
 def _task(sim: Any, dest: str, threads: int = 1) -> dict:
