@@ -27,6 +27,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import ConfigError, StoreError
+from ..io.batchscan import scan_batch_file
 from ..io.diskspace import Reserve, is_disk_full
 from ..io.filelock import WriterLock, describe, holder
 from ..io.format import partial_path
@@ -345,20 +346,8 @@ def _read_ids(path: Path, checkpointed: bool = False) -> list[tuple[str, int]]:
 
     ``checkpointed``: of an unfinished file that holds a checkpoint instead ([] for any other).
     """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            complete = f.attrs.get("status") == "complete"
-            wanted = (not complete and "checkpoints" in f) if checkpointed else complete
-            if not wanted:
-                return []
-            sim = json.loads(f.attrs["config_json"])
-            ctx = run_context(sim)
-            out = []
-            for name in sorted(f["runs"]):
-                g = f["runs"][name]
-                out.append((run_id(json.loads(g.attrs["config_json"]), ctx), int(g.attrs["index"])))
-            return out
-    except (OSError, KeyError, ValueError):
+    scan = scan_batch_file(path, checkpointed)
+    if scan is None:
         return []  # unreadable or not a trajectory: never taken as done
+    ctx = run_context(scan.config)
+    return [(run_id(run, ctx), index) for run, index in scan.runs]
