@@ -103,3 +103,20 @@ def test_bytes_go_through_the_given_temporary_name(tmp_path, monkeypatch):
     monkeypatch.setattr("htdyn.io.atomic.os.replace", lambda a, b: (seen.append(Path(a)), real(a, b)))
     write_bytes_atomic(p, np.arange(5, dtype=np.uint8), tmp=part)
     assert seen == [part] and p.read_bytes() == bytes(range(5)) and not part.exists()
+
+
+def test_no_module_outside_io_imports_h5py():
+    import ast
+
+    import htdyn
+
+    root = Path(htdyn.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).parts[0] == "io":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "h5py"]
+    assert found == [], f"h5py imported outside htdyn/io: {found}"

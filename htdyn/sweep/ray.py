@@ -72,7 +72,7 @@ class RayExecutor:
     @property
     def runs_here(self) -> bool:
         """A local runtime runs on this host; a cluster's workers may have the GPUs this host lacks."""
-        return self.address is None
+        return not self.address
 
     def describe(self) -> str:
         """One line for ``--dry-run``: where the tasks run and how their results come back."""
