@@ -130,12 +130,12 @@ def test_a_full_disk_never_damages_the_index(tmp_path: Path) -> None:
 
 
 def test_a_manifest_that_cannot_be_written_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
-    from htdyn.sweep import index
+    from htdyn.sweep import manifest
 
     def full(path, doc):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(index, "_write_json", full)
+    monkeypatch.setattr(manifest, "write_json", full)
     sd = SweepDir(tmp_path / "s")
     with pytest.raises(StoreError, match="is full"):
         sd.write_manifest(type("S", (), {"manifest": lambda self: {}, "store_sets": None, "runs": []})())

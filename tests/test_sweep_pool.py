@@ -22,6 +22,7 @@ from sweeptools import sorted_table, spec_text
 
 import htdyn
 import htdyn.sweep.pool as pool
+import htdyn.sweep.slots as slots
 from htdyn.sweep.driver import make_executor, prepare, run_sweep
 from htdyn.sweep.events import SweepEvents
 from htdyn.sweep.local import LocalExecutor, default_workers
@@ -126,10 +127,10 @@ def test_slots_and_default_worker_counts(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert default_workers("cuda") == 1
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    monkeypatch.setattr(pool, "_nvidia_smi_count", lambda: 3)
+    monkeypatch.setattr(slots, "_nvidia_smi_count", lambda: 3)
     assert default_workers("cuda") == 3 and [s.device for s in make_slots(2, "cuda")] == ["0", "1"]
-    monkeypatch.setattr(pool, "_nvidia_smi_count", lambda: None)
-    monkeypatch.setattr(pool, "_library_gpu_count", lambda: None)
+    monkeypatch.setattr(slots, "_nvidia_smi_count", lambda: None)
+    monkeypatch.setattr(slots, "_library_gpu_count", lambda: None)
     assert default_workers("cuda") == 1 and make_slots(2, "cuda")[0].device is None
     cpu = make_slots(2, "cpu")
     assert cpu[0].device is None and cpu[0].env()["OPENBLAS_NUM_THREADS"] == str(max(1, cpu_cores() // 2))

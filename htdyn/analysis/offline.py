@@ -174,8 +174,9 @@ def analyze(
                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                  "source_status": traj.status}
         result.notes = layer_notes(traj, sets)
+        official = traj.config.get("eval", {}).get("features", "model") == "official"
         for run, todo in plan:
-            result.rows.extend(_analyze_run(run, sets, todo, device, normalize, progress))
+            result.rows.extend(_analyze_run(run, sets, todo, device, normalize, progress, official))
         by_run: dict[int, list[dict]] = {run.index: [] for run, _ in plan}
     for r in result.rows:
         by_run[r["run"]].append(r)
@@ -195,10 +196,8 @@ def analyze(
     return result
 
 
-def _feature_scale(run: Any) -> float:
+def _feature_scale(run: Any, official: bool) -> float:
     """1, or 1/sqrt(d) when the simulation's read-out used the official code's features (``eval.features``)."""
-    sim = json.loads(run.g.file.attrs.get("config_json", "{}"))
-    official = sim.get("eval", {}).get("features", "model") == "official"
     return 1.0 / math.sqrt(run.shape[1]) if official else 1.0
 
 
@@ -304,7 +303,7 @@ def _ident(run: Any) -> dict:
 
 
 def _analyze_run(run: Any, sets: list[str], todo: list[int], device: str, normalize: bool,
-                 progress: Callable | None) -> list[dict]:
+                 progress: Callable | None, official: bool = False) -> list[dict]:
     cfg = run.config
     if not len(run.steps) and run.unit == "layer":
         return online_rows(run, sets, todo, _ident(run), progress)
@@ -318,7 +317,7 @@ def _analyze_run(run: Any, sets: list[str], todo: list[int], device: str, normal
     if "features" in sets and run.has_teacher:
         data = run.data()
         ctx["feat"] = (_to_device(data["X_probe"], device), _to_device(data["y_probe"], device),
-                       cfg["model"]["activation"], _feature_scale(run))
+                       cfg["model"]["activation"], _feature_scale(run, official))
     rows: list[dict] = []
     for t in todo:
         for s, vals in _snapshot_metrics(run, t, sets, device, normalize, ctx).items():

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StoreError
+from ..io.atomic import write_text_atomic
 from ..io.results import FIXED_BYTES
 from ..runkeys import flatten
 from .metricdecl import SETS, VECTOR_KEYS
@@ -244,21 +245,9 @@ def write_text_beside(path: str | os.PathLike, text: str) -> Path:
 
     The caller renames it over ``path`` (``os.replace``) once everything else is done;
     on failure (a full disk) the temporary file is removed and a StoreError raised,
-    and ``path`` is untouched.
+    and ``path`` is untouched (:func:`htdyn.io.atomic.write_text_atomic` with ``commit=False``).
     """
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise StoreError(f"cannot write {str(p)!r} ({exc.strerror}); it is unchanged") from None
-        raise
-    return tmp
+    return write_text_atomic(path, text, commit=False)
 
 
 #: HDF5 overhead per data set (object header, chunk index), generously

@@ -6,7 +6,6 @@ a subcommand is a spec file); ``status`` and ``summary`` read a sweep directory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from ..errors import HtdynError
+from ..sweep.executors import EXECUTORS, executor_help
 from .app import StopSignals, app, console, out
 from .progress import progress
 from .tables import RunTable, fmt
@@ -41,7 +41,7 @@ def run_cmd(
     spec_path: Path = typer.Argument(..., metavar="SPEC",
                                      help="Sweep file: a run config plus a \\[sweep] table of axes (docs/sweeps.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Sweep directory (default outputs/<name>)."),
-    executor: str = typer.Option("local", "--executor", help="local (this host) or ray."),
+    executor: str = typer.Option("local", "--executor", metavar="|".join(EXECUTORS), help=executor_help()),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (default: a local runtime)."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (overrides the spec)."),
     num_cpus: int | None = typer.Option(None, "--num-cpus", help="CPUs of a local Ray runtime."),
@@ -77,11 +77,11 @@ def run_cmd(
     sim = next(iter(spec.templates.values()))
     dev = device or sim.device
     ex = make_executor(executor, address, num_cpus, workers=workers, device=dev, results=results)
-    if dev == "cuda" and not (executor == "ray" and address):  # a cluster's workers may have the GPUs
+    if dev == "cuda" and ex.runs_here:  # a cluster's workers may have the GPUs this host lacks
         from ..train.backend import get_backend
 
         get_backend("cuda", sim.dtype, sim.backend)  # no GPU here: refused before the directory is made
-    prep = prepare(spec, root, force=force, device=device, workers=getattr(ex, "per_device", 1))
+    prep = prepare(spec, root, force=force, device=device, workers=ex.per_device)
     if prep.note:
         console.print(Text(prep.note))
     if prep.dir.rebuilt:
@@ -89,7 +89,7 @@ def run_cmd(
                            "batch files" + (": rebuilt from them" if not dry_run else ", rebuilt when the sweep runs")))
     if dry_run:
         _print_plan(prep)
-        out.print(Text(f"executor: {ex.describe() if hasattr(ex, 'describe') else ex.name}"))
+        out.print(Text(f"executor: {ex.describe()}"))
         return
     if prep.changes:
         console.print(Text(f"spec changed ({len(prep.changes)} key(s)); done runs that are still in it are kept"))
@@ -254,18 +254,14 @@ def summary_cmd(
 
 
 def _atomic(path: Path, write: Any) -> None:
-    """Write to a temporary name beside ``path``, then rename: an old file is replaced only by a whole one."""
+    """Write through a temporary name beside ``path``, then rename: an old file is replaced only by a whole one."""
+    from ..io.atomic import write_atomic
+
     if path.is_dir():
         raise HtdynError(f"{str(path)!r} is a directory; give a file name")
     if not path.absolute().parent.is_dir():
         raise HtdynError(f"cannot write {str(path)!r}: its directory does not exist")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, write)
 
 
 __all__ = ["sweep_app"]

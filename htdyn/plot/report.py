@@ -198,7 +198,7 @@ def _sweep_figure(fn: Callable[[Any], Any], path: str) -> Any:
 
 def _paper(src: Source, max_runs: int) -> list[tuple[str, list[dict]]]:
     """Per run at the paper's setting: its title and the paper's numbers beside the measured ones."""
-    features = json.loads(src.traj.attrs.get("config_json", "{}")).get("eval", {}).get("features", "model")
+    features = src.traj.config.get("eval", {}).get("features", "model")
     out = []
     for i in range(min(src.n_runs, max_runs)):
         rv = src.run(i)
@@ -229,7 +229,7 @@ def write_report(path: str | os.PathLike, outdir: str | os.PathLike, *, max_runs
                 entries, captions = _file_entries(src, drawer, f.stem, max_runs)
                 paper = _paper(src, max_runs)
                 body = _section(f"s{len(sections)}", entries, src.traj.summary(), captions, max_runs, paper)
-                configs.append((str(f), src.traj.attrs.get("config_json", "")))
+                configs.append((str(f), json.dumps(src.traj.config, indent=1)))
             sections.append((str(f), body, entries, bool(paper)))
     if progress is not None:
         progress("index.html", drawer.done, drawer.total)
@@ -307,7 +307,7 @@ def _sweep_paper(sw: Any, table: Any) -> list[tuple[str, list[dict]]]:
         return []
     with sw.trajectory(done) as (traj, run):
         base = run.config
-        features = json.loads(traj.attrs.get("config_json", "{}")).get("eval", {}).get("features", "model")
+        features = traj.config.get("eval", {}).get("features", "model")
     axes = [a for a in sw.axes if a in table.columns and a not in ("seed", "steps")]
     out = []
     for point, g in table.groupby(axes, sort=True) if axes else []:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 from .events import SweepEvents
+from .executors import Executor, make_executor
 from .index import SweepDir
 from .plan import DEFAULT_MAX_BATCH_CPU, Batch, default_budget, plan_batches
 from .spec import PAST_STORE_MODES, PlannedRun, SweepSpec, spec_from_dict
@@ -126,34 +126,7 @@ def directory_store_sets(spec: SweepSpec, sd: SweepDir) -> tuple[SweepSpec, str 
     return spec, None
 
 
-def make_executor(name: str, address: str | None = None, num_cpus: int | None = None, *,
-                  workers: int | None = None, device: str = "cpu", results: str = "shared") -> Any:
-    """The executor called ``name``; ``workers`` (local only) defaults to one per GPU on CUDA, 1 on the CPU.
-
-    ``results`` (Ray only): ``shared`` (tasks write the sweep directory) or ``object-store``.
-    """
-    from .ray import check_results
-
-    check_results(results)
-    if name == "local":
-        if address is not None:
-            raise ConfigError("--address is for --executor ray")
-        if results != "shared":
-            raise ConfigError(f"--results {results} is for --executor ray (the local executor writes the "
-                              "sweep directory itself)")
-        from .local import LocalExecutor
-
-        return LocalExecutor(workers, device)
-    if name == "ray":
-        if workers is not None:
-            raise ConfigError("--workers is for --executor local; Ray places one task per free CPU or GPU itself")
-        from .ray import RayExecutor
-
-        return RayExecutor(address, num_cpus, results=results)
-    raise ConfigError(f"--executor {name!r} is not valid; choose local or ray")
-
-
-def run_sweep(prep: Prepared, executor: Any, events: SweepEvents | None = None) -> SweepEvents:
+def run_sweep(prep: Prepared, executor: Executor, events: SweepEvents | None = None) -> SweepEvents:
     """Run a prepared sweep's batches; the directory's lock is held throughout."""
     events = events or SweepEvents()
     sd = prep.dir.lock(len(prep.spec.runs))

@@ -14,31 +14,33 @@ files it has not seen; it is replaced atomically (write a temporary file, rename
 A run is *running* while its batch's file is locked by a live writer, *failed* when
 its batch raised (the error is kept until the run completes), else *pending*.
 One driver at a time holds the directory's lock (``.index.json.lock``).
+
+Three ideas, three modules: the design in ``sweep.json`` (:mod:`htdyn.sweep.manifest`),
+the driver's lock and index reserve (:mod:`htdyn.sweep.dirlock`), and here the index of
+the runs' states; the batch files are read through :func:`htdyn.io.batchscan.scan_batch_file`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .._version import __version__
-from ..errors import ConfigError, StoreError
-from ..io.diskspace import Reserve, is_disk_full
-from ..io.filelock import WriterLock, describe, holder
+from ..errors import StoreError
+from ..io.batchscan import scan_batch_file
+from ..io.diskspace import is_disk_full
+from ..io.filelock import holder
 from ..io.format import partial_path
 from ..io.runid import run_id
-from .spec import SweepSpec, run_context
+from .dirlock import DriverLock
+from .docfile import write_error, write_json
+from .manifest import SweepManifest, diff_manifest
+from .spec import run_context
 
-__all__ = ["RunState", "SweepDir", "diff_manifest", "STATES"]
+__all__ = ["RunState", "SweepDir", "diff_manifest", "run_ids_in", "STATES"]
 
 STATES = ("done", "running", "failed", "pending")
 INDEX_KEYS = ("done", "files", "failed", "running")
-#: bytes the driver holds beside index.json, given back to update it when the disk fills (plus per run)
-INDEX_RESERVE_BYTES, INDEX_RESERVE_PER_RUN = 128 << 10, 512
 
 
 @dataclass
@@ -51,55 +53,10 @@ class RunState:
     error: str | None = None
 
 
-def _write_json(path: Path, doc: Any) -> None:
-    """Replace ``path`` by ``doc`` atomically (a temporary file, then a rename); a failed write removes
-    its temporary file and leaves the old file as it was."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(doc, fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _read_json(path: Path, what: str) -> Any:
-    """``path``'s JSON document, None when it does not exist; ``what`` names it in errors."""
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"{str(path)!r} cannot be read ({exc}); it is {what}") from None
-
-
-def _write_error(path: Path, exc: OSError) -> StoreError:
-    if is_disk_full(exc):
-        return StoreError(f"the disk holding {str(path)!r} is full; it was left as it was: free some space "
-                          "and run again")
-    return StoreError(f"cannot write {str(path)!r}: {exc.strerror or exc}")
-
-
-def diff_manifest(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """What changed between two manifests, as 'key: old -> new' lines (dotted keys)."""
-    out = []
-    for k in sorted(set(old) | set(new), key=str):
-        a, b = old.get(k, "(unset)"), new.get(k, "(unset)")
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += diff_manifest(a, b, f"{prefix}{k}.")
-        elif a != b:
-            out.append(f"{prefix}{k}: {json.dumps(a)} -> {json.dumps(b)}")
-    return out
-
-
 @dataclass
-class SweepDir:
-    """A sweep directory on disk (see the module docstring)."""
+class SweepDir(SweepManifest, DriverLock):
+    """A sweep directory on disk (see the module docstring): its manifest (:class:`SweepManifest`),
+    the driver's lock (:class:`DriverLock`) and the index of its runs' states (here)."""
 
     root: Path
     index: dict = field(default_factory=dict)
@@ -112,8 +69,6 @@ class SweepDir:
         self.rebuilt: str | None = None  # why index.json was set aside, when it was
         self.unsaved: str | None = None  # why index.json could not be updated, when it could not
         self.index = self._load_index()
-        self._lock: WriterLock | None = None
-        self._reserve: Reserve | None = None
 
     def _load_index(self) -> dict:
         """``index.json``, or an empty one to be rebuilt from the batch files when it is corrupt.
@@ -143,101 +98,27 @@ class SweepDir:
             doc = {}
         return {k: doc.get(k, {}) for k in INDEX_KEYS}
 
-    # ------------------------------------------------------------------ the design
-    def manifest(self) -> dict | None:
-        return _read_json(self.manifest_path, "the sweep's design (its manifest)")
-
-    def check_spec(self, spec: SweepSpec, force: bool = False) -> list[str]:
-        """Refuse a spec whose runs do not include every run planned before (unless ``force``).
-
-        Adding values to an axis (or repeats) keeps every old run, so it is accepted and
-        the done runs are reused.  Returns the changes (empty for the same spec).
-        """
-        if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"sweep directory {str(self.root)!r} is a file")
-        old = self.manifest()
-        if old is None:
-            if self.root.is_dir() and any(p.name not in (".index.json.lock",) for p in self.root.iterdir()):
-                raise StoreError(f"{str(self.root)!r} is not empty and holds no sweep.json; "
-                                 "give a new or empty directory (-o)")
-            return []
-        changes = diff_manifest(old.get("design", {}), spec.manifest())
-        if not changes:
-            return []
-        kept = {r.id for r in spec.runs}
-        lost = [i for i in old.get("run_ids", []) if i not in kept]
-        if lost and not force:
-            shown = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more" if len(changes) > 3 else "")
-            raise ConfigError(f"the spec differs from the one {str(self.root)!r} was made with ({shown}); "
-                              f"{len(lost)} of its runs are not in the new spec. Use a new directory, "
-                              "or pass --force to adopt the new spec (finished files are kept)")
-        return changes
-
-    def write_manifest(self, spec: SweepSpec) -> None:
-        """Write ``sweep.json`` (left alone when it already says the same, so a rerun on a full disk starts)."""
-        doc = {"format": "htdyn-sweep", "format_version": 1, "htdyn_version": __version__,
-               "design": spec.manifest(), "store_sets": spec.store_sets, "run_ids": [r.id for r in spec.runs],
-               "runs": [{"id": r.id, "repeat": r.repeat, "point": r.point, "steps": r.steps} for r in spec.runs]}
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.batches.mkdir(exist_ok=True)
-            with contextlib.suppress(StoreError):
-                if self.manifest() == json.loads(json.dumps(doc)):
-                    return
-            _write_json(self.manifest_path, doc)
-        except OSError as exc:
-            raise _write_error(self.manifest_path, exc) from None
-
-    # ------------------------------------------------------------------ the driver's lock
-    def lock(self, runs: int = 0) -> SweepDir:
-        """Take the directory's lock and a reserve of disk space for updating the index (``runs``: planned)."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._lock = WriterLock(self.index_path).acquire()
-        except StoreError:
-            info = holder(self.index_path) or {}
-            raise StoreError(f"sweep {str(self.root)!r} is being run by {describe(info)}; wait for it, "
-                             "or check it with htdyn sweep status") from None
-        except OSError as exc:
-            raise _write_error(self.root, exc) from None
-        self._reserve_bytes = INDEX_RESERVE_BYTES + INDEX_RESERVE_PER_RUN * runs
-        self._reserve = Reserve(self.root / ".index.json.reserve", self._reserve_bytes)
-        return self
-
-    def unlock(self) -> None:
-        if self._reserve is not None:
-            self._reserve.release()
-            self._reserve = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
-
-    def driver(self) -> dict | None:
-        """The live driver of this directory (host, pid, command), or None."""
-        return holder(self.index_path)
-
     # ------------------------------------------------------------------ the runs
     def save(self) -> None:
         """Write ``index.json``; on a full disk give the reserve back and try again, and when even that
         fails keep going without it (:attr:`unsaved` says why): the index is a cache of the batch
         files, and an old one only lacks the latest failures and the running marks."""
         try:
-            _write_json(self.index_path, self.index)
+            write_json(self.index_path, self.index)
             self.unsaved = None
             return
         except OSError as exc:
-            if not is_disk_full(exc) or self._reserve is None or not self._reserve.held:
-                if self._lock is None:
-                    raise _write_error(self.index_path, exc) from None
-                self.unsaved = str(_write_error(self.index_path, exc))
+            if not is_disk_full(exc) or not self.give_back_reserve():
+                if not self.locked:
+                    raise write_error(self.index_path, exc) from None
+                self.unsaved = str(write_error(self.index_path, exc))
                 return
-        self._reserve.release()
         try:
-            _write_json(self.index_path, self.index)
+            write_json(self.index_path, self.index)
             self.unsaved = None
         except OSError as exc:
-            self.unsaved = str(_write_error(self.index_path, exc))
-        self._reserve = Reserve(self.root / ".index.json.reserve", self._reserve_bytes)  # held again if it fits
+            self.unsaved = str(write_error(self.index_path, exc))
+        self.retake_reserve()  # held again if it fits
 
     def scan(self) -> dict[str, tuple[str, int]]:
         """Done runs (id -> (file, index in file)) from the complete batch files; updates the cache."""
@@ -258,7 +139,7 @@ class SweepDir:
             if files.get(p.name) == sig and p.name in by_file:
                 entries = by_file[p.name]
             else:
-                entries = _read_ids(p)
+                entries = run_ids_in(p)
             seen_files[p.name] = sig
             for rid, i in entries:
                 done.setdefault(rid, (p.name, i))  # the first file holding an id wins (never two)
@@ -276,7 +157,7 @@ class SweepDir:
         """
         out = []
         for p in sorted(self.batches.glob("*.partial.h5")) if self.batches.is_dir() else []:
-            ids = _read_ids(p, checkpointed=True)
+            ids = run_ids_in(p, checkpointed=True)
             if ids:
                 out.append((p.name[: -len(".partial.h5")], [rid for rid, _ in ids]))
         return out
@@ -340,25 +221,13 @@ class SweepDir:
         return partial_path(self.batches / f"{name}.h5")
 
 
-def _read_ids(path: Path, checkpointed: bool = False) -> list[tuple[str, int]]:
+def run_ids_in(path: Path, checkpointed: bool = False) -> list[tuple[str, int]]:
     """(sweep run id, index) of every run of a complete trajectory file; [] for an incomplete one.
 
     ``checkpointed``: of an unfinished file that holds a checkpoint instead ([] for any other).
     """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            complete = f.attrs.get("status") == "complete"
-            wanted = (not complete and "checkpoints" in f) if checkpointed else complete
-            if not wanted:
-                return []
-            sim = json.loads(f.attrs["config_json"])
-            ctx = run_context(sim)
-            out = []
-            for name in sorted(f["runs"]):
-                g = f["runs"][name]
-                out.append((run_id(json.loads(g.attrs["config_json"]), ctx), int(g.attrs["index"])))
-            return out
-    except (OSError, KeyError, ValueError):
+    scan = scan_batch_file(path, checkpointed)
+    if scan is None:
         return []  # unreadable or not a trajectory: never taken as done
+    ctx = run_context(scan.config)
+    return [(run_id(run, ctx), index) for run, index in scan.runs]

@@ -9,12 +9,14 @@ GPU by default) or to ``cores // N`` BLAS threads on the CPU.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from ..errors import ConfigError
 from .events import SweepEvents
 from .index import SweepDir
 from .plan import Batch
-from .pool import WorkerPool, make_slots, visible_gpus
+from .pool import WorkerPool
+from .slots import make_slots, visible_gpus
 from .spec import SweepSpec
 from .worker import execute_batch
 
@@ -50,6 +52,16 @@ class LocalExecutor:
             raise ConfigError(f"--workers {workers} is not valid; give a number of worker processes >= 1")
         self.workers = default_workers(device) if workers is None else workers
         self.device, self.devices = device, devices
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], device: str) -> LocalExecutor:
+        """From the registry's options (``workers``) and the sweep's device."""
+        return cls(options["workers"], device)
+
+    @property
+    def runs_here(self) -> bool:
+        """Always: the batches run on this host's devices."""
+        return True
 
     @property
     def per_device(self) -> int:

@@ -24,6 +24,8 @@ driver alone decides) and take SIGTERM as an interrupt: the batch's partial file
 marked interrupted, the worker exits.  On Linux a worker is killed when the driver
 dies however it dies (``PR_SET_PDEATHSIG``); elsewhere a thread checks for it; and a
 worker whose pipe breaks (it reports progress every 0.2 s) exits too.
+
+Which GPU and how many threads a slot gets is :mod:`htdyn.sweep.slots`' (re-exported here).
 """
 
 from __future__ import annotations
@@ -40,100 +42,14 @@ from multiprocessing import connection, get_context
 from typing import Any
 
 from ..errors import HtdynError, StopRequest
+from .slots import THREAD_VARS, Slot, cpu_cores, make_slots, visible_gpus
 
 __all__ = ["Slot", "WorkerPool", "PoolEvent", "WorkerStartError", "make_slots", "visible_gpus", "cpu_cores",
            "THREAD_VARS"]
 
-#: the BLAS thread-count variables a worker's slot sets
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 class WorkerStartError(HtdynError):
     """A worker process died before it was ready (a broken environment, not a bad batch)."""
-
-
-@dataclass(frozen=True)
-class Slot:
-    """What one worker is bound to: a GPU (``CUDA_VISIBLE_DEVICES``) and/or a BLAS thread count."""
-
-    index: int
-    device: str | None = None
-    threads: int | None = None
-
-    def env(self) -> dict[str, str]:
-        out = {} if self.device is None else {"CUDA_VISIBLE_DEVICES": self.device}
-        if self.threads is not None:
-            out.update({k: str(self.threads) for k in THREAD_VARS})
-        return out
-
-
-def cpu_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def visible_gpus() -> list[str] | None:
-    """The GPUs a worker can be bound to: ``CUDA_VISIBLE_DEVICES``'s entries when it is set,
-    else ``0 .. k-1`` for the k GPUs ``nvidia-smi -L`` (or CuPy, or torch) lists; None if unknown."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    n = _nvidia_smi_count()
-    if n is None:
-        n = _library_gpu_count()
-    return None if n is None else [str(i) for i in range(n)]
-
-
-def _nvidia_smi_count() -> int | None:
-    import shutil
-    import subprocess
-
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return None
-    try:
-        r = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if r.returncode != 0:
-        return None
-    return sum(line.startswith("GPU ") for line in r.stdout.splitlines())
-
-
-def _library_gpu_count() -> int | None:
-    from importlib.util import find_spec
-
-    if find_spec("cupy") is not None:
-        try:
-            import cupy
-
-            return int(cupy.cuda.runtime.getDeviceCount())
-        except Exception:  # no driver, no GPU: try the next
-            pass
-    if find_spec("torch") is not None:
-        try:
-            import torch
-
-            return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
-        except Exception:
-            pass
-    return None
-
-
-def make_slots(workers: int, device: str, devices: list[str] | None = None) -> list[Slot]:
-    """One slot per worker: GPUs dealt round-robin (CUDA, or ``devices`` given), the CPU's cores split.
-
-    On CUDA worker i gets ``devices[i % len(devices)]`` (``devices`` defaults to
-    :func:`visible_gpus`; when they are unknown no ``CUDA_VISIBLE_DEVICES`` is set). On
-    the CPU each worker gets ``max(1, cores // workers)`` BLAS threads.
-    """
-    if device == "cuda" and devices is None:
-        devices = visible_gpus() or None
-    threads = max(1, cpu_cores() // workers) if device != "cuda" else None
-    return [Slot(i, None if not devices else devices[i % len(devices)], threads) for i in range(workers)]
 
 
 @contextmanager

@@ -28,23 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..io.atomic import write_bytes_atomic
 from ..io.format import partial_path
 from .events import SweepEvents
+from .executors import RESULTS, check_results
 from .index import SweepDir
 from .plan import Batch
 from .spec import SweepSpec
 from .worker import execute_batch
 
 __all__ = ["RayExecutor", "RESULTS", "check_results", "write_batch_file"]
-
-RESULTS = ("shared", "object-store")
-
-
-def check_results(results: str) -> None:
-    """``--results`` must be one of :data:`RESULTS`."""
-    if results not in RESULTS:
-        raise ConfigError(f"--results {results!r} is not valid; choose {' or '.join(RESULTS)}")
-
 
 class RayExecutor:
     """Runs batches as Ray tasks; see the module docstring.
@@ -65,6 +58,21 @@ class RayExecutor:
         check_results(results)
         self.address, self.num_cpus, self.cpus_per_task = address, num_cpus, cpus_per_task
         self.results = results
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], device: str) -> RayExecutor:
+        """From the registry's options (``address``, ``num_cpus``, ``results``); Ray places the devices."""
+        return cls(options["address"], options["num_cpus"], results=options["results"])
+
+    @property
+    def per_device(self) -> int:
+        """1: Ray places each task where its declared memory fits."""
+        return 1
+
+    @property
+    def runs_here(self) -> bool:
+        """A local runtime runs on this host; a cluster's workers may have the GPUs this host lacks."""
+        return not self.address
 
     def describe(self) -> str:
         """One line for ``--dry-run``: where the tasks run and how their results come back."""
@@ -142,33 +150,9 @@ def write_batch_file(dest: Path, data: Any) -> Path:
 
     ``data`` is any buffer (the task's ``uint8`` array, read without a copy from Ray's
     object store).  A crash leaves at most the partial name (never taken as done) and a
-    failed write removes it.
+    failed write removes it (:func:`htdyn.io.atomic.write_bytes_atomic`).
     """
-    part = partial_path(dest)
-    try:
-        with open(part, "wb") as fh:
-            fh.write(memoryview(data).cast("B"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, dest)
-    finally:
-        if part.exists():
-            part.unlink()
-    _fsync_dir(dest.parent)
-    return dest
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_bytes_atomic(dest, data, tmp=partial_path(dest))
 
 
 def _task(sim: Any, dest: str, threads: int = 1) -> dict:

@@ -48,8 +48,6 @@ def execute_batch(sim: SimConfig, dest: str, progress: Callable[[int], None] | N
 
 def resumable(sim: SimConfig, dest: str) -> bool:
     """Whether ``dest``'s unfinished file is this batch's, holds a checkpoint, and nobody writes it."""
-    import json
-
     from ..errors import StoreError
     from ..io.format import partial_path
     from ..io.reader import Trajectory
@@ -60,7 +58,7 @@ def resumable(sim: SimConfig, dest: str) -> bool:
     try:
         with Trajectory(part) as traj:
             live = traj.writer is not None and traj.writer["alive"]
-            same = json.loads(traj.f.attrs["config_json"]) == sim.to_dict()
+            same = traj.config == sim.to_dict()
             return "checkpoints" in traj.f and same and not live
     except (StoreError, OSError, KeyError, ValueError):
         return False
