@@ -21,7 +21,7 @@ __all__ = ["recorded_steps", "layer_notes", "online_rows"]
 
 def recorded_steps(run: Any) -> list[int]:
     """A watched layer stored without W (``store`` scalars or spectra): the steps of its recorded metrics."""
-    return [int(t) for t in run.g["metrics/steps"][()]] if run.unit == "layer" and "metrics" in run.g else []
+    return [int(t) for t in run.metric_steps] if run.unit == "layer" else []  # a layer has no eval steps
 
 
 def layer_notes(traj: Any, sets: Sequence[str]) -> list[str]:
@@ -43,11 +43,11 @@ def layer_notes(traj: Any, sets: Sequence[str]) -> list[str]:
 def online_rows(run: Any, sets: Sequence[str], todo: Sequence[int], ident: dict,
                 progress: Callable | None = None) -> list[dict]:
     """The rows of a watched layer stored without W: its recorded online metrics, by set."""
-    mg = run.g["metrics"]
-    at = {int(t): i for i, t in enumerate(mg["steps"][()])}
+    mg = run.metrics
+    at = {int(t): i for i, t in enumerate(run.metric_steps)}
     have = [s for s in SETS if s in sets and SETS[s].online and all(k.name in mg for k in SETS[s].keys
                                                                        if not k.needs_beta)]
-    cols = {k.name: mg[k.name][()] for s in have for k in SETS[s].keys if not k.needs_beta}
+    cols = {k.name: mg[k.name] for s in have for k in SETS[s].keys if not k.needs_beta}
     rows = []
     for t in todo:
         for s in have:

@@ -41,8 +41,8 @@ def info(path: Path = typer.Argument(..., metavar="FILE", help="A trajectory fil
         _info_table(traj)
         if traj.absent():
             out.print(Text(f"layers of a watched model: no {', '.join(traj.absent())}"))
-        if "analysis" in traj.f:
-            out.print(Text(f"analysis group: {', '.join(sorted(traj.f['analysis'].keys()))}"))
+        if traj.analysis_groups:
+            out.print(Text(f"analysis group: {', '.join(traj.analysis_groups)}"))
 
 
 def _info_table(traj: object) -> None:

@@ -81,7 +81,6 @@ def run(
 
 
 def _resume(path: Path, quiet: bool) -> None:
-    import json
 
     from ..config import from_dict
     from ..io.reader import open as open_traj
@@ -89,7 +88,7 @@ def _resume(path: Path, quiet: bool) -> None:
 
     if path.exists():
         with open_traj(path) as traj:  # the bar's length: every step of the simulation (finished ones are skipped)
-            total = _total_steps(from_dict(json.loads(traj.f.attrs["config_json"])))
+            total = _total_steps(from_dict(traj.config))
     else:
         total = 0
     with progress(console, f"resume {path.name}", total, "steps", quiet) as advance, StopSignals() as stop:

@@ -133,7 +133,7 @@ def figure(paths: list, out: os.PathLike, steps: int) -> list:
             for i in range(src.n_runs):
                 rv = src.run(i)
                 m = rv.run.metrics
-                ax.plot(rv.run.g["metrics/steps"][()], m["alpha_hill"], "o-", ms=2,
+                ax.plot(rv.run.metric_steps, m["alpha_hill"], "o-", ms=2,
                         label=f"layer {rv.run.label} ({rv.shape[0]}x{rv.shape[1]})")
                 st, _, edges, H = log_esd_histograms(rv, BINS)
                 hax = axes[i + 1, j]

@@ -149,6 +149,22 @@ class Trajectory:
         """The simulation config as plain data."""
         return json.loads(self.f.attrs["config_json"])
 
+    @property
+    def has_checkpoints(self) -> bool:
+        """Whether the file holds a training checkpoint (``htdyn run --resume`` can continue it)."""
+        return "checkpoints" in self.f
+
+    @property
+    def analysis_groups(self) -> list[str]:
+        """The metric sets ``htdyn analyze`` stored in ``/analysis`` (empty when it was not analysed)."""
+        return sorted(self.f["analysis"].keys()) if "analysis" in self.f else []
+
+    @property
+    def destination(self) -> str | None:
+        """The name an unfinished (``.partial``) file takes when it completes, or None if not recorded."""
+        d = self.f.attrs.get("destination")
+        return None if d is None else str(py_value(d))
+
     @cached_property
     def runs(self) -> list[Run]:
         g = self.f["runs"]

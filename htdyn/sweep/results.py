@@ -120,7 +120,7 @@ class Sweep:
         for path, runs in by_file.items():
             with open_traj(path) as traj:
                 by_index = {x.index: x for x in traj.runs}
-                extra = _feature_results(path) if "analysis" in traj.f else {}
+                extra = _feature_results(path) if traj.analysis_groups else {}
                 for r in runs:
                     new = self._rows(r, by_index[r.index])
                     for row in new:

@@ -59,6 +59,6 @@ def resumable(sim: SimConfig, dest: str) -> bool:
         with Trajectory(part) as traj:
             live = traj.writer is not None and traj.writer["alive"]
             same = traj.config == sim.to_dict()
-            return "checkpoints" in traj.f and same and not live
+            return traj.has_checkpoints and same and not live
     except (StoreError, OSError, KeyError, ValueError):
         return False

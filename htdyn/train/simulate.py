@@ -295,7 +295,6 @@ def resume(path: str | os.PathLike, *, on_step: Callable[[StepInfo], None] | Non
         The file is complete, being written, or was made with user-supplied
         data or initial weights (which it does not hold in full).
     """
-    import json
 
     from ..config import from_dict
     from ..io.reader import Trajectory
@@ -310,7 +309,7 @@ def resume(path: str | os.PathLike, *, on_step: Callable[[StepInfo], None] | Non
                 "/data/user") for r in traj.runs):
             raise StoreError(f"{str(part)!r} was made with user-supplied data or initial weights, "
                              "which it does not hold exactly: it cannot be resumed; run it again")
-        raw = json.loads(traj.f.attrs["config_json"])
+        raw = traj.config
     config = from_dict(raw)
     backend = get_backend(config.device, config.dtype, config.backend)
     writer = TrajectoryWriter.reopen(part, dest, config)
@@ -328,7 +327,7 @@ def _resume_paths(path: Path) -> tuple[Path, Path]:
         path = partial_path(path)
     if path.exists() and path.name.endswith(".partial" + path.suffix):
         with Trajectory(path) as traj:
-            dest = path.with_name(str(traj.f.attrs.get("destination", path.name.replace(".partial", ""))))
+            dest = path.with_name(traj.destination or path.name.replace(".partial", ""))
         return path, dest
     if path.exists() and partial_path(path).exists():
         return partial_path(path), path
