@@ -57,6 +57,17 @@ class MPFit:
     tw : Tracy-Widom scale of the bulk law's edge
     r : deflation rank, the number of outliers per matrix (``(n - n_bulk) M / n``)
     q_bulk : aspect ratio of the deflated bulk law, ``(N - r) / (M - r)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.bulkfit import fit_bulk
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> ev = esd(W)
+    >>> fit = fit_bulk(ev, W.shape)
+    >>> fit.n_out, fit.as_dict()["n_bulk"], len(fit.plot(evals=ev).axes)
+    (0, 200, 1)
     """
 
     sigma2: float
@@ -154,6 +165,30 @@ def fit_bulk(evals: Any, shape: tuple[int, int], *, method: str = "quantile", tw
     Returns
     -------
     MPFit
+
+    References
+    ----------
+    .. [1] V. A. Marchenko & L. A. Pastur, "Distribution of eigenvalues for some sets of random
+       matrices", Math. USSR-Sbornik 1(4), 1967.
+    .. [2] I. M. Johnstone, "On the distribution of the largest eigenvalue in principal components
+       analysis", Ann. Statist. 29(2), 2001 (the Tracy-Widom margin).
+    .. [3] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (MP fits of weight ESDs).
+
+    Examples
+    --------
+    An 800 x 200 Gaussian matrix with entry variance 1/800: the mean eigenvalue ``sigma2`` is 1 and
+    the edges are ``(1 -/+ 1/2)^2``:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.bulkfit import fit_bulk
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> fit = fit_bulk(esd(W), W.shape)
+    >>> round(fit.sigma2, 2), fit.Q
+    (1.0, 4.0)
+    >>> bool(abs(fit.lambda_minus - 0.25) < 0.02 and abs(fit.lambda_plus - 2.25) < 0.02)
+    True
     """
     if method not in FIT_METHODS:
         raise ValueError(f"method must be one of {FIT_METHODS}, got {method!r}")

@@ -62,6 +62,20 @@ def hidden_features(X: Any, W: Any, activation: str | Callable[[Any], Any] = "ta
     Returns
     -------
     Z : array (n, h) or (B, n, h), on W's device.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): ``Z = tanh(X W^T / sqrt(d))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.features import hidden_features
+    >>> X = np.random.default_rng(0).standard_normal((5, 4))
+    >>> Z = hidden_features(X, np.zeros((3, 4)))  # tanh(0) = 0
+    >>> Z.shape, float(abs(Z).max())
+    ((5, 3), 0.0)
     """
     xp, W = as_float(W, dtype)
     X = like(xp, X, W.dtype)
@@ -122,6 +136,24 @@ def kernel_target_alignment(Z: Any, y: Any, *, centered: bool = False, dtype: st
     -----
     Cost ``O(n h min(n, h))`` for the Gram matrix, memory ``min(n, h)^2``; the n x n kernel is
     never formed when ``h < n``.  Round-off: relative ``~ 1e-15 * sqrt(min(n, h))`` in float64.
+
+    References
+    ----------
+    .. [1] N. Cristianini, J. Shawe-Taylor, A. Elisseeff & J. Kandola, "On kernel-target alignment",
+       NeurIPS 2002.
+    .. [2] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657):
+       KTA of the hidden features, uncentred.
+
+    Examples
+    --------
+    Features equal to the target align perfectly (``y^T y y^T y / (||y y^T||_F ||y||^2) = 1``):
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.features import kernel_target_alignment
+    >>> y = np.array([1.0, -1.0, 2.0])
+    >>> round(float(kernel_target_alignment(y[:, None], y)), 6)
+    1.0
     """
     xp, Z = as_float(Z, dtype)
     y = like(xp, y, Z.dtype)
@@ -156,6 +188,18 @@ def feature_stable_rank(Z: Any, *, centered: bool = False, dtype: str | None = "
     Returns
     -------
     float, or array (B,) for stacked Z.
+
+    References
+    ----------
+    .. [1] M. Rudelson & R. Vershynin, "Sampling from large matrices: an approach through geometric
+       functional analysis", J. ACM 54(4), 2007 (the stable rank ``||Z||_F^2 / ||Z||_2^2``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.features import feature_stable_rank
+    >>> float(feature_stable_rank(np.eye(5))), float(feature_stable_rank(np.ones((5, 3))))
+    (5.0, 1.0)
     """
     xp, Z = as_float(Z, dtype)
     if centered:

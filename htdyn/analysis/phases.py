@@ -125,6 +125,16 @@ class PhaseResult:
     phase : one of :data:`PHASES`
     features : the numbers the rule used (and a few more), see :func:`phase_features`
     reason : which step of the rule fired, with the deciding numbers
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.phases import classify_phase
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> res = classify_phase(esd(W), W.shape)
+    >>> res.index, res.as_dict()["phase"], len(res.plot().axes)
+    (0, 'random-like', 1)
     """
 
     phase: str
@@ -308,6 +318,30 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
     Returns
     -------
     PhaseResult
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (the "5+1 phases of training").
+    .. [2] C. H. Martin & M. W. Mahoney, "Traditional and heavy-tailed self regularization in neural
+       network models", ICML 2019.
+    .. [3] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657):
+       the phases the spectra pass through.
+
+    Examples
+    --------
+    A Gaussian matrix is random-like; a strong rank-one term adds a spike:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.phases import classify_phase
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((800, 200)) / np.sqrt(800)
+    >>> u, v = rng.standard_normal(800), rng.standard_normal(200)
+    >>> W = X + 3 * np.outer(u / np.linalg.norm(u), v / np.linalg.norm(v))
+    >>> classify_phase(esd(X), X.shape).phase, classify_phase(esd(W), W.shape).phase
+    ('random-like', 'bulk+spikes')
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention {convention!r}: choose from {', '.join(CONVENTIONS)}")

@@ -116,6 +116,36 @@ def count_spikes(evals: Any, shape: tuple[int, int], *, sigma2: float | None = N
         :func:`fit_bulk` if None
     tw_scales : margin in Tracy-Widom scales (rule ``"tw"``)
     rule : ``"tw"`` or ``"ww"``
+
+    Returns
+    -------
+    SpikeCount
+        ``count``, the ``threshold`` used, the bulk edge ``lambda_plus``, ``sigma2`` and the rule.
+
+    References
+    ----------
+    .. [1] F. Benaych-Georges & R. R. Nadakuditi, "The eigenvalues and eigenvectors of finite, low
+       rank perturbations of large random matrices", Adv. Math. 227(1), 2011.
+    .. [2] I. M. Johnstone, "On the distribution of the largest eigenvalue in principal components
+       analysis", Ann. Statist. 29(2), 2001.
+    .. [3] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657):
+       the spike that one large step plants.
+
+    Examples
+    --------
+    Pure noise has no spike; a rank-one term of strength 3, above the BGN threshold
+    ``(M/N)^(1/4) = 0.71``, gives one:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.spikes import count_spikes
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((800, 200)) / np.sqrt(800)
+    >>> u, v = rng.standard_normal(800), rng.standard_normal(200)
+    >>> W = X + 3 * np.outer(u / np.linalg.norm(u), v / np.linalg.norm(v))
+    >>> count_spikes(esd(X), X.shape).count, count_spikes(esd(W), W.shape).count
+    (0, 1)
     """
     if rule not in SPIKE_RULES:
         raise ValueError(f"rule must be one of {SPIKE_RULES}, got {rule!r}")
@@ -158,6 +188,21 @@ def mp_soft_rank(evals: Any, shape: tuple[int, int], *, sigma2: float | None = N
     ``lambda_+`` is the bulk edge of :func:`fit_bulk` (or of the split at the given sigma2).
     About 1 for a random-like spectrum (slightly above: lambda_max sits ~1.2 TW scales below
     lambda_+), and it falls as spikes grow.
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021.
+
+    Examples
+    --------
+    A bulk with edge near 2.25 and one eigenvalue at 4.5: ``R_mp = 2.25 / 4.5``:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.spikes import mp_soft_rank
+    >>> ev = np.r_[np.linspace(0.3, 2.2, 199), 4.5]
+    >>> round(mp_soft_rank(ev, (800, 200), sigma2=1.0), 2)
+    0.5
     """
     xp, ev = check_evals(evals, "mp", layout="pooled")
     if sigma2 is None:
@@ -191,6 +236,29 @@ def bgn_threshold(shape: tuple[int, int], s: float = 1.0) -> float:
 
     In MM's units this is ``spike_min(Q) = Q^(-1/4)``; it is the BBP threshold
     (Baik, Ben Arous & Peche 2005) of the corresponding spiked covariance.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Shape of W (either orientation).
+    s : float
+        Standard deviation of the noise entries.
+
+    Returns
+    -------
+    float
+        ``theta_c = s (N M)^(1/4)``.
+
+    References
+    ----------
+    .. [1] F. Benaych-Georges & R. R. Nadakuditi, "The eigenvalues and eigenvectors of finite, low
+       rank perturbations of large random matrices", Adv. Math. 227(1), 2011.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.spikes import bgn_threshold
+    >>> round(bgn_threshold((2000, 500), s=2000 ** -0.5), 4)  # (M / N)^(1/4) = 0.25^(1/4)
+    0.7071
     """
     N, M, _ = aspect(shape)
     return s * (N * M) ** 0.25
@@ -207,6 +275,36 @@ def bgn_outlier(theta: Any, shape: tuple[int, int], s: float = 1.0, *, squared: 
     ``squared=True`` returns ``s_1^2``, the top eigenvalue of the raw W^T W (divide by N for
     the 1/N-normalised spectrum: ``s^2 (c + theta_bar^2)(1 + 1/theta_bar^2)``, MM's
     ``spike_lmax``).  Vectorised over ``theta``.
+
+    Parameters
+    ----------
+    theta : float or array
+        Spike strength(s) in W's units.
+    shape : (int, int)
+        Shape of W.
+    s : float
+        Standard deviation of the noise entries.
+    squared : bool
+        Return ``s_1^2`` instead of ``s_1``.
+
+    Returns
+    -------
+    float or array
+        The predicted top singular value (or its square).
+
+    References
+    ----------
+    .. [1] F. Benaych-Georges & R. R. Nadakuditi, "The eigenvalues and eigenvectors of finite, low
+       rank perturbations of large random matrices", Adv. Math. 227(1), 2011.
+
+    Examples
+    --------
+    With ``s = 1/sqrt(N)``, ``c = 1/4`` and ``theta = 3``: ``sqrt((1 + 9)(1/4 + 9)) / 3 = 3.21``;
+    below the threshold the prediction is the bulk edge ``1 + sqrt(c) = 1.5``:
+
+    >>> from htdyn.analysis.spikes import bgn_outlier
+    >>> round(bgn_outlier(3.0, (2000, 500), s=2000 ** -0.5), 2), round(bgn_outlier(0.5, (2000, 500), s=2000 ** -0.5), 2)
+    (3.21, 1.5)
     """
     tb, c, N = _bgn_normalise(theta, shape, s)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -229,6 +327,19 @@ def bgn_overlaps(theta: Any, shape: tuple[int, int], s: float = 1.0) -> tuple[An
 
     and 0 below threshold (the top vectors are then asymptotically orthogonal to u, v).
     For a square matrix (c = 1) the two coincide.  Vectorised over ``theta``.
+
+    References
+    ----------
+    .. [1] F. Benaych-Georges & R. R. Nadakuditi, "The eigenvalues and eigenvectors of finite, low
+       rank perturbations of large random matrices", Adv. Math. 227(1), 2011.
+
+    Examples
+    --------
+    At ``theta_bar = 3``, ``c = 1/4``: ``1 - (c + 9)/(9 * 10) = 0.897`` and ``1 - c (1 + 9)/(9 (9 + c)) = 0.970``:
+
+    >>> from htdyn.analysis.spikes import bgn_overlaps
+    >>> [round(o, 3) for o in bgn_overlaps(3.0, (2000, 500), s=2000 ** -0.5)]
+    [0.897, 0.97]
     """
     tb, c, _ = _bgn_normalise(theta, shape, s)
     t2 = tb**2
@@ -254,6 +365,20 @@ def bgn_strength(lam: Any, shape: tuple[int, int], sigma2: float) -> Any:
 
     the larger root; at or below the edge ``l <= (1 + sqrt c)^2`` it returns the critical
     strength ``c^(1/4)``.  Vectorised.
+
+    References
+    ----------
+    .. [1] F. Benaych-Georges & R. R. Nadakuditi, "The eigenvalues and eigenvectors of finite, low
+       rank perturbations of large random matrices", Adv. Math. 227(1), 2011.
+
+    Examples
+    --------
+    The round trip through :func:`bgn_outlier` (``l = 10 * 9.25 / 9``, ``sigma2 = 1``):
+
+    >>> from htdyn.analysis.spikes import bgn_outlier, bgn_strength
+    >>> lam = bgn_outlier(3.0, (2000, 500), s=2000 ** -0.5, squared=True)
+    >>> round(float(bgn_strength(lam, (2000, 500), 1.0)), 9)
+    3.0
     """
     N, M, _ = aspect(shape)
     c = M / N

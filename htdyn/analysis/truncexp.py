@@ -23,6 +23,25 @@ def trunc_mean(xp: Any, t: Any) -> Any:
 
     |t| < 0.1: Bernoulli series to t^9 (next term < 1e-19); otherwise the closed form, whose
     cancellation costs ~ eps / (t h) < 1e-14 relative there.
+
+    Parameters
+    ----------
+    xp : array namespace (numpy, CuPy, torch through array-api-compat)
+    t : array
+        Rates.
+
+    Returns
+    -------
+    array
+        ``h(t)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.truncexp import trunc_mean
+    >>> h = trunc_mean(np, np.array([0.0, 1.0]))
+    >>> float(h[0]), bool(np.isclose(h[1], 1 - 1 / (np.e - 1)))
+    (0.5, True)
     """
     small = xp.abs(t) < 0.1
     ts = xp.where(small, 1.0, t)
@@ -51,6 +70,29 @@ def solve_trunc_mean(xp: Any, r: Any) -> Any:
     lies in [0, 1/r]; r > 1/2 is solved by symmetry.  This is the score equation of the
     exponential (and, in log variables, the power law) truncated to a finite interval:
     mean(u)/L = h(beta L) for u in [0, L].
+
+    Parameters
+    ----------
+    xp : array namespace
+    r : array
+        Targets in (0, 1).
+
+    Returns
+    -------
+    array
+        ``t`` with ``h(t) = r``.
+
+    References
+    ----------
+    .. [1] A. Clauset, C. R. Shalizi & M. E. J. Newman, "Power-law distributions in empirical data",
+       SIAM Review 51(4), 2009 (the MLE of a truncated power law in log variables).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.truncexp import solve_trunc_mean, trunc_mean
+    >>> solve_trunc_mean(np, trunc_mean(np, np.array([2.0, -3.0]))).round(12).tolist()
+    [2.0, -3.0]
     """
     flip = r > 0.5
     q = xp.where(flip, 1.0 - r, r)

@@ -1,8 +1,11 @@
 """Teaching demos: each runs in under a minute on 2 CPU cores at a reduced size and leaves pictures on disk.
 
 >>> from htdyn import demos
->>> res = demos.run("one-step-spike")        # figures in outputs/demos/one-step-spike/
->>> print(res.text); res.numbers["adam_lr0.3_spike"]
+>>> res = demos.run("one-step-spike")        # doctest: +SKIP
+>>> print(res.text); res.numbers["adam_lr0.3_spike"]  # doctest: +SKIP
+
+(The figures go to outputs/demos/one-step-spike/; the demos take up to a minute, so these lines are
+not run as doctests: tests/ runs the demos.)
 
 ``htdyn demo --list`` lists them; ``htdyn demo NAME`` runs one and prints what to look at.
 """

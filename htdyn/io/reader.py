@@ -1,6 +1,6 @@
 """Lazy reading of trajectory files.
 
->>> with htdyn.open("outputs/demo.h5") as traj:
+>>> with htdyn.open("outputs/demo.h5") as traj:      # doctest: +SKIP
 ...     print(traj)                       # what the file holds
 ...     run = traj.runs[0]
 ...     run.steps                         # snapshot steps written

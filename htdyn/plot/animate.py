@@ -44,7 +44,14 @@ HIDDEN = COUNT_FLOOR / 10
 
 
 def has_ffmpeg() -> bool:
-    """Whether MP4 animations can be written (``ffmpeg`` on the PATH)."""
+    """Whether MP4 animations can be written (``ffmpeg`` on the PATH).
+
+    Examples
+    --------
+    >>> from htdyn.plot import has_ffmpeg
+    >>> has_ffmpeg() in (True, False)
+    True
+    """
     return shutil.which("ffmpeg") is not None
 
 

@@ -98,6 +98,26 @@ def save(fig: Any, stem: str | os.PathLike, formats: Sequence[str] = FORMATS) ->
 
     The parent directory is created.  A file is written under a temporary name and
     renamed, so an existing figure is replaced only by a complete one.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    stem : str or path
+        The path without the extension.
+    formats : sequence of str
+        Extensions to write.
+
+    Returns
+    -------
+    list of Path
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from htdyn.plot import save
+    >>> import tempfile
+    >>> [p.name for p in save(Figure(), f"{tempfile.mkdtemp()}/empty")]
+    ['empty.png', 'empty.pdf']
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -78,7 +78,14 @@ def plot_metrics(src: str | os.PathLike | Source, run: int = 0, *, fig: Any = No
 
     Examples
     --------
-    >>> fig = plot_metrics("outputs/demo.h5", run=0)  # doctest: +SKIP
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import plot_metrics
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/tiny.h5", eval={"metrics": ["powerlaw"]})
+    >>> path = htdyn.simulate(sim).path
+    >>> fig = plot_metrics(path, run=0)  # losses, network losses, alpha_Hill, alpha_KS, KTA
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['MSE', 'MSE', '$\\alpha_{\\rm Hill}$', '$\\alpha_{\\rm KS}$', 'cosine / KTA']
     """
     source, own = open_source(src)
     try:

@@ -31,6 +31,40 @@ def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | Non
     ``t - 1 = step`` (default: the second stored update, where the paper's t = 2 shows the
     update riding the spike; the first if only one is stored).  ``fig``: a Figure or SubFigure
     to draw into.  Returns the Figure.
+
+    Parameters
+    ----------
+    src : str, path or Source
+        A trajectory file (or an open :class:`~htdyn.plot.source.Source`).
+    run : int
+        The run index.
+    step : int, optional
+        ``t - 1`` (see above).
+    k : int
+        How many singular vectors of each.
+    fig : optional
+        A Figure or SubFigure to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the overlaps of the singular
+       vectors of W and of the update M.
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import plot_overlaps
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/tiny.h5")  # a 3-step run
+    >>> path = htdyn.simulate(sim).path
+    >>> fig = plot_overlaps(path, step=1)
+    >>> len(fig.axes)  # four maps and a colour bar
+    5
     """
     source, own = open_source(src)
     try:
@@ -73,7 +107,36 @@ def plot_update_spectra(src: str | os.PathLike | Source, run: int = 0, steps: Se
                         *, k: int = 20, fig: Any = None) -> Any:
     """Top-k singular values of the updates at ``steps`` (default: up to 6 spread over the stored ones),
     and the update's stable rank ``||M||_F^2 / ||M||_2^2`` against step.  ``fig``: a Figure or
-    SubFigure to draw into.  Returns the Figure."""
+    SubFigure to draw into.  Returns the Figure.
+
+    Parameters
+    ----------
+    src : str, path or Source
+        A trajectory file (or an open :class:`~htdyn.plot.source.Source`).
+    run : int
+        The run index.
+    steps : sequence of int, optional
+        The updates to draw.
+    k : int
+        How many singular values of each.
+    fig : optional
+        A Figure or SubFigure to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import plot_update_spectra
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/tiny.h5")  # a 3-step run
+    >>> path = htdyn.simulate(sim).path
+    >>> fig = plot_update_spectra(path)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['singular values of the updates', 'update stable rank']
+    """
     source, own = open_source(src)
     try:
         rv = source.run(run)

@@ -47,7 +47,36 @@ def powerlaw_ccdf(fit: Any, x: np.ndarray, n: int | None = None) -> np.ndarray:
 
 
 def plot_powerlaw_fit(fit: Any, ax: Any = None, *, evals: Any = None) -> Any:
-    """The fitted power law's complementary CDF (and the data's, with ``evals``); returns the Figure."""
+    """The fitted power law's complementary CDF (and the data's, with ``evals``); returns the Figure.
+
+    Parameters
+    ----------
+    fit : PowerLawFit
+        From :func:`~htdyn.analysis.powerlaw.fit_hill` or :func:`~htdyn.analysis.powerlaw.fit_ks`.
+    ax : matplotlib Axes, optional
+        Where to draw (default a new Figure).
+    evals : 1-D array, optional
+        The data, whose empirical CCDF is drawn too.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] A. Clauset, C. R. Shalizi & M. E. J. Newman, "Power-law distributions in empirical data",
+       SIAM Review 51(4), 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.powerlaw import fit_hill
+    >>> from htdyn.plot import plot_powerlaw_fit
+    >>> x = 1 + np.random.default_rng(0).pareto(1.5, 1000)
+    >>> fig = plot_powerlaw_fit(fit_hill(x), evals=x)
+    >>> len(fig.axes), fig.axes[0].get_xscale(), fig.axes[0].get_yscale()
+    (1, 'log', 'log')
+    """
     ax, fig, _ = target_axes(ax, 5.0, 3.8)
     top = fit.xmax if fit.xmax is not None else fit.xmin * 1e3
     n = fit.n
@@ -71,7 +100,38 @@ def plot_powerlaw_fit(fit: Any, ax: Any = None, *, evals: Any = None) -> Any:
 
 
 def plot_mp_fit(fit: Any, ax: Any = None, *, evals: Any = None) -> Any:
-    """The fitted Marchenko-Pastur bulk (against the ESD, with ``evals``); returns the Figure."""
+    """The fitted Marchenko-Pastur bulk (against the ESD, with ``evals``); returns the Figure.
+
+    Parameters
+    ----------
+    fit : MPFit
+        From :func:`~htdyn.analysis.mp.fit_bulk`.
+    ax : matplotlib Axes, optional
+        Where to draw (default a new Figure).
+    evals : 1-D array, optional
+        The eigenvalues, drawn as a histogram.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] V. A. Marchenko & L. A. Pastur, "Distribution of eigenvalues for some sets of random
+       matrices", Math. USSR-Sbornik 1(4), 1967.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.mp import fit_bulk
+    >>> from htdyn.plot import plot_mp_fit
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> ev = esd(W)
+    >>> fig = plot_mp_fit(fit_bulk(ev, W.shape), evals=ev)
+    >>> len(fig.axes)
+    1
+    """
     from ..analysis import mp
 
     ax, fig, _ = target_axes(ax, 5.5, 3.8)
@@ -104,7 +164,38 @@ def plot_mp_fit(fit: Any, ax: Any = None, *, evals: Any = None) -> Any:
 
 
 def plot_phase_result(res: Any, ax: Any = None, *, evals: Any = None, shape: tuple[int, int] | None = None) -> Any:
-    """The phase, the rule's reason and what it decided on (the ESD with ``evals``, ``shape``); returns the Figure."""
+    """The phase, the rule's reason and what it decided on (the ESD with ``evals``, ``shape``); returns the Figure.
+
+    Parameters
+    ----------
+    res : PhaseResult
+        From :func:`~htdyn.analysis.phases.classify_phase`.
+    ax : matplotlib Axes, optional
+        Where to draw (default a new Figure).
+    evals, shape : optional
+        The eigenvalues and W's shape, to draw the spectrum under the verdict.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (ESDs, MP fits and the phases).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.phases import classify_phase
+    >>> from htdyn.plot import plot_phase_result
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> ev = esd(W)
+    >>> fig = plot_phase_result(classify_phase(ev, W.shape), evals=ev, shape=W.shape)
+    >>> len(fig.axes)
+    1
+    """
     from ..analysis import mp
 
     ax, fig, _ = target_axes(ax, 6.0, 4.0)

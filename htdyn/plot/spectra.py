@@ -164,6 +164,31 @@ def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str = "E
     :class:`~htdyn.analysis.phases.PhaseResult` of this spectrum, computed if not given).
     The returned dict holds ``edges``, ``counts``, ``n_zero``, ``outliers``, ``marked``,
     ``lambda_plus`` and ``powerlaws`` (the names of the laws drawn).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Where to draw.
+    ev : 1-D array
+        The eigenvalues of ``W^T W``.
+    shape : (int, int)
+        Shape of W (for the MP fit).
+
+    Returns
+    -------
+    dict
+        What was drawn (see above).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.plot import draw_esd
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> drawn = draw_esd(Figure().add_subplot(), esd(W), W.shape)
+    >>> int(drawn["counts"].sum()), len(drawn["outliers"])
+    (200, 0)
     """
     ev = np.sort(np.asarray(ev, dtype=np.float64).reshape(-1))
     pos = ev[ev > 0]
@@ -227,6 +252,42 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
     stored W_t otherwise.  Each panel's title gives the step's phase (Martin & Mahoney's rule,
     and the paper's alpha_Hill < 2 convention where it differs) and PL_Alpha_Hill.  ``ax``:
     one Axes per step to draw into; ``fig``: a Figure or SubFigure to fill.  Returns the Figure.
+
+    Parameters
+    ----------
+    src : str, path or Source
+        A trajectory file (or an open :class:`~htdyn.plot.source.Source`).
+    run : int
+        The run index.
+    steps : sequence of int, optional
+        The steps to draw (default the first and the last stored).
+    bins : int or "fd"
+        Number of bins in log10 lambda, or the Freedman-Diaconis rule.
+    ax, fig : optional
+        Axes (one per step) or a Figure / SubFigure to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (ESDs, MP fits and the phases).
+    .. [2] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657):
+       the ESD before and after training (histogram of log10 lambda).
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import plot_esd
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/tiny.h5")  # a 3-step run
+    >>> path = htdyn.simulate(sim).path
+    >>> fig = plot_esd(path, steps=[0, 3])
+    >>> len(fig.axes)
+    2
     """
     source, own = open_source(src)
     try:
@@ -285,6 +346,32 @@ def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: i
     to its neighbours (uneven snapshots get wider cells), and the phase bar has exactly these
     cells, in a column of its own of the same width as the heat map.  The MP edge of W_0 is
     drawn as a line.  ``fig``: a Figure or SubFigure to draw into.  Returns the Figure.
+
+    Parameters
+    ----------
+    src : str, path or Source
+        A trajectory file (or an open :class:`~htdyn.plot.source.Source`).
+    run : int
+        The run index.
+    bins : int
+        Number of cells along log10 lambda.
+    fig : optional
+        A Figure or SubFigure to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import plot_esd_evolution
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/tiny.h5")  # a 3-step run
+    >>> path = htdyn.simulate(sim).path
+    >>> fig = plot_esd_evolution(path)
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (4, 'ESD evolution, adam lr=1')
     """
     source, own = open_source(src)
     try:

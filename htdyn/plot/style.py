@@ -80,6 +80,25 @@ def style(name: str = "paper") -> StyleContext:
 
     Raises :class:`~htdyn.plot.common.PlotError` (one line naming the valid styles) for an
     unknown name.
+
+    Parameters
+    ----------
+    name : {"paper", "default"}
+
+    Returns
+    -------
+    StyleContext
+        Usable as a context manager.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.plot import plot_powerlaw_fit, style
+    >>> from htdyn.analysis.powerlaw import fit_hill
+    >>> with style("paper"):
+    ...     fig = plot_powerlaw_fit(fit_hill(np.exp(np.arange(10.0))))
+    >>> len(fig.axes)
+    1
     """
     if name not in STYLES:
         raise PlotError(f"unknown figure style {name!r}; choose from {', '.join(STYLES)}")

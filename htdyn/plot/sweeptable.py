@@ -138,7 +138,27 @@ def column(df: Any, *names: str) -> str | None:
 
 
 def final_rows(df: Any, step: int | str = "last") -> Any:
-    """The rows of each run at ``step`` (``"last"``: each run's last evaluation step)."""
+    """The rows of each run at ``step`` (``"last"``: each run's last evaluation step).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A sweep table (:func:`sweep_frame`, :func:`sweep_table`), with ``run_id`` and ``step``.
+    step : int or "last"
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from htdyn.plot import final_rows
+    >>> df = pd.DataFrame({"run_id": [0, 0, 1, 1], "step": [0, 5, 0, 3], "test_loss": [1.0, 0.5, 1.0, 0.7]})
+    >>> final_rows(df)["step"].tolist(), final_rows(df, step=0)["test_loss"].tolist()
+    ([5, 3], [1.0, 1.0])
+    """
     key = column(df, "run_id", "run")
     if key is None or "step" not in df.columns:
         raise PlotError("the sweep table needs the columns 'run' (or 'run_id') and 'step'")

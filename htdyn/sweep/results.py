@@ -1,10 +1,12 @@
 """A sweep's results in Python: ``htdyn.open_sweep(DIR)``, one tidy table, summaries.
 
->>> sw = htdyn.open_sweep("outputs/lr_sweep")                     # doctest: +SKIP
->>> df = sw.table()          # one row per (run, eval step): run_id, repeat, axes, step, losses, metrics
->>> sw.summary(by=["optimizer.name", "optimizer.lr"])              # mean/std over repeats at the last step
->>> ds = sw.to_xarray()      # dims: the axes (a zip group is one dim), repeat, step
->>> with sw.trajectory(sw.runs[0]) as (traj, run): run.W(0)        # the run through htdyn's reader
+With a sweep directory on disk (so not run as a doctest)::
+
+    sw = htdyn.open_sweep("outputs/lr_sweep")
+    df = sw.table()          # one row per (run, eval step): run_id, repeat, axes, step, losses, metrics
+    sw.summary(by=["optimizer.name", "optimizer.lr"])              # mean/std over repeats at the last step
+    ds = sw.to_xarray()      # dims: the axes (a zip group is one dim), repeat, step
+    with sw.trajectory(sw.runs[0]) as (traj, run): run.W(0)        # the run through htdyn's reader
 
 The table holds the runs that are done (a pending or failed run has no numbers).  Its
 columns: ``run_id``, ``repeat``, every axis key, ``steps`` (the run's step count),
