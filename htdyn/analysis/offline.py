@@ -374,25 +374,22 @@ def read_analysis(path: str | os.PathLike) -> AnalysisResult:
 
     res = AnalysisResult(path=str(path))
     with Trajectory(path) as traj:
-        name = next((g for g in ("analysis", results.OLD_GROUP) if g in traj.f), None)  # old: an interrupted swap
-        if name is None:
+        stored = results.read_stored(traj)
+        if stored is None:
             raise StoreError(f"{str(path)!r} holds no analysis; run: htdyn analyze {path}")
-        ag = traj.f[f"{name}/runs"]
+        runs, names = stored
+        res.phase_names = names or res.phase_names
         res.swept = varying_keys([r.config for r in traj.runs])
         for run in traj.runs:
-            key = f"{run.index:04d}"
-            if key not in ag:
+            if run.index not in runs:
                 continue
             res.runs[run.index] = tidy.run_context(run, res.swept)
             ident = _ident(run)
-            for s, sg in ag[key].items():
-                steps = sg["steps"][()]
-                cols = {k: sg[k][()] for k in sg if k != "steps"}
-                if "phase" in sg and "names" in sg["phase"].attrs:
-                    res.phase_names = tuple(json.loads(sg["phase"].attrs["names"]))
-                for i, t in enumerate(steps):
+            for s, cols in runs[run.index].items():
+                for i, t in enumerate(cols["steps"]):
                     row = {**ident, "step": int(t), "set": s}
                     for k, v in cols.items():
-                        row[k] = v[i] if v.ndim == 1 else v[i].copy()
+                        if k != "steps":
+                            row[k] = v[i] if v.ndim == 1 else v[i].copy()
                     res.rows.append(row)
     return res

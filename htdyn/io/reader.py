@@ -198,6 +198,11 @@ class Run:
         return int(self.g.attrs["index"])
 
     @property
+    def attrs(self) -> dict:
+        """The run's own attributes (index, label, init, data_path, ...) as plain Python values."""
+        return {k: py_value(v) for k, v in self.g.attrs.items()}
+
+    @property
     def unit(self) -> str:
         """``"run"`` (a simulated run) or ``"layer"`` (a layer of a watched model, named by :attr:`label`)."""
         return str(py_value(self.g.attrs.get("unit", "run")))

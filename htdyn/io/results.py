@@ -177,3 +177,24 @@ def write_run(ag: h5py.Group, index: int, rows: Sequence[Mapping], id_columns: S
             ds = sg.create_dataset(k, data=np.asarray(vals, dtype=np.float64))
             if k in categories:
                 ds.attrs["names"] = json.dumps(list(categories[k]))
+
+
+def read_stored(traj: Any) -> tuple[dict[int, dict[str, dict[str, np.ndarray]]], tuple[str, ...] | None] | None:
+    """What ``/analysis`` of an open trajectory holds, or None when it holds no analysis.
+
+    Returns ``(runs, phase_names)``: ``runs[index][set]`` maps ``"steps"`` and each key of the
+    set to its array (one row per step); ``phase_names`` are the names the stored phase indices
+    refer to (None without a ``phase`` set).  The old group of an interrupted swap counts.
+    """
+    f = traj.f
+    name = next((g for g in ("analysis", OLD_GROUP) if g in f), None)
+    if name is None:
+        return None
+    runs: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+    names = None
+    for key, rg in f[f"{name}/runs"].items():
+        runs[int(key)] = {s: {k: sg[k][()] for k in sg} for s, sg in rg.items()}
+        for sg in rg.values():
+            if "phase" in sg and "names" in sg["phase"].attrs:
+                names = tuple(json.loads(sg["phase"].attrs["names"]))
+    return runs, names

@@ -305,7 +305,7 @@ def resume(path: str | os.PathLike, *, on_step: Callable[[StepInfo], None] | Non
             raise StoreError(f"{str(part)!r} is complete: there is nothing to resume")
         if traj.writer is not None and traj.writer["alive"]:
             raise StoreError(f"{str(part)!r} is being written by {describe(traj.writer)}; it cannot be resumed")
-        if any(str(r.g.attrs.get("init", "seeded")) == "user" or str(r.g.attrs.get("data_path", "")).startswith(
+        if any(str(r.attrs.get("init", "seeded")) == "user" or str(r.attrs.get("data_path", "")).startswith(
                 "/data/user") for r in traj.runs):
             raise StoreError(f"{str(part)!r} was made with user-supplied data or initial weights, "
                              "which it does not hold exactly: it cannot be resumed; run it again")
