@@ -26,11 +26,6 @@ sys.path.insert(0, str(ROOT / "sims" / "paper"))
 import repro_checks as rc  # noqa: E402
 
 VERDICT_CELLS = {"matched", "matched (trend)", "**differs**", "not tested", "reported"}
-#: a page written before the four-verdict script (no such headline) cannot agree with today's code: the page
-#: tests are then expected to fail (strict: they must not pass), and run for real once it is regenerated
-STALE = "testable rows matched" not in PAGE.read_text()
-stale_page = pytest.mark.xfail(STALE, strict=True, reason="docs/reproduction.md predates the four-verdict "
-                               "reproduce.py; regenerate it: python sims/paper/reproduce.py")
 
 
 def page_rows() -> list[dict[str, str]]:
@@ -53,7 +48,6 @@ def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
 
 
-@stale_page
 def test_page_bookkeeping() -> None:
     rows = page_rows()
     assert len(rows) >= 8  # one row per check group at least
@@ -90,7 +84,6 @@ def test_t_test_criterion() -> None:
     assert c2.verdict == rc.MATCHED and ttest_ind([1.0, 1.02], [1.01, 1.0, 1.02, 1.01, 1.0]).pvalue >= 0.05
 
 
-@stale_page
 @pytest.mark.slow
 def test_cheap_rows_match_today(tmp_path: Path) -> None:
     """Init and first-step rows recomputed from a 1-step run at the paper's size, 5 seeds (about 20-40 s)."""
@@ -137,3 +130,41 @@ def test_fig5_draws_every_sweep_run() -> None:
         official = [(v, a) for (o, _), vals in rc.OFFICIAL_SWEEP.items() if o == "gd"
                     for v, a in zip(vals[4 if col == "test_loss" else 2], vals[0])]
         np.testing.assert_allclose(ax.collections[3].get_offsets(), np.array(official))
+
+
+def test_loss_family_figure_draws_mean_curves() -> None:
+    """Each family panel draws the mean over repeats of test (solid) and train (dashed) against step, and marks
+    the best mean test step; a family not simulated is an empty panel saying so."""
+    import pandas as pd
+    import repro_figures as rf
+
+    rng = np.random.default_rng(1)
+    steps = np.arange(11)
+    runs = [{"config": {"model": {"n": n}, "seed": s}, "steps": steps, "probe": rng.uniform(0.5, 1, 11),
+             "test": rng.uniform(0.7, 1.3, 11)} for s in (10, 20) for n in (500, 8000)]
+
+    class Fake:
+        files = {"losses_n": Path("unused.h5")}
+        tables = {"losses_n": pd.DataFrame({"run": range(4), "step": 10, "alpha_hill": rng.uniform(1.7, 2, 4)})}
+
+        def losses(self, key: str) -> list[dict]:
+            assert key == "losses_n"
+            return runs
+
+    fig = rf.loss_family_figure(Fake())
+    ax = fig.axes[0]
+    for n in (500, 8000):
+        mine = [r for r in runs if r["config"]["model"]["n"] == n]
+        test, probe = np.mean([r["test"] for r in mine], 0), np.mean([r["probe"] for r in mine], 0)
+        d = fig.drawn[("losses_n", float(n))]
+        np.testing.assert_allclose(d["test"], test)
+        np.testing.assert_allclose(d["probe"], probe)
+        assert d["best"] == int(np.argmin(test))
+        solid = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_ydata()) == 11
+                 and np.allclose(ln.get_ydata(), test)]
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--" and np.allclose(ln.get_ydata(), probe)]
+        assert solid and dashed
+        star = [ln for ln in ax.lines if ln.get_marker() == "*" and len(ln.get_xdata()) == 1
+                and ln.get_xdata()[0] == int(np.argmin(test))]
+        assert star and np.isclose(star[0].get_ydata()[0], test.min())
+    assert {t.get_text() for t in fig.axes[1].texts} == {"not simulated in this run\n(the time of a shared machine)"}

@@ -120,8 +120,22 @@ class Results:
 
     def __init__(self, files: dict[str, Path]):
         self.files = files
-        self.tables = {k: read_analysis(p).table() for k, p in files.items() if k != "long"}
+        self.tables = {k: self._table(p) for k, p in files.items() if k != "long"}
         self._esd: dict[tuple[str, int, int], np.ndarray] = {}
+
+    @staticmethod
+    def _table(path: Path):
+        """The file's stored analysis, with the columns of ``<stem>.update.csv`` beside it merged in by (run, step)
+        when there is one (the update set analysed for some runs only: reproduce.py, ``UPDATE_RUNS``)."""
+        import pandas as pd
+
+        t = read_analysis(path).table()
+        extra = Path(path).with_suffix(".update.csv")
+        if extra.is_file():
+            u = pd.read_csv(extra)
+            cols = [c for c in u.columns if c.startswith(("update_", "overlap_")) and c not in t.columns]
+            t = t.merge(u[["run", "step", *cols]], on=["run", "step"], how="left")
+        return t
 
     def row(self, key: str, run: int, step: int) -> dict:
         t = self.tables[key]
@@ -205,11 +219,17 @@ class Results:
 
     def long_alpha(self) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """lr -> (snapshot steps, alpha_Hill) of the long Adam runs (a partial file is read as far as it got)."""
+        import pandas as pd
+
         path = self.files["long"]
+        cache = long_alpha_csv(path)
         try:
             t = read_analysis(path).table()
         except htdyn.StoreError:
-            t = analyze(path, metrics=["powerlaw"], write=False).table()
+            if cache.is_file() and cache.stat().st_mtime >= Path(path).stat().st_mtime:
+                t = pd.read_csv(cache)
+            else:  # the runs may still be going on: their file is read, never written
+                t = analyze(path, metrics=["powerlaw"], write=False, csv_path=cache).table()
         out = {}
         with htdyn.open(path) as traj:
             lrs = [float(r.config["optimizer"]["lr"]) for r in traj.runs]
@@ -217,6 +237,11 @@ class Results:
             g = t[t["run"] == i].sort_values("step")
             out[lr] = (g["step"].to_numpy(int), g["alpha_hill"].to_numpy(float))
         return out
+
+
+def long_alpha_csv(path: Path) -> Path:
+    """Where the alpha_Hill of the long runs (file ``path``, maybe still being written) is kept between runs."""
+    return Path(path).with_name(Path(path).name.removesuffix(".h5") + ".alpha.csv")
 
 
 def above_edge(ev: np.ndarray) -> int:
@@ -398,7 +423,7 @@ def long_adam_checks(long: dict | None, label: str) -> list[Check]:
     else:
         r1 = Check(item, q1, "around 10^4", f"none up to t = {last1} (alpha {a1[-1]:.3f})",
                    NOT_TESTED if last1 < 10000 else DIFFERS, c1,
-                   f"the run reached t = {last1} of 10^4 ({label})" if last1 < 10000 else "")
+                   f"last stored snapshot t = {last1}, short of 10^4 ({label})" if last1 < 10000 else "")
     c2 = "alpha_Hill >= 2 at every stored t <= 10^4"
     if np.any(a2[t2 <= 10000] < 2):
         r2 = Check(item, q2, "yes", f"no: {a2.min():.3f} at t = {int(t2[np.argmin(a2)])}", DIFFERS, c2)
@@ -406,7 +431,7 @@ def long_adam_checks(long: dict | None, label: str) -> list[Check]:
         r2 = Check(item, q2, "yes", f"yes (min {a2.min():.3f}, {a2[t2 <= 10000][-1]:.3f} at t = 10^4)", MATCHED, c2)
     else:
         r2 = Check(item, q2, "yes", f"yes up to t = {last2} (min {a2.min():.3f})", NOT_TESTED, c2,
-                   f"the run reached t = {last2} of 10^4 ({label})")
+                   f"last stored snapshot t = {last2}, short of 10^4 ({label})")
     return [r1, r2]
 
 

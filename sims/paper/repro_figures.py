@@ -7,7 +7,7 @@ tables the page is generated from).
 from __future__ import annotations
 
 import numpy as np
-from repro_checks import LAMBDAS, OFFICIAL_SWEEP, SWEEP_LRS, Results, family
+from repro_checks import LAMBDAS, OFFICIAL_SWEEP, SWEEP_LRS, SWEEP_SEEDS, Results, family
 
 from htdyn.plot.common import add_caption, new_figure
 
@@ -29,6 +29,13 @@ def loss_family_figure(R: Results):
 
     fig = new_figure(11, 8.2)
     axes = fig.subplots(2, 2).ravel()
+    from matplotlib.lines import Line2D
+
+    add_caption(fig, "FB-Adam lr 1, 10 steps, d=1000, h=1500, n=8000 unless varied, noise 0.3, lambda 0.01 unless "
+                "varied, official read-out features; solid: test, dashed: train (probe-set ridge fit); mean +- std "
+                "(band) over 2 repeats (seeds 10/20, 11/21, 12/22, 13/23), star: best mean test step")
+    styles = [Line2D([], [], color="0.3", ls="-", label="test"), Line2D([], [], color="0.3", ls="--", label="train"),
+              Line2D([], [], color="0.3", ls="", marker="*", mec="k", ms=9, label="best test step")]
     fams = [("losses_n", "model.n", "n"), ("losses_noise", "model.noise_std", "rho_e"),
             ("losses_steplr", "schedule.gamma", "StepLR gamma")]
     drawn = {}
@@ -49,7 +56,7 @@ def loss_family_figure(R: Results):
         ax.set_xlabel("step t")
         ax.set_ylabel("MSE")
         ax.set_title(f"varying {name}", fontsize=10)
-        ax.legend(fontsize=7, ncol=2, loc="best")
+        ax.legend(handles=ax.get_legend_handles_labels()[0] + styles, fontsize=7, ncol=2, loc="best")
         ax.set_xticks(range(0, 11, 2))
     ax = axes[3]
     if "lambda" not in R.files:
@@ -72,9 +79,6 @@ def loss_family_figure(R: Results):
     ax.set_title("varying lambda (W is the same for every lambda)\nbest test step: "
                  + ", ".join(f"{v:g}: t={best[v]}" for v in LAMBDAS), fontsize=9)
     ax.legend(fontsize=7, ncol=2)
-    add_caption(fig, "FB-Adam lr 1, 10 steps, d=1000, h=1500, n=8000 unless varied, noise 0.3, lambda 0.01 unless "
-                "varied, official read-out features; solid: test, dashed: train (probe-set ridge fit); mean +- std "
-                "(band) over 2 repeats (seeds 10/20, 11/21, 12/22, 13/23), star: best mean test step")
     fig.drawn = drawn
     return fig
 
@@ -122,7 +126,7 @@ def fig5_figure(S: dict):
     axes[0].legend(fontsize=7, loc="upper right")
     fig.colorbar(mpl.cm.ScalarMappable(norm, cmap), ax=axes, label="learning rate", pad=0.01)
     add_caption(fig, "lr sweep (official bulk_lr.yml grid: GD and Adam at 9 lrs), 10 steps, n=2000, d=1000, h=1500, "
-                "5 seeds; grey band: alpha_Hill in (2, 2.5), where the paper locates good feature learning; open "
+                f"{len(SWEEP_SEEDS)} seeds; grey band: alpha_Hill in (2, 2.5), where the paper locates good feature learning; open "
                 "markers: the official code's seeds 0 and 1 (paper_spec 5.2)")
     fig.drawn = drawn
     return fig

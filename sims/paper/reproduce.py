@@ -53,6 +53,7 @@ from repro_checks import (  # noqa: E402
     checks_regularizers,
     checks_spikes,
     checks_sweep_alpha,
+    long_alpha_csv,
 )
 
 import htdyn  # noqa: E402
@@ -63,8 +64,17 @@ from htdyn.config import EvalConfig, OptimizerConfig, RunConfig, SimConfig, Snap
 OUT = ROOT / "outputs" / "paper"
 FIGS = ROOT / "docs" / "figures" / "reproduction"
 PAGE = ROOT / "docs" / "reproduction.md"
-ALL = ["all"]
+#: the single runs' sets, W_t only: the page reads no drift, top or features (KTA) number of them, and these
+#: three cost more than half of the analysis at the paper's size (profiled at load ~10 on 2 cores, one snapshot
+#: 1500 x 1000: esd 10 s, phase 11 s, teacher 10 s, update 29 s, features 30 s, drift 4 s, top 5 s, each with the
+#: ~4 s of reading W); 'all' on the 55 snapshots took over an hour
+SINGLE_SETS = ["esd", "norms", "powerlaw", "mp", "phase", "teacher"]
+#: the update set (W-M overlaps, the update's stable rank) is read for Adam lr 1 and GD lr 2000, 3000 only
+UPDATE_RUNS = [2, 3, 4]
 NO_UPDATES = ["esd", "norms", "powerlaw", "mp", "phase", "teacher", "features"]
+#: the regularizer runs and the loss families: the page reads alpha_Hill and sigma_1 of them (the losses are the
+#: simulation's own), so only these two sets
+LIGHT = ["norms", "powerlaw"]
 LONG = OUT / "long_adam_paper.h5"
 #: --small: every run at n=200, d=100, h=150 into outputs/paper_small/ (a smoke test of the script, no page)
 SMALL_OVER = ["model.d=100", "model.h=150"]
@@ -98,6 +108,18 @@ def _run_config(sim: SimConfig, path: Path, args: argparse.Namespace, metrics: l
     return path
 
 
+def _single_updates(path: Path, args: argparse.Namespace) -> None:
+    """The update set of the single runs ``UPDATE_RUNS``, kept beside the file as ``<stem>.update.csv`` (the
+    file's own analysis holds ``SINGLE_SETS`` of every run; ``Results`` merges the two)."""
+    csv = path.with_suffix(".update.csv")
+    if args.page_only or (csv.is_file() and not args.rerun and not args.reanalyze
+                          and csv.stat().st_mtime >= path.stat().st_mtime):
+        return
+    t0 = time.time()
+    analyze(path, metrics=["update"], runs=UPDATE_RUNS, write=False, csv_path=csv)
+    print(f"  analysed the updates of {path.name} (runs {UPDATE_RUNS}) in {time.time() - t0:.0f} s", flush=True)
+
+
 def sweep_config(seed: int, small: bool = False) -> SimConfig:
     """The official bulk_lr.yml grid (GD and Adam at 9 lrs), 10 steps, one seed, W_0 and W_10 stored."""
     from htdyn.config import ModelConfig
@@ -117,23 +139,28 @@ def run_all(args: argparse.Namespace) -> dict[str, Path]:
     def cfg(name: str, *over: str) -> SimConfig:
         return htdyn.load_config(SIMS / f"{name}.toml", list(over) + SMALL_OVER * args.small)
 
-    files["single"] = _run_config(cfg("single_runs"), OUT / "single_runs.h5", args, ALL)
+    files["single"] = _run_config(cfg("single_runs"), OUT / "single_runs.h5", args, SINGLE_SETS)
+    if files["single"] is not None:
+        _single_updates(files["single"], args)
     for seed in SWEEP_SEEDS:
         files[f"sweep{seed}"] = _run_config(sweep_config(seed, args.small), OUT / f"lr_sweep_s{seed}.h5", args,
                                             NO_UPDATES)
     for name in ("weight_norm", "steplr_single"):
-        files[name] = _run_config(cfg(name), OUT / f"{name}.h5", args, NO_UPDATES)
+        if (args.only_existing or args.page_only) and not (OUT / f"{name}.h5").exists():
+            print(f"  {name}.h5 not made (--only-existing): its rows are 'not tested'", flush=True)
+            continue
+        files[name] = _run_config(cfg(name), OUT / f"{name}.h5", args, LIGHT)
     for key, name in (("lambda", "losses_lambda"), ("losses_n", "losses_n"), ("losses_noise", "losses_noise"),
                       ("losses_steplr", "losses_steplr")):
         if (args.only_existing or args.page_only) and not (OUT / f"{name}.h5").exists():
             print(f"  {name}.h5 not made (--only-existing): its rows are 'not tested'", flush=True)
             continue
-        files[key] = _run_config(cfg(name), OUT / f"{name}.h5", args, NO_UPDATES)
+        files[key] = _run_config(cfg(name), OUT / f"{name}.h5", args, LIGHT)
     files = {k: v for k, v in files.items() if v is not None}
     long = args.long_file or (LONG if LONG.exists() else LONG.with_suffix(".partial.h5"))
     if Path(long).exists():
         try:
-            if args.page_only:
+            if args.page_only and not long_alpha_csv(Path(long)).is_file():
                 read_analysis(long)
             files["long"] = Path(long)
         except htdyn.StoreError:
@@ -352,7 +379,7 @@ def all_checks(R: Results, long_label: str) -> tuple[list[Check], dict]:
     return checks, S
 
 
-def cost_text(files: dict[str, Path], seconds: float) -> str:
+def cost_text(files: dict[str, Path], seconds: float, page_only: bool = False) -> str:
     sim_s, first = 0.0, time.time()
     for k, p in files.items():
         with htdyn.open(p) as traj:
@@ -370,8 +397,9 @@ def cost_text(files: dict[str, Path], seconds: float) -> str:
         rate = (f" The long pair reached {done} steps in {wall / 60:.0f} min of wall time "
                 f"({done / wall:.2f} steps/s, under that load and at the lowest priority).")
     return (f"**Cost.** outputs/paper/ holds {size / 1e9:.1f} GB of trajectory files. The 10-step simulations "
-            f"took {sim_s / 60:.0f} min (the timings stored in the files, summed; several ran side by side), this run of the script (analyses, "
-            f"checks, figures) {seconds / 60:.0f} min; from the first simulation to this page "
+            f"took {sim_s / 60:.0f} min (the timings stored in the files, summed; several ran side by side), this run of the script ("
+            f"{'checks and figures, from analyses made beforehand' if page_only else 'analyses, checks, figures'}) "
+            f"{seconds / 60:.0f} min; from the first simulation to this page "
             f"{(time.time() - first) / 60:.0f} min of wall time, on 2 CPU cores shared with about 7 other sessions "
             f"(load average {load[1]:.1f} over the last 5 min at the end). The long runs are made apart (module "
             "docstring)." + rate)
@@ -416,8 +444,12 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads, numpy backend",
             "kta_check": f"seed 0, W_0: {direct:.6f} against the metric set's {init[0]['kta']:.6f}", "kta0": kta0,
             "sizes": "every run at the paper's size (n=2000 or as varied, d=1000, h=1500, 10 steps) on the CPU; "
-                     f"the long Adam runs: {long_label}."}
-    meta["cost"] = cost_text(files, time.time() - t0)
+                     f"the long Adam runs: {long_label}. Analysed: the single runs with the sets "
+                     f"{', '.join(SINGLE_SETS)} at every step and the update set for runs {UPDATE_RUNS} (Adam lr 1, "
+                     f"GD lr 2000, 3000: the W-M overlaps), the sweep with {', '.join(NO_UPDATES)}, the regularizer "
+                     f"runs and the loss families with {', '.join(LIGHT)}, the long runs with powerlaw; what the "
+                     "page reads, no more (the script's module constants say why)."}
+    meta["cost"] = cost_text(files, time.time() - t0, args.page_only)
     write_page(checks, phase_rows(R) if S else [], figs, meta)
     print(headline(checks))
     for c in checks:
