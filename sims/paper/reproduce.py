@@ -17,6 +17,11 @@ they are made apart and resumably:
     htdyn run --resume outputs/paper/long_adam_paper.partial.h5      # after a stop
 
 and read from outputs/paper/long_adam_paper.h5 (or its .partial.h5, as far as it got).
+
+Each file is analysed with the metric sets the page reads, no more (``SINGLE_SETS``, ``NO_UPDATES``,
+``LIGHT``); the single runs' update set, for ``UPDATE_RUNS`` only, and the long runs' alpha_Hill (their
+file may still be being written) are kept beside the files as ``single_runs.update.csv`` and
+``long_adam_paper[.partial].alpha.csv``.
 """
 
 from __future__ import annotations
