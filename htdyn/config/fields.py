@@ -32,6 +32,7 @@ from .names import (
     STORE_DTYPES,
     TEACHERS,
 )
+from .optimizers import used_by
 
 #: the kinds of value a field holds
 KINDS = ("int", "float", "bool", "str", "choice", "steps", "names")
@@ -158,13 +159,16 @@ FIELDS: tuple[Field, ...] = (
     _float("model", "readout_scale", 1.0, "std of a's entries", lo=0.0, lo_open=True),
     _bool("model", "train_readout", False, "train a as well as W"),
     # ---- [optimizer]
-    _choice("optimizer", "name", "adam", "optimizer (torch.optim semantics; momentum = heavy-ball)", OPTIMIZERS),
+    _choice("optimizer", "name", "adam", "optimizer (torch.optim semantics; momentum = heavy-ball; muon: "
+            "docs/muon.md)", OPTIMIZERS),
     _float("optimizer", "lr", 1.0, "learning rate", lo=0.0, lo_open=True),
-    _float("optimizer", "momentum", 0.9, "momentum of `momentum` and `nesterov`", lo=0.0, hi=1.0, hi_open=True),
-    _float("optimizer", "beta1", 0.9, "Adam's beta1", lo=0.0, hi=1.0, hi_open=True),
-    _float("optimizer", "beta2", 0.999, "Adam's beta2", lo=0.0, hi=1.0, hi_open=True),
-    _float("optimizer", "eps", 1e-8, "Adam's epsilon", lo=0.0, lo_open=True),
-    _float("optimizer", "weight_decay", 0.0, "weight decay (coupled, decoupled for `adamw`)", lo=0.0),
+    _float("optimizer", "momentum", 0.9, f"momentum of {used_by('momentum')} (the Muon reference uses 0.95)",
+           lo=0.0, hi=1.0, hi_open=True),
+    _float("optimizer", "beta1", 0.9, f"beta1 of {used_by('beta1')}", lo=0.0, hi=1.0, hi_open=True),
+    _float("optimizer", "beta2", 0.999, f"beta2 of {used_by('beta2')}", lo=0.0, hi=1.0, hi_open=True),
+    _float("optimizer", "eps", 1e-8, f"epsilon of {used_by('eps')}", lo=0.0, lo_open=True),
+    _float("optimizer", "weight_decay", 0.0, f"weight decay of {used_by('weight_decay')} (coupled; "
+           "decoupled for `adamw` and `muon`)", lo=0.0),
     _int("optimizer", "batch_size", None, "minibatch size; unset or 0: full batch (the paper)", lo=0,
          optional=True, default_doc="full batch"),
     # ---- [schedule]

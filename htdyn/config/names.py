@@ -3,17 +3,19 @@
 Training code imports these (``htdyn.train.backend`` takes :data:`BACKENDS` and
 :data:`DEVICES` from here), never the other way round: config -> train.
 The implementations keyed by these names (``htdyn.activations``,
-``htdyn.train.optim``) are checked against them by ``tests/test_config_fields.py``.
+``htdyn.train.optimizers``) are checked against them by ``tests/test_config_fields.py``.
 """
 
 from __future__ import annotations
+
+from .optimizers import OPTIMIZER_SPECS
 
 #: teacher link functions g in y = g(beta . x) + eps
 TEACHERS = ("softplus", "relu", "tanh", "linear")
 #: student activations phi (gelu: the tanh approximation)
 ACTIVATIONS = ("tanh", "relu", "softplus", "gelu", "linear")
-#: optimizers (torch.optim semantics)
-OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "adamw", "sign")
+#: optimizers (declared once in :mod:`htdyn.config.optimizers`)
+OPTIMIZERS = tuple(s.name for s in OPTIMIZER_SPECS)
 #: learning-rate schedules
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 #: HDF5 compression of the snapshots

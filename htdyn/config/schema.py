@@ -51,8 +51,10 @@ class OptimizerConfig:
 
     ``name``: ``gd`` (plain gradient descent, torch SGD), ``momentum``
     (heavy-ball), ``nesterov``, ``adam``, ``adamw`` (decoupled weight decay),
-    ``sign`` (sign descent).  ``weight_decay`` is coupled (added to the
-    gradient, as torch SGD/Adam) except for ``adamw``.  ``batch_size``: None
+    ``sign`` (sign descent), ``muon`` (Nesterov momentum orthogonalised by
+    Newton-Schulz, docs/muon.md); declared in :mod:`htdyn.config.optimizers`.
+    ``weight_decay`` is coupled (added to the gradient, as torch SGD/Adam)
+    except for ``adamw`` and ``muon``.  ``batch_size``: None
     or 0 for full batch (the paper), else minibatches of that size drawn by
     a seeded shuffle each epoch.
     """

@@ -28,6 +28,7 @@ DEMOS = {
     "lr-phase-diagram": "lr_phase_diagram",
     "noise-vs-no-noise": "noise_vs_no_noise",
     "real-mlp": "real_mlp",
+    "adam-vs-muon": "adam_vs_muon",
 }
 
 
