@@ -43,11 +43,11 @@ def layer_notes(traj: Any, sets: Sequence[str]) -> list[str]:
 def online_rows(run: Any, sets: Sequence[str], todo: Sequence[int], ident: dict,
                 progress: Callable | None = None) -> list[dict]:
     """The rows of a watched layer stored without W: its recorded online metrics, by set."""
-    mg = run.metrics
+    stored = set(run.metric_names)
     at = {int(t): i for i, t in enumerate(run.metric_steps)}
-    have = [s for s in SETS if s in sets and SETS[s].online and all(k.name in mg for k in SETS[s].keys
+    have = [s for s in SETS if s in sets and SETS[s].online and all(k.name in stored for k in SETS[s].keys
                                                                        if not k.needs_beta)]
-    cols = {k.name: mg[k.name] for s in have for k in SETS[s].keys if not k.needs_beta}
+    cols = run.read_metrics({k.name for s in have for k in SETS[s].keys if not k.needs_beta})
     rows = []
     for t in todo:
         for s in have:

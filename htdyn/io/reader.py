@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import re
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -319,11 +320,19 @@ class Run:
         return self.eval_steps
 
     @property
+    def metric_names(self) -> list[str]:
+        """The names of the stored online metrics (nothing is read)."""
+        return [k for k in self.g["metrics"] if k != "steps"] if "metrics" in self.g else []
+
+    def read_metrics(self, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """The online metrics ``names`` (default: all of them), one row per :attr:`metric_steps`."""
+        keys = self.metric_names if names is None else list(names)
+        return {k: self.g["metrics"][k][()] for k in keys}
+
+    @property
     def metrics(self) -> dict[str, np.ndarray]:
         """Online metrics at the eval steps (empty if none were asked for)."""
-        if "metrics" not in self.g:
-            return {}
-        return {k: v[()] for k, v in self.g["metrics"].items() if k != "steps"}
+        return self.read_metrics()
 
     @property
     def penalty_terms(self) -> list[str]:
