@@ -53,7 +53,8 @@ _EXPORTS = {
     "open_sweep": "sweep.results",
     "watch": "watcher", "Watcher": "watcher",
 }
-#: the rooms: config -> train -> io -> analysis (and the cli, plot and demos on top); see docs/architecture.md.
+#: the rooms, in order: config -> io -> analysis -> train -> watcher -> sweep -> plot -> demos -> cli
+#: (docs/architecture.md).
 #: ``htdyn.plot.plot_esd(...)`` and ``htdyn.demos.run(...)`` work after a bare ``import htdyn``: the
 #: subpackage is imported on first attribute access (matplotlib only when a figure is drawn).
 _SUBMODULES = {"activations", "analysis", "blas", "cli", "config", "datagen", "demos", "errors", "io", "plot",
