@@ -61,21 +61,40 @@ def test_no_private_name_is_imported_across_modules() -> None:
     assert not crossing, crossing
 
 
+def _docstring_lines(node: ast.AST) -> int:
+    """Lines of ``node``'s own docstring (0 without one)."""
+    body = getattr(node, "body", None)
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
 def _code_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines of a function without its docstring (numpy-style docstrings are long by design)."""
-    total = fn.end_lineno - fn.lineno + 1
-    first = fn.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        total -= first.end_lineno - first.lineno + 1
-    return total
+    return fn.end_lineno - fn.lineno + 1 - _docstring_lines(fn)
+
+
+def _module_code_lines(path: Path, tree: ast.Module) -> int:
+    """Lines of a module without its docstrings (the module's, its classes' and its functions')."""
+    documented = (tree, *(n for n in ast.walk(tree)
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))))
+    return len(path.read_text().splitlines()) - sum(_docstring_lines(n) for n in documented)
 
 
 def test_modules_and_functions_are_short() -> None:
-    """No module over ~400 lines (450 allowed), no function body over ~60 (65 allowed)."""
-    long_modules = [f"{p.relative_to(PKG)} ({len(p.read_text().splitlines())})" for p, _ in _modules()
-                    if len(p.read_text().splitlines()) > 450]
+    """No module over ~400 lines of code (450 allowed), no function body over ~60 (65 allowed); docstrings,
+    which the public API's numpydoc sections make long by design, are not counted."""
+    long_modules = [f"{p.relative_to(PKG)} ({_module_code_lines(p, tree)})" for p, tree in _modules()
+                    if _module_code_lines(p, tree) > 450]
     long_functions = [f"{p.relative_to(PKG)}:{n.name} ({_code_lines(n)})" for p, tree in _modules()
                       for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                       and _code_lines(n) > 65]
     assert not long_modules, long_modules
     assert not long_functions, long_functions
+
+
+def test_module_length_counts_code_not_docstrings(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text('"""Module.\n\nMore."""\n\n\ndef f():\n    """One.\n\n    Two.\n    """\n    return 1\n')
+    assert _module_code_lines(path, ast.parse(path.read_text())) == 11 - 3 - 4
