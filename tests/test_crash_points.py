@@ -34,7 +34,6 @@ import pytest
 import htdyn
 from htdyn.io import writer as writer_mod
 from htdyn.io.format import partial_path
-from htdyn.train import recorder as recorder_mod
 from htdyn.train.simulate import resume
 
 HTDYN = shutil.which("htdyn")
@@ -124,7 +123,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     htdyn.simulate(sim, path=str(ref))
     files: list[RecordingFile] = []
     saved: dict[int, tuple[dict, dict]] = {}  # the checkpoints written, by their step
-    real_write = recorder_mod.write_checkpoint
+    real_write = writer_mod.write_checkpoint
 
     def open_recording(path: Path, mode: str) -> h5py.File:
         files.append(RecordingFile(path, mode))
@@ -137,7 +136,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HTDYN_CHECKPOINT_EVERY_S", "0")
         mp.setattr(writer_mod, "open_hdf5", open_recording)
-        mp.setattr(recorder_mod, "write_checkpoint", keep)
+        mp.setattr(writer_mod, "write_checkpoint", keep)
         htdyn.simulate(sim, path=str(tmp / "rec.h5"))
     assert len(files) == 1 and sorted(saved) == list(range(1, STEPS + 1))
     with htdyn.open(ref) as traj:

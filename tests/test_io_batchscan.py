@@ -120,3 +120,21 @@ def test_no_module_outside_io_imports_h5py():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             found += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "h5py"]
     assert found == [], f"h5py imported outside htdyn/io: {found}"
+
+
+def test_no_module_outside_io_reaches_into_a_writers_hdf5_file():
+    """Producers call the writer's methods (checkpoints, finished runs, is_open), never ``writer.f``."""
+    import ast
+
+    import htdyn
+
+    root = Path(htdyn.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).parts[0] == "io":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "f" and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "writer":
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], f"a writer's h5py file used outside htdyn/io: {found}"

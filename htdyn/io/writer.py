@@ -27,6 +27,7 @@ from ..blas import thread_counts
 from ..config import RunConfig, SimConfig, flatten
 from ..errors import StoreError
 from . import faults
+from .checkpoint import drop_checkpoint, read_checkpoint, write_checkpoint
 from .diskspace import Reserve
 from .faults import open_hdf5
 from .filelock import WriterLock
@@ -383,6 +384,32 @@ class TrajectoryWriter:
             r["pending"] = {}
         if dirty:
             self.f.flush()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the file is still open for writing (False after finish, abandon or a failed close)."""
+        return bool(self.f.id.valid)
+
+    def finished_runs(self, steps: int) -> set[int]:
+        """Indices of the runs the file holds as finished: diverged, or trained ``steps`` steps with a final loss."""
+        done = set()
+        for g in self.f["runs"].values():
+            loss = g["loss"][()]
+            if int(g["diverged_step"][()]) >= 0 or (int(g["steps_done"][()]) >= steps and np.isfinite(loss[-1])):
+                done.add(int(g.attrs["index"]))
+        return done
+
+    def write_checkpoint(self, group: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Save batch group ``group``'s training state (two slots; see :mod:`htdyn.io.checkpoint`)."""
+        write_checkpoint(self.f, group, arrays, meta)
+
+    def read_checkpoint(self, group: int) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """The last complete checkpoint of batch group ``group`` (arrays, meta), or None."""
+        return read_checkpoint(self.f, group)
+
+    def drop_checkpoint(self, group: int) -> None:
+        """Remove batch group ``group``'s checkpoint (the group finished)."""
+        drop_checkpoint(self.f, group)
 
     def finish(self, status: str = "complete", timings: dict | None = None) -> Path:
         """Record the final status and timings, close the file, and publish it.

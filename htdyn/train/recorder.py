@@ -19,7 +19,6 @@ import numpy as np
 
 from ..config import SimConfig, resolve_steps
 from ..errors import ConfigError
-from ..io.checkpoint import drop_checkpoint, write_checkpoint
 from ..io.writer import TrajectoryWriter
 from .backend import to_numpy
 from .stepinfo import StepResult
@@ -121,14 +120,14 @@ class Recorder:
             for j in np.flatnonzero(st.active):
                 self.writer.write_snapshot(g.ids[j], T, Wh[j], a=to_numpy(st.a[j]) if g.train_a else None)
         self._progress(g, T)
-        drop_checkpoint(self.writer.f, g.index)
+        self.writer.drop_checkpoint(g.index)
         self.write_s += time.perf_counter() - t0
 
     def all_diverged(self, g: Any, t: int) -> None:
         """Every run of the group diverged at or before step t: record where they stopped."""
         if self.writer is not None:
             self._progress(g, t)
-            drop_checkpoint(self.writer.f, g.index)
+            self.writer.drop_checkpoint(g.index)
 
     def checkpoint(self, g: Any) -> None:
         """Save the group's training state when the last checkpoint is older than ``checkpoint_every_s``.
@@ -141,7 +140,7 @@ class Recorder:
         t0 = time.perf_counter()
         self._progress(g, g.state.step - 1)
         arrays, meta = g.save_state().to_arrays()
-        write_checkpoint(self.writer.f, g.index, arrays, meta)
+        self.writer.write_checkpoint(g.index, arrays, meta)
         self.last_checkpoint = time.perf_counter()
         self.write_s += self.last_checkpoint - t0
 

@@ -26,7 +26,6 @@ import numpy as np
 
 from ..config import RunConfig, SimConfig
 from ..errors import ConfigError, StoreError
-from ..io.checkpoint import read_checkpoint
 from ..io.diskspace import is_disk_full
 from ..io.filelock import describe
 from ..io.writer import TrajectoryWriter
@@ -235,11 +234,7 @@ class Resumption:
 
     def __init__(self, writer: TrajectoryWriter, config: SimConfig):
         self.writer, self.T = writer, config.steps
-        self.finished_runs: set[int] = set()
-        for g in writer.f["runs"].values():
-            loss = g["loss"][()]
-            if int(g["diverged_step"][()]) >= 0 or (int(g["steps_done"][()]) >= self.T and np.isfinite(loss[-1])):
-                self.finished_runs.add(int(g.attrs["index"]))
+        self.finished_runs = writer.finished_runs(self.T)
         self.restored: dict[int, int] = {}
 
     def finished(self, idx: list[int]) -> bool:
@@ -247,7 +242,7 @@ class Resumption:
 
     def restore(self, group: GroupRun) -> int:
         """Load the group's last checkpoint, if it has one; returns the step it continues from (0 without)."""
-        ck = read_checkpoint(self.writer.f, group.index)
+        ck = self.writer.read_checkpoint(group.index)
         if ck is not None:
             group.load_state(TrainState.from_arrays(*ck))
             self.restored[group.index] = group.state.step

@@ -183,7 +183,7 @@ class Watcher:
             self._record(self.t)
             self.overhead_s += time.perf_counter() - start
         self.prev = {}
-        if self.writer.f.id.valid:
+        if self.writer.is_open:
             self._flush()
         timings = {"watch_s": self.overhead_s}
         msg = f"{type(error).__name__}: {error}" if error is not None else None
