@@ -392,6 +392,16 @@ def bgn_outlier(theta: Any, shape: tuple[int, int], s: float = 1.0, *, squared: 
     >>> from htdyn.analysis.spikes import bgn_outlier
     >>> round(bgn_outlier(3.0, (2000, 500), s=2000 ** -0.5), 2), round(bgn_outlier(0.5, (2000, 500), s=2000 ** -0.5), 2)
     (3.21, 1.5)
+
+    A sampled 800 x 200 matrix of the same ``c`` puts its top singular value there, to ``O(N^-1/2)``:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> rng = np.random.default_rng(0)
+    >>> u, v = rng.standard_normal(800), rng.standard_normal(200)
+    >>> W = rng.standard_normal((800, 200)) / np.sqrt(800) + 3 * np.outer(u / np.linalg.norm(u), v / np.linalg.norm(v))
+    >>> bool(abs(np.sqrt(esd(W)[-1]) - bgn_outlier(3.0, W.shape, s=800 ** -0.5)) < 0.1)
+    True
     """
     tb, c, N = _bgn_normalise(theta, shape, s)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -442,6 +452,20 @@ def bgn_overlaps(theta: Any, shape: tuple[int, int], s: float = 1.0) -> tuple[An
     >>> from htdyn.analysis.spikes import bgn_overlaps
     >>> [round(o, 3) for o in bgn_overlaps(3.0, (2000, 500), s=2000 ** -0.5)]
     [0.897, 0.97]
+
+    The top singular vectors of a sampled 800 x 200 matrix of the same ``c`` have these overlaps:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> u, v = rng.standard_normal(800), rng.standard_normal(200)
+    >>> u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
+    >>> W = rng.standard_normal((800, 200)) / np.sqrt(800) + 3 * np.outer(u, v)
+    >>> lam, V = np.linalg.eigh(W.T @ W)
+    >>> v1 = V[:, -1]
+    >>> u1 = W @ v1 / np.sqrt(lam[-1])
+    >>> pred = bgn_overlaps(3.0, W.shape, s=800 ** -0.5)
+    >>> bool(abs((u1 @ u) ** 2 - pred[0]) < 0.02 and abs((v1 @ v) ** 2 - pred[1]) < 0.02)
+    True
     """
     tb, c, _ = _bgn_normalise(theta, shape, s)
     t2 = tb**2
