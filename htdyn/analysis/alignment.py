@@ -27,7 +27,7 @@ Conventions
   here and its ``(W_t, M_t)`` is ``overlap_matrices(W_{t+1}, M_t)``.
 
 Arrays may be numpy or CuPy (torch tensors are taken through DLPack, see
-:func:`htdyn.backend.analysis_namespace`); results stay on the input's device except
+:func:`htdyn.xp.analysis_namespace`); results stay on the input's device except
 where a Python float is returned.  :func:`teacher_alignment` and :func:`overlap_matrices`
 also accept stacks ``(..., h, d)``.
 
@@ -78,6 +78,21 @@ def singular_triplets(A: Any, *, dtype: str | None = "float64") -> tuple[Any, An
         Singular values, descending.
     Vh : array (..., m, d)
         Right singular vectors as **rows** (``Vh[i] = v_i``).
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the singular
+       vectors of ``W`` and of the update ``M`` whose overlaps the paper plots.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.alignment import singular_triplets
+    >>> A = np.random.default_rng(0).standard_normal((5, 3))
+    >>> U, s, Vh = singular_triplets(A)
+    >>> U.shape, s.shape, Vh.shape, bool(np.allclose(U * s @ Vh, A)), bool(np.all(np.diff(s) <= 0))
+    ((5, 3), (3,), (3, 3), True, True)
     """
     xp, A = as_float(A, dtype)
     if A.ndim < 2:
@@ -148,6 +163,43 @@ def update_teacher_alignment(M: Any, beta: Any, k: int | None = 1, *, dtype: str
     full-batch gradient step of a single-index model the update is close to rank one with
     right singular vector along ``X^T y`` (Ba et al. 2022), so ``a_0`` is large.  For a zero
     update every singular vector is arbitrary and the result is meaningless.
+
+    Parameters
+    ----------
+    M : array (..., h, d)
+        The update ``W_{t+1} - W_t``.
+    beta : array (d,) or (..., d)
+        Teacher direction; need not be normalised; must not be zero.
+    k : int or None
+        Number of top singular vectors (None: all ``min(h, d)``; clipped to it).
+    dtype : str or None
+        Computation dtype (default float64; None keeps M's floating dtype).
+
+    Returns
+    -------
+    array (..., k)
+        ``|<v_i(M), beta>| / ||beta||``, non-negative, on M's device.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): sim(., beta*)
+       applied to the optimizer update instead of the weights (htdyn's extension).
+    .. [2] J. Ba, M. A. Erdogdu, T. Suzuki, Z. Wang, D. Wu & G. Yang, "High-dimensional Asymptotics of
+       Feature Learning: How One Gradient Step Improves the Representation", NeurIPS 2022
+       (arXiv 2205.01445): the first gradient step is close to rank one.
+
+    Examples
+    --------
+    A rank-one update ``a beta^T`` plus a small perturbation points along the teacher:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.alignment import update_teacher_alignment
+    >>> rng = np.random.default_rng(0)
+    >>> beta = rng.standard_normal(20)
+    >>> M = np.outer(rng.standard_normal(30), beta) + 1e-3 * rng.standard_normal((30, 20))
+    >>> bool(update_teacher_alignment(M, beta)[0] > 0.999)
+    True
     """
     return teacher_alignment(M, beta, k, dtype=dtype)
 
@@ -182,6 +234,25 @@ def overlap_matrices(A: Any, B: Any, k: int | None = None, *, dtype: str | None 
     Returns
     -------
     L, R : arrays (..., k, k)
+        Left and right squared overlaps, rows indexing A's vectors, columns B's.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the overlaps
+       ``|U_W^T U_M|^2`` and ``|V_W^T V_M|^2`` between the weights and their update.
+
+    Examples
+    --------
+    Reversing the order of the singular values reverses which basis vector is on top:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.alignment import overlap_matrices
+    >>> L, R = overlap_matrices(np.diag([3.0, 2.0, 1.0]), np.diag([1.0, 2.0, 3.0]))
+    >>> L.round(12).tolist()
+    [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    >>> bool(np.allclose(R, L))
+    True
     """
     xp, A = as_float(A, dtype)
     B = like(xp, B, A.dtype)
@@ -219,6 +290,37 @@ def overlap_summary(L: Any, R: Any, k: int | None = None) -> dict[str, float | i
 
     Also ``k``.  Values are Python floats (``best_index`` and ``k`` ints).  Random
     directions in R^n give ``top1 ~ 1/n`` and ``mass ~ k/n``.
+
+    Parameters
+    ----------
+    L, R : 2-D arrays (k_A, k_B)
+        Left and right squared overlaps from :func:`overlap_matrices` (no stacks).
+    k : int or None
+        Number of top vectors summarised (default ``min(k_A, k_B)``; clipped to it).
+
+    Returns
+    -------
+    dict
+        ``k`` and, for each side, ``{side}_top1``, ``{side}_mass``, ``{side}_top1_captured``,
+        ``{side}_best``, ``{side}_best_index`` and ``{side}_diag``.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the overlaps
+       these summarise; the summaries themselves are htdyn's (``mass`` is the mean squared cosine of
+       the principal angles, see :func:`subspace_overlap`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.alignment import overlap_matrices, overlap_summary
+    >>> L, R = overlap_matrices(np.diag([3.0, 2.0, 1.0]), np.diag([1.0, 2.0, 3.0]))
+    >>> s = overlap_summary(L, R)
+    >>> round(s["left_top1"], 12), s["left_best_index"], round(s["left_mass"], 12)
+    (0.0, 2, 1.0)
+    >>> round(overlap_summary(L, R, k=2)["right_mass"], 12)
+    0.5
     """
     xpl, L = analysis_namespace(L)
     _, R = analysis_namespace(R)
@@ -264,6 +366,13 @@ def subspace_overlap(A: Any, B: Any, k: int, *, side: str = "right", dtype: str 
     Returns
     -------
     float
+        ``ov_k`` in [0, 1].
+
+    References
+    ----------
+    .. [1] A. Bjorck & G. H. Golub, "Numerical methods for computing angles between linear
+       subspaces", Math. Comp. 27(123), 1973: the cosines of the principal angles are the singular
+       values of ``V_{A,k}^T V_{B,k}``.  Its use as the drift of ``W_t`` from ``W_0`` is htdyn's.
 
     Examples
     --------

@@ -118,7 +118,7 @@ def fit_bulk(evals: Any, shape: tuple[int, int], *, method: str = "quantile", tw
     Model: the spectrum of ``W = X + S`` with X i.i.d. noise and S of low rank.  Its r
     outliers come from S, and the rest (the bulk) is, to O(1/M), the spectrum of the noise
     deflated to an (N - r) x (M - r) matrix: MP with ``Q_b = (N - r)/(M - r)`` and mean
-    eigenvalue ``sigma2 (N - r)/N`` (Benaych-Georges & Nadakuditi 2011).  Ignoring the
+    eigenvalue ``sigma2 (N - r)/N`` (Benaych-Georges & Nadakuditi 2012).  Ignoring the
     deflation would bias sigma2 low by ~r/N (1.3% for 10 spikes at 800 x 400, more than the
     fit's noise).  All methods but ``"mean"`` alternate two steps until the bulk stops
     shrinking (Martin & Mahoney's bulk/spike split, with a robust scale):
@@ -174,6 +174,10 @@ def fit_bulk(evals: Any, shape: tuple[int, int], *, method: str = "quantile", tw
        analysis", Ann. Statist. 29(2), 2001 (the Tracy-Widom margin).
     .. [3] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
        JMLR 22(165), 2021 (MP fits of weight ESDs).
+    .. [4] F. Benaych-Georges & R. R. Nadakuditi, "The singular values and vectors of low rank
+       perturbations of large rectangular random matrices", J. Multivariate Anal. 111, 2012
+       (arXiv 1103.2221): the outliers and the bulk they leave.  Deflating the bulk law to an
+       ``(N - r) x (M - r)`` noise matrix is htdyn's reading of it.
 
     Examples
     --------

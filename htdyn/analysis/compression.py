@@ -55,6 +55,21 @@ class HillTail:
         Asymptotic standard deviation ``alpha / sqrt(k)``.
     n : int
         Number of entries.
+
+    Examples
+    --------
+    On the exact quantiles ``x_i = (N / i)^{1/2}`` of a Pareto law with tail index 2 the k log-
+    spacings sum to ``(k ln(k + 1) - ln k!) / 2``, so the Hill estimate is known in closed form:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from htdyn.analysis.compression import entrywise_tail_index
+    >>> N, k = 10_000, 100
+    >>> t = entrywise_tail_index(np.sqrt(N / np.arange(1.0, N + 1)), k=k)
+    >>> t.k, t.n, bool(np.isclose(float(t), k / ((k * math.log(k + 1) - math.lgamma(k + 1)) / 2)))
+    (100, 10000, True)
+    >>> round(float(t), 2), round(t.sd, 3)
+    (2.05, 0.205)
     """
 
     alpha: float
@@ -180,6 +195,27 @@ def pruning_curve(W: Any, fractions: Sequence[float], *, operator: bool = True,
     dict of numpy arrays, each of length ``len(fractions)``:
     ``fraction`` (as given), ``n_kept`` (int), ``threshold`` (smallest kept |W_ij|, inf when
     nothing is kept), ``frobenius`` and, with ``operator``, ``operator``.
+
+    References
+    ----------
+    .. [1] J. Y. Shin, "Compressing Heavy-Tailed Weight Matrices for Non-Vacuous Generalization
+       Bounds", arXiv 2105.11025, 2021 (magnitude pruning of heavy-tailed entries).
+    .. [2] S. Arora, R. Ge, B. Neyshabur & Y. Zhang, "Stronger generalization bounds for deep nets via
+       a compression approach", ICML 2018 (arXiv 1802.05296): the number of kept entries enters
+       their compression bound.
+
+    Examples
+    --------
+    Keeping the largest entry (the 4) of ``diag(3, 4, 0, 0)`` leaves ``||E||_F / ||W||_F = 3/5`` and
+    ``||E||_2 / ||W||_2 = 3/4``; keeping two leaves nothing:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.compression import pruning_curve
+    >>> c = pruning_curve(np.diag([3.0, 4.0, 0.0, 0.0]), [0.0, 1 / 16, 2 / 16, 1.0])
+    >>> c["n_kept"].tolist(), c["frobenius"].round(12).tolist(), c["operator"].round(12).tolist()
+    ([0, 1, 2, 16], [1.0, 0.6, 0.0, 0.0], [1.0, 0.75, 0.0, 0.0])
+    >>> c["threshold"].tolist()
+    [inf, 4.0, 3.0, 0.0]
     """
     xp, W = as_float(W, dtype)
     if W.ndim != 2:
@@ -236,6 +272,15 @@ def fraction_for_residual(W: Any, eps: float, *, dtype: str | None = "float64") 
     Returns
     -------
     float
+        ``n / N`` for the smallest such ``n``.
+
+    References
+    ----------
+    .. [1] J. Y. Shin, "Compressing Heavy-Tailed Weight Matrices for Non-Vacuous Generalization
+       Bounds", arXiv 2105.11025, 2021 (magnitude pruning of heavy-tailed entries).
+    .. [2] S. Arora, R. Ge, B. Neyshabur & Y. Zhang, "Stronger generalization bounds for deep nets via
+       a compression approach", ICML 2018 (arXiv 1802.05296): the number of kept entries enters
+       their compression bound.
 
     Examples
     --------

@@ -133,6 +133,12 @@ def singular_values(W: Any, *, dtype: str = "float64") -> Any:
     1-D array
         The ``min(W.shape)`` singular values, ascending, in the input's namespace.
 
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the singular values
+       ``s_i(W)`` whose squares form the ESD of ``W^T W``.
+
     Examples
     --------
     >>> import numpy as np

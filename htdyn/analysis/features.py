@@ -144,6 +144,8 @@ def kernel_target_alignment(Z: Any, y: Any, *, centered: bool = False, dtype: st
     .. [2] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
        Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657):
        KTA of the hidden features, uncentred.
+    .. [3] C. Cortes, M. Mohri & A. Rostamizadeh, "Algorithms for learning kernels based on centered
+       alignment", JMLR 13, 2012 (``centered=True``).
 
     Examples
     --------

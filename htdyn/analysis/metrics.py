@@ -384,6 +384,44 @@ def scalar_metrics(evals: Any, shape: tuple[int, int], alpha: Any = None, *,
     ``matrix_entropy``, ``numerical_rank``, ``zero_fraction``, and with ``alpha`` (a power-law
     exponent fitted elsewhere) ``alpha_hat`` and ``log_alpha_norm``.  Values are floats for a
     single spectrum, arrays of the batch shape otherwise.
+
+    Parameters
+    ----------
+    evals : array (numpy, CuPy or torch)
+        Eigenvalues of ``W^T W`` (a batch along leading axes).
+    shape : (int, int)
+        Shape of W (for the rank tolerance of ``numerical_rank`` and ``matrix_entropy``).
+    alpha : float, array or None
+        A power-law exponent fitted elsewhere (e.g. PL_Alpha_Hill); adds ``alpha_hat`` and
+        ``log_alpha_norm``.
+    zero_rtol : float
+        Relative threshold of :func:`zero_fraction`.
+
+    Returns
+    -------
+    dict of str to float or array
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (the norms, stable rank, matrix entropy, ``alpha_hat`` and the
+       log Schatten alpha-norm); WeightWatcher reports the same columns (``log_norm``,
+       ``log_spectral_norm``, ``alpha_weighted``, ``log_alpha_norm``, ``entropy``).
+
+    Examples
+    --------
+    For the singular values 1, 2, 3, 4: ``||W||_2 = 4``, ``||W||_F^2 = 30``, stable rank
+    ``30 / 16``, ``alpha_hat = 2 log10 16``:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.metrics import scalar_metrics
+    >>> m = scalar_metrics(np.array([1.0, 4.0, 9.0, 16.0]), (4, 4), alpha=2.0)
+    >>> m["spectral_norm"], m["stable_rank"], m["numerical_rank"], m["zero_fraction"]
+    (4.0, 1.875, 4.0, 0.0)
+    >>> bool(np.isclose(m["frobenius_norm"] ** 2, 30)), bool(np.isclose(m["alpha_hat"], 2 * np.log10(16)))
+    (True, True)
+    >>> bool(np.isclose(m["log_alpha_norm"], np.log10(1 + 16 + 81 + 256)))
+    True
     """
     xp, ev = _evals(evals)
     out: dict[str, Any] = {

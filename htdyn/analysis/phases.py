@@ -93,6 +93,22 @@ class PhaseRule:
         of their spike strengths is ``<= tail_ks`` (1.094, the 5% value)
     tail_mu_max : ... with a tail index ``mu_out <= tail_mu_max`` (4: i.i.d. entries with
         mu > 4 leave no outliers as the size grows; Martin & Mahoney's weakly heavy-tailed class)
+
+    Examples
+    --------
+    A rank-20 product of shape 200 x 100 has 80 zero eigenvalues out of 100: rank collapse under
+    the default ``zero_frac`` (5%), not under a rule that tolerates 90%:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.phases import PhaseRule, classify_phase
+    >>> rng = np.random.default_rng(0)
+    >>> L = rng.standard_normal((200, 20)) @ rng.standard_normal((20, 100))
+    >>> res = classify_phase(esd(L), L.shape)
+    >>> res.phase, res.features["frac0"]
+    ('rank-collapse', 0.8)
+    >>> classify_phase(esd(L), L.shape, rule=PhaseRule(zero_frac=0.9)).phase != "rank-collapse"
+    True
     """
 
     zero_rtol: float | None = None
@@ -171,6 +187,34 @@ def zero_cut(lam_max: float, shape: tuple[int, int], dtype: Any = np.float64) ->
     a fraction of ``mean(lambda)`` it does not grow with the few huge eigenvalues of a very
     heavy-tailed matrix (Pareto mu = 1 is full rank with ``lambda_min / lambda_max`` 2e-12 to
     3e-8, far above the float64 floor ~ 1e-13 at max(h, d) = 500).
+
+    Parameters
+    ----------
+    lam_max : float
+        Largest eigenvalue of the spectrum.
+    shape : (int, int)
+        Shape of W.
+    dtype : numpy dtype
+        Floating dtype of the eigenvalues (float64 by default).
+
+    Returns
+    -------
+    float
+        ``max(h, d) * eps * lam_max``.
+
+    References
+    ----------
+    .. [1] W. H. Press, S. A. Teukolsky, W. T. Vetterling & B. P. Flannery, "Numerical Recipes",
+       3rd ed., Cambridge University Press, 2007, p. 795: the rank tolerance
+       ``s_max max(h, d) eps`` that ``numpy.linalg.matrix_rank`` uses.  Applying it to
+       ``lambda = s^2`` (where the eigensolver's error is ``~ eps lambda_max``) is htdyn's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.phases import zero_cut
+    >>> zero_cut(1.0, (500, 200)) == float(500 * np.finfo(np.float64).eps), zero_cut(1.0, (500, 200), np.float32)
+    (True, 5.9604644775390625e-05)
     """
     return float(max(shape) * np.finfo(dtype).eps * lam_max)
 
@@ -189,20 +233,62 @@ def phase_features(evals: Any, shape: tuple[int, int], rule: PhaseRule | None = 
 
     Keys
     ----
-    M, N, Q : matrix dimensions (M = number of eigenvalues per matrix)
-    frac0 : fraction of eigenvalues ``<= zero_rtol * mean(lambda)``
+    M, N, Q : matrix dimensions (M = number of eigenvalues per matrix); n : number of eigenvalues
+        (a multiple of M for pooled spectra)
+    zero_cut, frac0 : the zero level, :func:`zero_cut` (round-off, the default) or
+        ``zero_rtol * mean(lambda)`` (with ``PhaseRule(zero_rtol=x)``), and the fraction of
+        eigenvalues at or below it
     sigma2, lambda_plus, lambda_minus, threshold, tw : robust MP bulk fit (quantile method) and
         the spike threshold ``lambda_+ + tw_scales * tw`` (:func:`htdyn.analysis.mp.fit_bulk`)
     D_MP : KS distance of the bulk (eigenvalues <= threshold) to the fitted MP law
     n_out, f_out : number and fraction of eigenvalues above the threshold
     top_ratio : ``lambda_max / lambda_+``; min_out_ratio : smallest outlier / lambda_+ (NaN if none)
     top_gap_tw : ``(lambda_max - lambda_+) / tw``, the top eigenvalue's gap to the edge in TW scales
+    top_sep_tw : ``(lambda_max - max(lambda_2, lambda_+)) / tw``, its gap to everything below it
     n_sep : number of eigenvalues ``>= spike_ratio * lambda_+``
     mp_soft_rank : ``lambda_+ / lambda_max``
+    mu_out, ks_out : tail index and Stephens' KS statistic of the outliers' spike strengths
+        (:func:`htdyn.analysis.mp.strength_tail`; NaN below 2 outliers)
     alpha_ks, D_PL, xmin_ks, k_ks : Clauset power-law fit of the tail (xmin at minimum KS)
     pl_ks : the acceptance limit ``min(pl_ks / sqrt(k_ks), pl_ks_max)`` for D_PL
     alpha_hill, D_hill : Hill estimator with xmin at the median (reported, not used)
     ks_good, ks_bad : the size-dependent KS thresholds ``ks_good/sqrt(M)``, ``ks_bad/sqrt(M)``
+
+    The MP-fit keys are NaN when no bulk fit is possible, the power-law keys when no tail fit is.
+
+    Parameters
+    ----------
+    evals : array
+        The ``min(h, d)`` eigenvalues of ``W^T W`` (raw or 1/N-normalised; numpy, CuPy or torch),
+        or pooled spectra of several matrices of the same shape.
+    shape : (int, int)
+        Shape of W.
+    rule : PhaseRule or None
+        Thresholds (defaults of :class:`PhaseRule` if None).
+
+    Returns
+    -------
+    dict of str to float
+
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (the MP fit, soft rank and
+       power-law tail the phases are read from).
+    .. [2] A. Clauset, C. R. Shalizi & M. E. J. Newman, "Power-law distributions in empirical data",
+       SIAM Review 51(4), 2009 (``alpha_ks``, ``D_PL``); B. M. Hill, Ann. Statist. 3(5), 1975
+       (``alpha_hill``).
+    .. [3] I. M. Johnstone, Ann. Statist. 29(2), 2001 (the Tracy-Widom scale ``tw``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.phases import phase_features
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> f = phase_features(esd(W), W.shape)
+    >>> f["M"], f["Q"], f["n_out"], f["frac0"], bool(f["D_MP"] <= f["ks_good"])
+    (200.0, 4.0, 0.0, 0.0, True)
     """
     from . import powerlaw
 
@@ -263,14 +349,14 @@ def classify_phase(evals: Any, shape: tuple[int, int], *, rule: PhaseRule | None
 
     Parameters
     ----------
-    convention : ``"martin-mahoney"`` (default: the rule below) or ``"paper"`` (the rule's
-        label, replaced by **heavy-tailed** when PL_Alpha_Hill < 2, htdyn's reading of the paper; see
-        :func:`paper_phase`)
     evals : the ``min(h, d)`` eigenvalues of W^T W (or of W W^T, whichever is smaller), raw or
         1/N-normalised (the rule is scale-free), numpy, CuPy or torch; pooled spectra of
         several matrices of the same shape are allowed
     shape : shape (h, d) of W
     rule : thresholds (:class:`PhaseRule`); defaults as listed there
+    convention : ``"martin-mahoney"`` (default: the rule below) or ``"paper"`` (the rule's
+        label, replaced by **heavy-tailed** when PL_Alpha_Hill < 2, htdyn's reading of the paper; see
+        :func:`paper_phase`)
 
     Decision rule (first match wins; M = number of eigenvalues per matrix, features as in
     :func:`phase_features`, defaults in brackets):
@@ -432,8 +518,35 @@ def paper_phase(result: PhaseResult) -> PhaseResult:
     PL_Alpha_Hill (the Hill exponent with xmin at the median eigenvalue, 2.45 on an MP bulk)
     falling below 2 where it speaks of heavy tails, and states no threshold; htdyn takes
     PL_Alpha_Hill < 2 as its "heavy-tailed".  Otherwise the paper's words (random-like,
-    bulk+spike) are Martin & Mahoney's, so the rule's label stands.
+    bulk+spike) are Martin & Mahoney's, so the rule's label stands.  **rank-collapse** and
+    **non-finite** are kept whatever alpha_Hill says.
     ``features`` are those of ``result``; ``reason`` says which convention decided.
+
+    Parameters
+    ----------
+    result : PhaseResult
+        A result of :func:`classify_phase` (its ``features`` hold ``alpha_hill``).
+
+    Returns
+    -------
+    PhaseResult
+        The paper's label, the same features, and a reason that names the convention.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): PL_Alpha_Hill and the
+       spectra it calls heavy-tailed; the threshold 2 is htdyn's reading (:data:`PAPER_HT_ALPHA`).
+    .. [2] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (the labels kept).
+
+    Examples
+    --------
+    >>> from htdyn.analysis.phases import PhaseResult, paper_phase
+    >>> paper_phase(PhaseResult("bulk-decay", {"alpha_hill": 1.7})).phase
+    'heavy-tailed'
+    >>> paper_phase(PhaseResult("bulk+spikes", {"alpha_hill": 2.4})).phase
+    'bulk+spikes'
     """
     a = result.features.get("alpha_hill", float("nan"))
     if result.phase in (NON_FINITE, "rank-collapse") or not a < PAPER_HT_ALPHA:

@@ -25,7 +25,29 @@ from .truncexp import solve_trunc_mean
 class TailFit(Protocol):
     """What :func:`compare` reads of a power-law fit (a :class:`htdyn.analysis.powerlaw.PowerLawFit`).
 
-    Declared here rather than imported: ``powerlaw`` imports this module.
+    Declared here rather than imported: ``powerlaw`` imports this module.  Any object with these
+    attributes will do, e.g. to test a power law with an exponent and ``xmin`` of one's own.
+
+    Attributes
+    ----------
+    alpha : float
+        Exponent of ``p(x) ~ x^-alpha`` on the tail.
+    xmin : float
+        Lower end of the tail.
+    xmax : float or None
+        Upper end (None: untruncated).
+    k : int
+        Number of tail points ``xmin <= x (<= xmax)``; :func:`compare` checks it.
+
+    Examples
+    --------
+    >>> import types
+    >>> import numpy as np
+    >>> from htdyn.analysis.plcompare import compare
+    >>> x = 1 + np.random.default_rng(0).pareto(1.5, 500)
+    >>> mine = types.SimpleNamespace(alpha=2.5, xmin=1.0, xmax=None, k=500)
+    >>> bool(compare(x, mine, "exponential").R > 0)
+    True
     """
 
     alpha: float
@@ -63,6 +85,26 @@ class LikelihoodRatio:
         MLE parameters of the alternative, in the units of the eigenvalues:
         ``Lambda`` (exponential), ``mu, sigma`` of ``ln x`` (lognormal), ``alpha, Lambda``
         (truncated power law ``x^-alpha e^(-Lambda x)``).
+
+    Examples
+    --------
+    The exponential's MLE on the tail ``x >= xmin`` is ``Lambda = 1 / (mean(x) - xmin)``, and the
+    p-value is ``erfc(|normalized_ratio| / sqrt 2)``; the truncated power law contains the power
+    law, so its test is the nested one and ``R <= 0``:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from htdyn.analysis.powerlaw import compare, fit_hill
+    >>> x = 1 + np.random.default_rng(0).pareto(1.5, 500)
+    >>> fit = fit_hill(x, xmin=1.0)
+    >>> lr = compare(x, fit, "exponential")
+    >>> bool(np.isclose(lr.params["Lambda"], 1 / (x.mean() - 1))), lr.nested, lr.k
+    (True, False, 500)
+    >>> bool(np.isclose(lr.p, math.erfc(abs(lr.normalized_ratio) / math.sqrt(2))))
+    True
+    >>> tpl = compare(x, fit, "truncated_power_law")
+    >>> tpl.nested, bool(tpl.R <= 1e-9), bool(tpl.p > 0.05)
+    (True, True, True)
     """
 
     R: float

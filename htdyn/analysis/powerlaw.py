@@ -98,6 +98,22 @@ class PowerLawFit:
         ``"hill"``, ``"ks"`` (powerlaw-package convention) or ``"ks_official"``.
     xmax : float or None
         Upper truncation of the fitted law, ``None`` for the untruncated law.
+
+    Examples
+    --------
+    On the exact quantiles ``x_i = (N / i)^(2/3)`` of a Pareto density ``~ x^-2.5`` the median rule
+    keeps the ``k = N/2`` largest, whose log-gaps sum to ``(2/3)(k ln k - ln k!)``:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from htdyn.analysis.powerlaw import fit_hill
+    >>> N = 1000
+    >>> fit = fit_hill((N / np.arange(1.0, N + 1)) ** (2 / 3))
+    >>> k = N // 2
+    >>> fit.k, fit.method, bool(np.isclose(fit.alpha, 1 + k / (2 / 3 * (k * math.log(k) - math.lgamma(k + 1)))))
+    (500, 'hill', True)
+    >>> round(fit.alpha, 3), round(fit.sigma, 4), fit.as_dict()["xmax"]
+    (2.512, 0.0676, nan)
     """
 
     alpha: float

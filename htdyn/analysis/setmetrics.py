@@ -48,6 +48,18 @@ class Spectrum:
     evals : the ESD if already known (raw or normalised as ``normalize`` says)
     vectors : how many top eigenvectors of the Gram matrix to find with the ESD (host W only):
         1 for the ``teacher`` set's v_1, ``top_k(h, d)`` for the ``top`` set, 0 for none
+
+    Examples
+    --------
+    The sets of :data:`W_SET_FUNCTIONS` read one shared spectrum and phase fit:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.esd import esd
+    >>> from htdyn.analysis.setmetrics import W_SET_FUNCTIONS, Spectrum
+    >>> W = np.random.default_rng(0).standard_normal((800, 200)) / np.sqrt(800)
+    >>> s = Spectrum(W)
+    >>> bool(np.allclose(s.evals, esd(W))), s.phase.phase, W_SET_FUNCTIONS["mp"](s)["n_spikes"]
+    (True, 'random-like', 0.0)
     """
 
     def __init__(self, W: Any, *, beta: Any = None, normalize: bool = False, evals: np.ndarray | None = None,
@@ -193,7 +205,50 @@ def update_metrics(W: Any, M: Any, *, W_next: Any = None, beta: Any = None, k: i
     (:func:`htdyn.analysis.linalg.top_singular_triplets`: one symmetric reduction each,
     not a full SVD); the squared overlaps of their vectors are summarised by
     :func:`htdyn.analysis.alignment.overlap_summary`.  An update of numerical rank r < k
-    (a minibatch of r samples, say) has r directions: the masses count those only.
+    (a minibatch of r samples, say) has r directions: on the CPU the masses count those only
+    (the unresolved directions are zero vectors) and still divide by k, so a rank-one update
+    lying wholly in W's top-k subspace has mass ``1/k``; CuPy arrays take a thin SVD, whose
+    arbitrary completion of the null directions may add to the masses.
+
+    Parameters
+    ----------
+    W : array (h, d)
+        ``W_t`` (numpy, CuPy or torch).
+    M : array (h, d)
+        The update ``M_t = W_{t+1} - W_t``.
+    W_next : array (h, d) or None
+        ``W_{t+1}``, if it differs from ``W + M`` (e.g. after a weight normalisation).
+    beta : array (d,) or None
+        Teacher direction: adds ``update_sim_beta = |<v_1(M), beta>| / ||beta||``.
+    k : int
+        Number of top triplets of each matrix (clipped to ``min(h, d)``).
+
+    Returns
+    -------
+    dict of str to float
+        ``update_fro``, ``update_spectral``, ``update_stable_rank``, and unless ``M = 0`` the
+        ``overlap_{prev,next}_{left,right}_{top1,mass}`` of ``W_t`` / ``W_{t+1}`` against ``M_t``
+        (:func:`~htdyn.analysis.alignment.overlap_summary`), and ``update_sim_beta`` with ``beta``.
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the overlaps of
+       the singular vectors of the weights and of the optimizer update.
+
+    Examples
+    --------
+    A rank-one update along W's top singular pair ``e_0 e_0^T``:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.setmetrics import update_metrics
+    >>> M = np.zeros((3, 3))
+    >>> M[0, 0] = 0.5
+    >>> m = update_metrics(np.diag([3.0, 2.0, 1.0]), M, beta=np.array([1.0, 0.0, 0.0]), k=2)
+    >>> m["update_spectral"], m["update_stable_rank"], m["update_sim_beta"]
+    (0.5, 1.0, 1.0)
+    >>> m["overlap_prev_right_top1"], m["overlap_next_left_top1"], m["overlap_prev_right_mass"]
+    (1.0, 1.0, 0.5)
     """
     from .alignment import overlap_summary
 
@@ -228,6 +283,37 @@ def drift_metrics(W: Any, W0: Any, k: int = 10, *, Vh0: Any = None) -> dict[str,
 
     ``Vh0``: W_0's top-k right singular vectors as rows (``top_singular_triplets(W0, k)[2]``),
     to compute them once for a whole trajectory; ``W0`` is not read when it is given.
+
+    Parameters
+    ----------
+    W : array (h, d)
+        ``W_t``.
+    W0 : array (h, d)
+        ``W_0`` (ignored when ``Vh0`` is given).
+    k : int
+        Subspace dimension (clipped to ``min(h, d)``; the registry's set uses 10).
+    Vh0 : array (k, d) or None
+        ``W_0``'s top-k right singular vectors as rows, precomputed.
+
+    Returns
+    -------
+    dict
+        ``{"drift_overlap_top10": overlap}`` (the registry's key, whatever ``k``), in [0, 1].
+
+    References
+    ----------
+    .. [1] A. Bjorck & G. H. Golub, "Numerical methods for computing angles between linear
+       subspaces", Math. Comp. 27(123), 1973: the mean squared cosine of the principal angles
+       (as :func:`htdyn.analysis.alignment.subspace_overlap`).  Its use as a drift from ``W_0`` is
+       htdyn's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.setmetrics import drift_metrics
+    >>> W0 = np.diag([3.0, 2.0, 1.0])
+    >>> drift_metrics(W0, W0, k=2), drift_metrics(np.diag([1.0, 2.0, 3.0]), W0, k=2)
+    ({'drift_overlap_top10': 1.0}, {'drift_overlap_top10': 0.5})
     """
     xp, W = analysis_namespace(W)
     _, _, Va = top_singular_triplets(W, k)
@@ -241,6 +327,47 @@ def feature_metrics(W: Any, X: Any, y: Any, activation: str, pre_scale: float = 
 
     ``pre_scale`` as in :func:`htdyn.analysis.features.hidden_features` (``1/sqrt(d)`` for the
     official code's features, which a run made with ``eval.features = "official"`` uses).
+
+    Parameters
+    ----------
+    W : array (h, d)
+        Hidden-layer weights.
+    X : array (n, d)
+        Probe inputs.
+    y : array (n,)
+        Probe targets.
+    activation : str
+        One of :data:`htdyn.analysis.features.ACTIVATION_NAMES`.
+    pre_scale : float
+        Extra factor on the pre-activations.
+
+    Returns
+    -------
+    dict of str to float
+        ``kta``, ``kta_centered`` and ``feature_stable_rank``.
+
+    References
+    ----------
+    .. [1] N. Cristianini, J. Shawe-Taylor, A. Elisseeff & J. Kandola, "On kernel-target alignment",
+       NIPS 14, 2002 (``kta``).
+    .. [2] C. Cortes, M. Mohri & A. Rostamizadeh, "Algorithms for learning kernels based on centered
+       alignment", JMLR 13, 2012 (``kta_centered``).
+    .. [3] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): KTA of the hidden
+       features on the probe set.
+
+    Examples
+    --------
+    One linear unit whose output is the target: ``K = z z^T`` with ``z`` proportional to ``y``,
+    so both alignments are 1, and a rank-one Z has stable rank 1:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.setmetrics import feature_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> X, w = rng.standard_normal((6, 4)), rng.standard_normal((1, 4))
+    >>> m = feature_metrics(w, X, X @ w[0], "linear")
+    >>> {key: round(v, 9) for key, v in m.items()}
+    {'kta': 1.0, 'kta_centered': 1.0, 'feature_stable_rank': 1.0}
     """
     from . import features
 
