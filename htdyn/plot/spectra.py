@@ -179,6 +179,26 @@ def draw_esd(ax: Any, ev: np.ndarray, shape: tuple[int, int], *, label: str = "E
     dict
         What was drawn (see above).
 
+    Notes
+    -----
+    The ESD is the empirical distribution of the eigenvalues lambda_i of W^T W (the squared
+    singular values of W), drawn as counts per bin of log10 lambda as the paper draws it [3]_.
+    The bulk is fitted by the Marchenko-Pastur law [1]_, whose edge is
+    lambda_+ = sigma^2 (sqrt(h) + sqrt(d))^2 for an h x d matrix of i.i.d. entries of variance
+    sigma^2; an eigenvalue past lambda_+ + 3 Tracy-Widom scales [2]_ is an outlier (a spike).
+
+    References
+    ----------
+    .. [1] V. A. Marchenko & L. A. Pastur, "Distribution of eigenvalues for some sets of random
+       matrices", Math. USSR-Sbornik 1(4), 1967.
+    .. [2] I. M. Johnstone, "On the distribution of the largest eigenvalue in principal components
+       analysis", Ann. Statist. 29(2), 2001 (the Tracy-Widom scale of the edge).
+    .. [3] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the ESD of W^T W as a histogram
+       of log10 lambda (the ESD figures, Figs. 2-3 in the numbering of v2); C. H. Martin &
+       M. W. Mahoney, "Implicit self-regularization in deep neural networks", JMLR 22(165), 2021
+       (the phases whose power laws are drawn).
+
     Examples
     --------
     >>> import numpy as np
@@ -361,6 +381,17 @@ def plot_esd_evolution(src: str | os.PathLike | Source, run: int = 0, *, bins: i
     Returns
     -------
     matplotlib.figure.Figure
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the spectral evolution this
+       figure shows, bulk+spike after a step, then bulk decay and a heavy tail (Figs. 2-4 in the
+       numbering of v2); PL_Alpha_Hill with x_min the median eigenvalue,
+       alpha = 1 + k / (sum_{j>=i} ln lambda_j - k ln lambda_i), and its alpha < 2 line.
+    .. [2] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021 (the phases of the colour bar).
+    .. [3] V. A. Marchenko & L. A. Pastur, Math. USSR-Sbornik 1(4), 1967 (the edge lambda_+ of W_0).
 
     Examples
     --------
