@@ -86,7 +86,8 @@ def open_sweep(root: str | Path) -> Sweep:
     ----------
     root : str or Path
         The sweep directory (``htdyn sweep FILE -o DIR``): its ``sweep.json`` manifest and
-        ``batches/`` of trajectory files.  A sweep still running is read as it stands.
+        ``batches/`` of trajectory files.  Runs that are not done (pending, running, failed)
+        are listed with their state and have no rows in the tables.
 
     Returns
     -------
