@@ -308,7 +308,7 @@ def plot_esd(src: str | os.PathLike | Source, run: int = 0, steps: Sequence[int]
     >>> fig = plot_esd(path, steps=[0, 3])
     >>> len(fig.axes)
     2
-    >>> [int(sum(bar.get_height() for bar in ax.patches)) for ax in fig.axes]   # the 16 eigenvalues of W^T W
+    >>> [int(sum(bar.get_height() for bar in ax.containers[0])) for ax in fig.axes]  # the 16 eigenvalues of W^T W
     [16, 16]
     """
     source, own = open_source(src)
