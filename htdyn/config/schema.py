@@ -28,7 +28,7 @@ class ModelConfig:
 
     Data x ~ N(0, I_d); teacher y = g(beta . x) + eps, ||beta|| = 1,
     eps ~ N(0, noise_std^2); student f(x) = a . phi(W x / sqrt(d)) / sqrt(h).
-    Kothapalli et al., "From Spikes to Heavy Tails", TMLR 2025 (arXiv 2406.04657), §3.
+    The setting of Kothapalli et al., "From Spikes to Heavy Tails", TMLR 2025 (arXiv 2406.04657).
 
     Parameters
     ----------
@@ -259,7 +259,7 @@ class RunConfig:
     data_seed, init_seed : int or None
         Seeds of the data and of the initial weights; None: ``seed``.
     weight_norm : bool
-        Rescale W to ||W||_F = sqrt(h d) before each step (paper §3.6; False).
+        Rescale W to ||W||_F = sqrt(h d) before each step (the paper's weight-normalised runs; False).
     label : str
         Free text shown in tables.
 
