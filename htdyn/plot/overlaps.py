@@ -1,6 +1,6 @@
 """The optimizer updates against the weights: singular-vector overlap maps, update spectra and ranks.
 
-Kothapalli et al. (2025, Sec. 4): with M_t the update and thin SVDs W = U_W S_W V_W^T,
+Kothapalli et al. (2025; the official code's overlap plots): with M_t the update and thin SVDs W = U_W S_W V_W^T,
 M = U_M S_M V_M^T, the squared overlaps ``(U_W^T U_M)^{o2}`` (left) and ``(V_W^T V_M)^{o2}``
 (right), here as top-k x top-k heat maps.  htdyn's ``update(t) = W_{t+1} - W_t`` is the
 paper's M_{t+1} (docs/format.md): the paper's pair (W_{t-1}, M_t) is (W_t, update(t)) and its

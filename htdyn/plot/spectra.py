@@ -1,7 +1,7 @@
 r"""Spectrum figures: the ESD at chosen steps as small multiples, and its evolution over training in one picture.
 
-The ESD is the eigenvalue distribution of W^T W (Kothapalli et al. 2025, Sec. 4: a histogram
-of log10 lambda with log-scaled counts).  Each step gets its own panel (shared x and y, so the
+The ESD is the eigenvalue distribution of W^T W (Kothapalli et al. 2025, whose code draws it as
+a histogram of log10 lambda with log-scaled counts).  Each step gets its own panel (shared x and y, so the
 bulk spreading and a spike moving read straight off), with
 
 * the counts per bin of log10 lambda (y from 0.3, so one eigenvalue is a bar of a fifth of
