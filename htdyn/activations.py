@@ -40,6 +40,23 @@ class Activation:
     df_inplace : callable, optional
         ``df_inplace(nat, x, fx) -> fx``: phi'(x) written over ``fx`` in place
         (``nat`` as for ``f_out``).
+
+    Examples
+    --------
+    A cubic activation with its exact derivative, and the same without one (central
+    differences), both applied to numpy arrays (``xp`` is the array namespace):
+
+    >>> import numpy as np
+    >>> from htdyn import Activation
+    >>> cube = Activation("cube", lambda xp, x: x**3, lambda xp, x, fx: 3 * x**2)
+    >>> x = np.array([-1.0, 0.5, 2.0])
+    >>> cube(np, x).tolist(), cube.derivative(np, x, cube(np, x)).tolist()
+    ([-1.0, 0.125, 8.0], [3.0, 0.75, 12.0])
+    >>> approx = Activation("cube", lambda xp, x: x**3)
+    >>> bool(np.allclose(approx.derivative(np, x, approx(np, x)), 3 * x**2, rtol=1e-9))
+    True
+
+    Either one can be a config's student activation: ``ModelConfig(activation=cube)``.
     """
 
     name: str

@@ -8,15 +8,78 @@ from __future__ import annotations
 
 
 class HtdynError(Exception):
-    """Base class for errors caused by user input (config, files, arguments)."""
+    """Base class for errors caused by user input (config, files, arguments).
+
+    The message is one line that names the key, file or value and what would be valid;
+    the command line prints it and exits with status 2.  Catch this class to handle
+    every error a user can cause.
+
+    Attributes
+    ----------
+    args : tuple
+        ``(message,)``, as for any exception; ``str(exc)`` is the message.
+
+    Examples
+    --------
+    >>> import htdyn
+    >>> try:
+    ...     htdyn.OptimizerConfig(lr=-1.0).validate()
+    ... except htdyn.HtdynError as exc:
+    ...     print(type(exc).__name__, "-", exc)
+    ConfigError - optimizer.lr = -1.0 must be > 0
+    """
 
 
 class ConfigError(HtdynError, ValueError):
-    """A configuration value is unknown, of the wrong type or out of range."""
+    """A configuration value is unknown, of the wrong type or out of range.
+
+    Raised by :func:`htdyn.load_config`, :func:`htdyn.from_dict`, :func:`htdyn.simulation`
+    and the configs' ``validate``; also a :class:`ValueError`.
+
+    Attributes
+    ----------
+    args : tuple
+        ``(message,)``: one line naming the dotted key and what would be valid.
+
+    Examples
+    --------
+    A misspelt key is named, with the key it probably meant:
+
+    >>> import htdyn
+    >>> try:
+    ...     htdyn.from_dict({"modle": {"n": 64}})
+    ... except htdyn.ConfigError as exc:
+    ...     print(str(exc).split(";")[0])
+    unknown config key 'modle' (did you mean 'model'?)
+    >>> try:
+    ...     htdyn.ModelConfig(n=-3).validate()
+    ... except ValueError as exc:
+    ...     print(exc)
+    model.n = -3 must be a positive integer
+    """
 
 
 class StoreError(HtdynError, OSError):
-    """A trajectory file is missing, corrupt, or would be overwritten."""
+    """A trajectory file (or sweep directory) is missing, corrupt, or would be overwritten.
+
+    Raised by :func:`htdyn.open`, :func:`htdyn.open_sweep` and the writers; also an
+    :class:`OSError`.
+
+    Attributes
+    ----------
+    args : tuple
+        ``(message,)``: one line naming the file and what is wrong with it.
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> missing = f"{tempfile.mkdtemp()}/none.h5"
+    >>> try:
+    ...     htdyn.open(missing)
+    ... except htdyn.StoreError as exc:
+    ...     print(str(exc).replace(missing, "PATH"))
+    trajectory file 'PATH' does not exist
+    """
 
 
 class Interrupted(KeyboardInterrupt):

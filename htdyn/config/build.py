@@ -29,6 +29,33 @@ def from_dict(raw: Mapping[str, Any]) -> SimConfig:
     :func:`htdyn.config.grid.expand_grid`); ``runs`` is a list of per-run
     override tables.  The product is runs x grid points, the runs slowest; a
     grid value wins over the same key in a ``runs`` table.
+
+    Parameters
+    ----------
+    raw : mapping
+        A config as plain data (what a TOML file parses to); it is not modified.
+
+    Returns
+    -------
+    SimConfig
+        Validated, one :class:`RunConfig` per (``runs`` table, grid point).
+
+    Raises
+    ------
+    ConfigError
+        An unknown key (named, with a "did you mean" hint), a bad value, a bad grid.
+
+    Examples
+    --------
+    >>> from htdyn import from_dict
+    >>> sim = from_dict({"steps": 3, "model": {"n": 64, "d": 16, "h": 24},
+    ...                  "optimizer": {"name": "gd"}, "grid": {"optimizer.lr": [0.1, 1.0]}})
+    >>> [(r.optimizer.name, r.optimizer.lr) for r in sim.runs]
+    [('gd', 0.1), ('gd', 1.0)]
+    >>> from_dict({"steps": -1})
+    Traceback (most recent call last):
+    ...
+    htdyn.errors.ConfigError: steps = -1 must be a non-negative integer
     """
     raw = copy.deepcopy(dict(raw))
     grid = raw.pop("grid", None) or {}
@@ -58,9 +85,32 @@ def from_dict(raw: Mapping[str, Any]) -> SimConfig:
 def simulation(runs: Sequence[RunConfig] | RunConfig | None = None, **sim_keys: Any) -> SimConfig:
     """Build a :class:`SimConfig` from Python objects and validate it.
 
-    >>> from htdyn.config import RunConfig, OptimizerConfig, simulation
-    >>> sim = simulation([RunConfig(optimizer=OptimizerConfig("adam", lr=lr)) for lr in (0.1, 1.0)],
-    ...                  steps=10)
+    Parameters
+    ----------
+    runs : RunConfig, sequence of RunConfig, or None
+        The runs (None: one default run, the paper's size).
+    **sim_keys
+        Simulation keys of :class:`SimConfig` (``steps``, ``output``, ``dtype``, ...);
+        ``snapshots`` and ``eval`` may be dicts.
+
+    Returns
+    -------
+    SimConfig
+        Validated.
+
+    Raises
+    ------
+    ConfigError
+        An unknown simulation key, or a bad value in any run.
+
+    Examples
+    --------
+    >>> from htdyn import ModelConfig, OptimizerConfig, RunConfig, simulation
+    >>> tiny = ModelConfig(n=64, d=16, h=24)
+    >>> sim = simulation([RunConfig(model=tiny, optimizer=OptimizerConfig("adam", lr=lr)) for lr in (0.1, 1.0)],
+    ...                  steps=10, snapshots={"at": "first_last"})
+    >>> len(sim.runs), sim.steps, sim.snapshots.at
+    (2, 10, 'first_last')
     """
     if runs is None:
         runs = [RunConfig()]

@@ -26,16 +26,46 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), *, allow_empty:
 
     Parameters
     ----------
-    path : the .toml, .yaml or .yml file.
-    overrides : ``dotted.key=value`` strings, applied in order (see :func:`apply_override`).
-    allow_empty : an empty file (or one of comments only) means the default config, the
+    path : str or Path
+        The .toml, .yaml or .yml file.  Its stem is the simulation's ``name`` unless it sets one.
+    overrides : sequence of str
+        ``dotted.key=value`` strings, applied in order (see :func:`apply_override`).
+    allow_empty : bool
+        An empty file (or one of comments only) means the default config, the
         paper's size (n=2000, d=1000, h=1500, 143 MB of snapshots); False makes it an error,
         as the command line does.
+
+    Returns
+    -------
+    SimConfig
+        Validated.
 
     Raises
     ------
     ConfigError
         Missing, unreadable, binary or empty file, syntax error, unknown key, bad value.
+
+    Examples
+    --------
+    >>> import htdyn, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.toml"
+    >>> _ = path.write_text('''
+    ... steps = 3
+    ... [model]
+    ... n = 64
+    ... d = 16
+    ... h = 24
+    ... [optimizer]
+    ... name = "gd"
+    ... lr = 0.5
+    ... ''')
+    >>> sim = htdyn.load_config(path, ["optimizer.lr=2.0"])
+    >>> sim.name, sim.runs[0].optimizer.lr, str(sim.output_path())
+    ('tiny', 2.0, 'outputs/tiny.h5')
+    >>> htdyn.load_config(path, ["model.hidden=8"])
+    Traceback (most recent call last):
+    ...
+    htdyn.errors.ConfigError: unknown config key 'model.hidden'; valid keys: activation, d, h, ...
     """
     path = Path(path)
     raw = read_config_file(path, allow_empty)

@@ -28,6 +28,34 @@ class ModelConfig:
 
     Data x ~ N(0, I_d); teacher y = g(beta . x) + eps, ||beta|| = 1,
     eps ~ N(0, noise_std^2); student f(x) = a . phi(W x / sqrt(d)) / sqrt(h).
+    The setting of Kothapalli et al., "From Spikes to Heavy Tails", TMLR 2025 (arXiv 2406.04657).
+
+    Parameters
+    ----------
+    n, n_test : int
+        Train (and probe) set size, test set size (2000, 200).
+    d, h : int
+        Input dimension and hidden width: W is h x d (1000, 1500).
+    noise_std : float
+        Std of the label noise eps (0.3).
+    teacher : str or callable
+        The link g: ``softplus`` (default), ``relu``, ``tanh``, ``linear``, or a callable on
+        float64 numpy arrays.
+    activation : str, callable or Activation
+        The student's phi: ``tanh`` (default), ``relu``, ``softplus``, ``gelu``, ``linear``,
+        a callable ``f(x)`` or an :class:`htdyn.Activation`.
+    init_scale, readout_scale : float
+        Std of the entries of W_0 and of a (1.0, 1.0).
+    train_readout : bool
+        Train a as well as W (False: only W, as the paper).
+
+    Examples
+    --------
+    >>> from htdyn import ModelConfig
+    >>> m = ModelConfig(n=64, d=16, h=24)
+    >>> m.validate()                      # raises ConfigError for a bad value
+    >>> m.teacher, m.activation, m.n_test
+    ('softplus', 'tanh', 200)
     """
 
     n: int = default("model", "n")
@@ -57,6 +85,29 @@ class OptimizerConfig:
     except for ``adamw`` and ``muon``.  ``batch_size``: None
     or 0 for full batch (the paper), else minibatches of that size drawn by
     a seeded shuffle each epoch.
+
+    Parameters
+    ----------
+    name : str
+        ``adam`` (default), ``gd``, ``momentum``, ``nesterov``, ``adamw``, ``sign``, ``muon``.
+    lr : float
+        Learning rate (> 0; 1.0).
+    momentum : float
+        Momentum of ``momentum``, ``nesterov`` and ``muon``, in [0, 1) (0.9).
+    beta1, beta2, eps : float
+        Adam's moment decays and epsilon (0.9, 0.999, 1e-8).
+    weight_decay : float
+        Weight decay (>= 0; 0.0).
+    batch_size : int or None
+        Minibatch size; None or 0: full batch.
+
+    Examples
+    --------
+    >>> from htdyn import OptimizerConfig
+    >>> opt = OptimizerConfig("gd", lr=0.5)
+    >>> opt.validate()
+    >>> opt.name, opt.lr, opt.batch_size
+    ('gd', 0.5, None)
     """
 
     name: str = default("optimizer", "name")
@@ -81,6 +132,29 @@ class ScheduleConfig:
     - ``exponential``: lr * gamma ** t
     - ``cosine``: eta_min + (lr - eta_min) (1 + cos(pi t / t_max)) / 2, t_max = steps by default
     - ``warmup_steps`` > 0 multiplies any of them by min(1, (t + 1) / warmup_steps).
+
+    Parameters
+    ----------
+    name : str
+        ``constant`` (default), ``step``, ``exponential`` or ``cosine``.
+    gamma : float
+        Decay factor of ``step`` and ``exponential`` (0.1).
+    step_size : int
+        Steps between decays of ``step`` (1).
+    eta_min : float
+        Floor of ``cosine`` (0.0).
+    t_max : int or None
+        Period of ``cosine``; None: the simulation's steps.
+    warmup_steps : int
+        Linear warm-up steps (0: none).
+
+    Examples
+    --------
+    >>> from htdyn import ScheduleConfig
+    >>> sched = ScheduleConfig("cosine", eta_min=0.01, warmup_steps=5)
+    >>> sched.validate()
+    >>> sched.name, sched.t_max
+    ('cosine', None)
     """
 
     name: str = default("schedule", "name")
@@ -106,6 +180,30 @@ class PenaltyConfig:
     R(W) <= it.  ``tail_start`` (unset: the median) and ``frechet_loc`` must lie inside
     the initial spectrum, whose Marchenko-Pastur edges are
     ``init_scale^2 (sqrt(max(h, d)) -+ sqrt(min(h, d)))^2``.
+
+    Parameters
+    ----------
+    name : str
+        ``none`` (default), ``weighted_alpha``, ``stable_rank``, ``powerlaw_prior``, ``frechet_prior``.
+    coefficient : float
+        mu, the penalty's coefficient (0.01).
+    decay, decay_rate, decay_period, decay_threshold
+        The decay of mu: ``none``, ``power`` or ``exponential``, its rate k, period m and the
+        floor below which mu is 0.
+    lower_threshold : float or None
+        The penalty acts only while R(W) exceeds it (None: always).
+    alpha0, tail_start : float
+        Target tail exponent and lambda_min of ``powerlaw_prior`` (None: the median).
+    frechet_shape, frechet_scale, frechet_loc : float
+        Shape, scale and location of ``frechet_prior``.
+
+    Examples
+    --------
+    >>> from htdyn.config import ModelConfig, PenaltyConfig
+    >>> pen = PenaltyConfig("stable_rank", coefficient=0.1)
+    >>> pen.validate(model=ModelConfig(n=64, d=16, h=24))
+    >>> pen.decay
+    'none'
     """
 
     name: str = default("penalty", "name")
@@ -149,6 +247,31 @@ class RunConfig:
     model see the same data; runs with the same init seed start from the same W.
     ``weight_norm``: rescale W to ||W||_F = sqrt(h d) before each step.
     ``penalty``: a spectral penalty added to the loss (:class:`PenaltyConfig`).
+
+    Parameters
+    ----------
+    model : ModelConfig
+    optimizer : OptimizerConfig
+    schedule : ScheduleConfig
+    penalty : PenaltyConfig
+    seed : int
+        The run's seed (0).
+    data_seed, init_seed : int or None
+        Seeds of the data and of the initial weights; None: ``seed``.
+    weight_norm : bool
+        Rescale W to ||W||_F = sqrt(h d) before each step (the paper's weight-normalised runs; False).
+    label : str
+        Free text shown in tables.
+
+    Examples
+    --------
+    >>> from htdyn import ModelConfig, OptimizerConfig, RunConfig
+    >>> run = RunConfig(model=ModelConfig(n=64, d=16, h=24), optimizer=OptimizerConfig("gd", lr=0.1), seed=3)
+    >>> run.validate()
+    >>> run.data_seed_, run.init_seed_                 # both default to the seed
+    (3, 3)
+    >>> run.to_dict()["optimizer"]["name"]
+    'gd'
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -198,6 +321,29 @@ class SnapshotConfig:
     ``at``: an int k (every k steps, plus the last), a list of steps,
     ``"log:N"`` (about N log-spaced steps, 0 and the last included),
     ``"first_last"``, or ``"none"``.
+
+    Parameters
+    ----------
+    at : int, list of int or str
+        The snapshot steps (1: every step).
+    dtype : str
+        Storage dtype: ``float32`` (default) or ``float16`` (with a per-snapshot scale).
+    compression : str
+        HDF5 compression of the snapshots (``none``).
+    updates : bool
+        Also store the updates M_t (True).
+    optimizer_state : bool
+        Also store Adam's moments or the momentum buffer (False).
+
+    Examples
+    --------
+    >>> from htdyn import SnapshotConfig
+    >>> snaps = SnapshotConfig(at="log:20", updates=False)
+    >>> snaps.validate()
+    >>> SnapshotConfig(at="every 5").validate()
+    Traceback (most recent call last):
+    ...
+    htdyn.errors.ConfigError: snapshots.at = 'every 5' is not valid; use an int k (every k steps), a list ...
     """
 
     at: Any = default("snapshots", "at")
@@ -222,6 +368,25 @@ class EvalConfig:
     computes (its forward hook scales the stored pre-activations in place, so
     they are divided by sqrt(d) twice) and what its loss numbers come from.
     ``metrics``: names of spectral metric sets computed at each evaluation step.
+
+    Parameters
+    ----------
+    at : int, list of int or str
+        The evaluation steps (``"snapshots"``: the snapshot steps).
+    ridge_lambda : float
+        lambda of the ridge read-out (> 0; 0.01).
+    features : str
+        ``model`` (default) or ``official``.
+    metrics : list of str
+        The metric sets computed online (docs/analysis.md; none by default).
+
+    Examples
+    --------
+    >>> from htdyn import EvalConfig
+    >>> ev = EvalConfig(at=[0, 5, 10], ridge_lambda=0.1)
+    >>> ev.validate()
+    >>> ev.features, ev.metrics
+    ('model', [])
     """
 
     at: Any = default("eval", "at")
@@ -240,6 +405,38 @@ class SimConfig:
     ``output``: where the trajectory file goes (``{name}`` is replaced by the
     name).  ``store_data``: store the data sets in the file (True) or only the
     seeds that regenerate them (False; beta is always stored).
+
+    Parameters
+    ----------
+    name : str
+        The simulation's name (``sim``; a config file's stem when loaded).
+    steps : int
+        Optimizer steps of every run (10).
+    device : str
+        ``cpu`` (default) or ``cuda``.
+    backend : str or None
+        ``numpy``, ``torch`` or ``cupy``; None picks one for the device.
+    dtype : str
+        Training dtype, ``float32`` (default) or ``float64``.
+    output : str
+        The trajectory file (``outputs/{name}.h5``).
+    store_data : bool
+        Store the data sets (True) or only their seeds.
+    snapshots : SnapshotConfig
+    eval : EvalConfig
+    runs : list of RunConfig
+        The runs (one default run).
+
+    Examples
+    --------
+    Usually built by :func:`htdyn.simulation` or :func:`htdyn.load_config`; directly:
+
+    >>> from htdyn import ModelConfig, RunConfig, SimConfig
+    >>> sim = SimConfig(name="tiny", steps=3, runs=[RunConfig(model=ModelConfig(n=64, d=16, h=24))])
+    >>> sim.validate() is sim
+    True
+    >>> str(sim.output_path())
+    'outputs/tiny.h5'
     """
 
     name: str = default("sim", "name")

@@ -1,12 +1,22 @@
 """Lazy reading of trajectory files.
 
->>> with htdyn.open("outputs/demo.h5") as traj:      # doctest: +SKIP
-...     print(traj)                       # what the file holds
+A tiny simulation writes a file (3 steps, every one stored), then it is read:
+
+>>> import htdyn, tempfile
+>>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+...                        steps=3, output=f"{tempfile.mkdtemp()}/demo.h5")
+>>> path = htdyn.simulate(sim).path
+>>> with htdyn.open(path) as traj:
+...     print(traj.status, len(traj.runs))        # what the file holds
 ...     run = traj.runs[0]
-...     run.steps                         # snapshot steps written
-...     W = run.W(10)                     # W_10 as a float64 numpy array
-...     M = run.update(3)                 # M_3 = W_4 - W_3
-...     run.loss                          # training loss of W_t for every step t
+...     print(run.steps.tolist())                 # snapshot steps written
+...     W = run.W(3)                              # W_3 as a float64 numpy array
+...     M = run.update(1)                         # M_1 = W_2 - W_1
+...     loss = run.loss                           # training loss of W_t for every step t
+complete 1
+[0, 1, 2, 3]
+>>> W.shape, M.shape, loss.shape
+((24, 16), (24, 16), (4,))
 
 Only what is asked for is read: one snapshot reads one HDF5 chunk.
 """
@@ -30,7 +40,35 @@ from .format import FORMAT_NAME, FORMAT_VERSION, partial_path, py_value
 
 
 def open(path: str | os.PathLike) -> Trajectory:  # noqa: A001 - mirrors h5py.File / builtins.open
-    """Open a trajectory file for reading (see :class:`Trajectory`)."""
+    """Open a trajectory file for reading (see :class:`Trajectory`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A trajectory file written by :func:`htdyn.simulate`, ``htdyn run``, a sweep's batch
+        or :func:`htdyn.watch`; a file still being written is read in its flushed state.
+
+    Returns
+    -------
+    Trajectory
+        Read only; close it, or use it as a context manager.
+
+    Raises
+    ------
+    StoreError
+        The file is missing, a directory, not HDF5, not an htdyn trajectory, or of a newer format.
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/demo.h5")
+    >>> path = htdyn.simulate(sim).path
+    >>> with htdyn.open(path) as traj:
+    ...     summary = traj.summary()[0]
+    >>> summary["optimizer"], summary["snapshots"], summary["diverged_step"]
+    ('adam', 4, -1)
+    """
     return Trajectory(path)
 
 
@@ -46,6 +84,28 @@ class Trajectory:
     live : bool
         The file is open in a writer (a read of its flushed state).
     runs : list of Run
+        One per run (or per watched layer), by index.
+    config : dict
+        The simulation config as plain data.
+    unit : str
+        ``"run"`` (a simulator file) or ``"layer"`` (a file of :func:`htdyn.watch`).
+
+    Parameters
+    ----------
+    path : str or path-like
+    mode : str
+        ``"r"`` (read only, the default); ``"r+"`` for the tools that add an ``/analysis``
+        group, refused while a writer holds the file.
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{tempfile.mkdtemp()}/demo.h5")
+    >>> traj = htdyn.open(htdyn.simulate(sim).path)
+    >>> traj.status, traj.complete, traj.unit, len(traj), traj.config["steps"]
+    ('complete', True, 'run', 1, 3)
+    >>> traj.close()
     """
 
     def __init__(self, path: str | os.PathLike, mode: str = "r"):
@@ -186,7 +246,43 @@ class Trajectory:
 
 
 class Run:
-    """One run of a trajectory file (lazy: data sets are read on access)."""
+    """One run of a trajectory file (lazy: data sets are read on access).
+
+    Attributes
+    ----------
+    index : int
+        The run's place in the file.
+    label, run_id : str
+        The config's label and the run's stable id.
+    config : dict
+        The run's config (model, optimizer, schedule, seeds) as plain data.
+    shape : tuple of int
+        (h, d), the shape of W.
+    steps, update_steps : numpy.ndarray
+        The steps t whose W_t, and whose update M_t = W_{t+1} - W_t, are stored.
+    loss, lr : numpy.ndarray
+        Training loss of W_t (t = 0..steps) and learning rate of each step.
+    eval_steps, eval : numpy.ndarray, dict
+        The evaluation steps and the losses there (probe, test, network train and test).
+    metrics : dict
+        The online metrics at the eval steps (``eval.metrics`` of the config).
+    diverged_step : int
+        The step whose update made the run non-finite, or -1.
+
+    Examples
+    --------
+    >>> import htdyn, tempfile
+    >>> run_cfg = htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32),
+    ...                           optimizer=htdyn.OptimizerConfig("gd", lr=0.5))
+    >>> sim = htdyn.simulation(run_cfg, steps=3, output=f"{tempfile.mkdtemp()}/demo.h5")
+    >>> with htdyn.open(htdyn.simulate(sim).path) as traj:
+    ...     run = traj.runs[0]
+    ...     W0, W1, M0 = run.W(0), run.W(1), run.update(0)
+    ...     print(run.shape, run.update_steps.tolist(), run.config["optimizer"]["lr"], sorted(run.eval))
+    (24, 16) [0, 1, 2] 0.5 ['net_test_loss', 'net_train_loss', 'probe_loss', 'test_loss']
+    >>> bool(abs(W1 - W0 - M0).max() < 1e-5)                 # M_0 = W_1 - W_0 (float32 storage)
+    True
+    """
 
     def __init__(self, group: h5py.Group):
         self.g = group

@@ -46,6 +46,11 @@ HIDDEN = COUNT_FLOOR / 10
 def has_ffmpeg() -> bool:
     """Whether MP4 animations can be written (``ffmpeg`` on the PATH).
 
+    Returns
+    -------
+    bool
+        True when ``ffmpeg`` is found; GIFs need no ffmpeg.
+
     Examples
     --------
     >>> from htdyn.plot import has_ffmpeg
@@ -137,8 +142,56 @@ def animate_esd(src: str | os.PathLike | Source, out: str | os.PathLike, run: in
                 bins: int | str = "fd", fig: Any = None) -> Path:
     """Write the ESD evolution of one run to ``out`` (``.gif``, or ``.mp4`` with ffmpeg); returns the path.
 
-    Frames as the module says (:func:`esd_frames`); ``fig``: a Figure to draw into (its size
-    is the animation's).  The file is written under a temporary name and renamed when complete.
+    Frames as the module says (:func:`esd_frames`): one per stored spectrum (a snapshot W_t, or
+    the ESD an online ``esd`` metric set stored).  The file is written under a temporary name
+    and renamed when complete.
+
+    Parameters
+    ----------
+    src : str, path-like or Source
+        A trajectory file (or an open :class:`~htdyn.plot.source.Source`).
+    out : str or path-like
+        The animation: ``.gif`` (Pillow) or ``.mp4`` (needs ffmpeg, :func:`has_ffmpeg`).
+    run : int
+        The run (or watched layer) of the file.
+    fps : int
+        Frames per second.
+    bins : int or str
+        Bins of log10 lambda, as :func:`~htdyn.plot.spectra.log_bin_edges` takes (``"fd"``: Freedman-Diaconis).
+    fig : matplotlib Figure, optional
+        A Figure to draw into (its size is the animation's); default 10 x 5.6 in at 100 dpi.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    PlotError
+        ``out`` is not ``.gif`` / ``.mp4``, an MP4 without ffmpeg, or a run with no spectrum.
+
+    Examples
+    --------
+    A GIF of a tiny run's three spectra (W_0, W_1, W_2), drawn small to be quick:
+
+    >>> import htdyn, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> from htdyn.plot import animate_esd, has_ffmpeg
+    >>> tmp = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)), steps=2,
+    ...                        output=f"{tmp}/demo.h5")
+    >>> path = htdyn.simulate(sim).path
+    >>> gif = animate_esd(path, f"{tmp}/esd.gif", fps=2, fig=Figure(figsize=(5, 3), dpi=60))
+    >>> from PIL import Image
+    >>> with Image.open(gif) as im:
+    ...     im.n_frames, im.size
+    (3, (300, 180))
+
+    An MP4 needs ffmpeg on the PATH (written only where it is installed):
+
+    >>> if has_ffmpeg():
+    ...     _ = animate_esd(path, f"{tmp}/esd.mp4", fps=2, fig=Figure(figsize=(5, 3), dpi=60))
     """
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 

@@ -33,7 +33,30 @@ OKABE_ITO = {
 
 
 class PlotError(HtdynError):
-    """A figure was asked of a file (or table) that lacks what it needs; the message says what to run."""
+    """A figure was asked of a file (or table) that lacks what it needs; the message says what to run.
+
+    An :class:`htdyn.HtdynError`: ``htdyn plot`` prints it on one line and exits with 2.
+
+    Attributes
+    ----------
+    args : tuple
+        ``(message,)``: one line naming the file, run or column, and what would make the figure.
+
+    Examples
+    --------
+    The overlap maps need the updates M_t, which this tiny run does not store:
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import PlotError, plot_overlaps
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)), steps=2,
+    ...                        snapshots={"updates": False}, output=f"{tempfile.mkdtemp()}/demo.h5")
+    >>> path = htdyn.simulate(sim).path
+    >>> try:
+    ...     plot_overlaps(path)
+    ... except PlotError as exc:
+    ...     print(str(exc).replace(path, "FILE").split("; ")[0])
+    the overlap maps: the updates M_t are needed and 'FILE' stores none
+    """
 
 
 def need_pandas(what: str) -> None:

@@ -86,6 +86,11 @@ def plot_metrics(src: str | os.PathLike | Source, run: int = 0, *, fig: Any = No
     >>> fig = plot_metrics(path, run=0)  # losses, network losses, alpha_Hill, alpha_KS, KTA
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['MSE', 'MSE', '$\\alpha_{\\rm Hill}$', '$\\alpha_{\\rm KS}$', 'cosine / KTA']
+    >>> line = fig.axes[2].lines[0]                     # alpha_Hill at the eval steps, as stored
+    >>> with htdyn.open(path) as traj:
+    ...     stored = traj.runs[0].metrics["alpha_hill"]
+    >>> line.get_xdata().tolist(), bool((line.get_ydata() == stored).all())
+    ([0, 1, 2, 3], True)
     """
     source, own = open_source(src)
     try:

@@ -1,6 +1,6 @@
 """The optimizer updates against the weights: singular-vector overlap maps, update spectra and ranks.
 
-Kothapalli et al. (2025, Sec. 4): with M_t the update and thin SVDs W = U_W S_W V_W^T,
+Kothapalli et al. (2025; the official code's overlap plots): with M_t the update and thin SVDs W = U_W S_W V_W^T,
 M = U_M S_M V_M^T, the squared overlaps ``(U_W^T U_M)^{o2}`` (left) and ``(V_W^T V_M)^{o2}``
 (right), here as top-k x top-k heat maps.  htdyn's ``update(t) = W_{t+1} - W_t`` is the
 paper's M_{t+1} (docs/format.md): the paper's pair (W_{t-1}, M_t) is (W_t, update(t)) and its
@@ -65,6 +65,9 @@ def plot_overlaps(src: str | os.PathLike | Source, run: int = 0, step: int | Non
     >>> fig = plot_overlaps(path, step=1)
     >>> len(fig.axes)  # four maps and a colour bar
     5
+    >>> O = fig.axes[0].images[0].get_array()      # (U_W^T U_M)^2 of the top 10 of each
+    >>> O.shape, bool((O.sum(axis=1) <= 1 + 1e-9).all())  # squared overlaps of unit vectors: rows sum to <= 1
+    ((10, 10), True)
     """
     source, own = open_source(src)
     try:
@@ -126,6 +129,15 @@ def plot_update_spectra(src: str | os.PathLike | Source, run: int = 0, steps: Se
     -------
     matplotlib.figure.Figure
 
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the singular values of the
+       updates M_t = W_t - W_{t-1} beside the overlap maps (the official code's bar plots of
+       sigma_i(M_t)).
+    .. [2] M. Rudelson & R. Vershynin, "Sampling from large matrices: an approach through geometric
+       functional analysis", J. ACM 54(4), 2007 (the stable rank ||M||_F^2 / ||M||_2^2).
+
     Examples
     --------
     >>> import htdyn, tempfile
@@ -136,6 +148,10 @@ def plot_update_spectra(src: str | os.PathLike | Source, run: int = 0, steps: Se
     >>> fig = plot_update_spectra(path)
     >>> [ax.get_title() for ax in fig.axes]
     ['singular values of the updates', 'update stable rank']
+    >>> [len(line.get_ydata()) for line in fig.axes[0].lines]   # sigma_1..16 of M_1, M_2, M_3
+    [16, 16, 16]
+    >>> fig.axes[1].lines[0].get_xdata().tolist()                # paper steps t of M_t
+    [1, 2, 3]
     """
     source, own = open_source(src)
     try:

@@ -25,18 +25,27 @@ def phase_cells(df: Any, x: str = "optimizer.lr", y: str = "step", facet: Sequen
 
     Parameters
     ----------
-    df : the sweep table (rows of every repeat; ``phase`` by name, missing for a diverged run)
-    x, y : the axes of the diagram
-    facet : the axes that make the panels
+    df : pandas.DataFrame
+        The sweep table (rows of every repeat; ``phase`` by name, missing for a diverged run).
+    x, y : str
+        The axes of the diagram.
+    facet : sequence of str
+        The axes that make the panels.
 
     Returns
     -------
-    DataFrame : columns ``*facet, x, y, phase, k, n``; the phase is the most common one
-        (:func:`~htdyn.plot.sweeptable.phase_share`: ties go to the earlier Martin-Mahoney phase)
+    pandas.DataFrame
+        Columns ``*facet, x, y, phase, k, n``; the phase is the most common one
+        (:func:`~htdyn.plot.sweeptable.phase_share`: ties go to the earlier Martin-Mahoney phase).
 
     Examples
     --------
-    >>> cells = phase_cells(sweep_frame("outputs/lr_small"), facet=["optimizer.name"])  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"optimizer.lr": [0.1, 0.1, 0.1, 1.0, 1.0, 1.0], "step": [3] * 6,
+    ...                    "phase": ["random-like", "random-like", "bulk+spikes", "heavy-tailed", "heavy-tailed",
+    ...                              "heavy-tailed"]})
+    >>> phase_cells(df).values.tolist()           # 2 of 3 repeats random-like at lr 0.1
+    [[0.1, 3, 'random-like', 2, 3], [1.0, 3, 'heavy-tailed', 3, 3]]
     """
     import pandas as pd
 
@@ -55,28 +64,63 @@ def plot_phase_diagram(df: Any, x: str = "optimizer.lr", y: str = "step", *, ste
 
     Parameters
     ----------
-    df : the sweep table (:mod:`htdyn.plot.sweep`); ``phase`` by name
-    x, y : the axes; with ``y = "step"`` every stored step is a row (lr x steps), otherwise
-        each run's ``step`` (default the last) is used
-    facet : the axes that make the panels (default every swept axis but ``x`` and ``y``,
-        :func:`~htdyn.plot.sweeptable.swept_axes`: the optimizer for the paper's lr sweep)
-    max_panels : refuse a table that needs more panels (select a part of it first)
-    caption : the caption line (default the settings the runs share)
-    fig : draw into this Figure (default a new one)
+    df : pandas.DataFrame
+        The sweep table (:mod:`htdyn.plot.sweep`); ``phase`` by name.
+    x, y : str
+        The axes; with ``y = "step"`` every stored step is a row (lr x steps), otherwise
+        each run's ``step`` (default the last) is used.
+    step : int or "last"
+        The evaluation step when ``y`` is not ``"step"``.
+    facet : sequence of str, optional
+        The axes that make the panels (default every swept axis but ``x`` and ``y``,
+        :func:`~htdyn.plot.sweeptable.swept_axes`: the optimizer for the paper's lr sweep).
+    max_panels : int
+        Refuse a table that needs more panels (select a part of it first).
+    caption : str
+        The caption line (default the settings the runs share).
+    fig : matplotlib Figure, optional
+        Draw into this Figure (default a new one).
 
     Returns
     -------
-    Figure : one Axes per panel; each holds one QuadMesh whose array is the phase's index in
-        :data:`htdyn.analysis.phases.PHASES` per cell (rows y, columns x; masked where no run is)
+    matplotlib.figure.Figure
+        One Axes per panel; each holds one QuadMesh whose array is the phase's index in
+        :data:`htdyn.analysis.phases.PHASES` per cell (rows y, columns x; masked where no run is).
 
     Raises
     ------
     PlotError
         A missing column, fewer than two values of ``x`` (a one-run file), too many panels.
 
+    References
+    ----------
+    .. [1] C. H. Martin & M. W. Mahoney, "Implicit self-regularization in deep neural networks",
+       JMLR 22(165), 2021: the 5+1 phases (random-like, bleeding-out, bulk+spikes, bulk-decay,
+       heavy-tailed, rank-collapse) the colours name.
+    .. [2] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the route bulk+spikes ->
+       bulk-decay -> heavy-tailed as the learning rate and the steps grow (Figs. 2-4 in the
+       numbering of v2), which this diagram maps over lr x step.
+
     Examples
     --------
-    >>> fig = plot_phase_diagram(sweep_frame("outputs/lr_small"))  # doctest: +SKIP
+    A tiny sweep (GD and Adam at two learning rates, 3 steps; ``htdyn sweep FILE -o DIR`` makes the
+    same from a sweep file):
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    >>> from htdyn.sweep.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+    ...                        "sweep": {"optimizer.name": ["gd", "adam"], "optimizer.lr": [0.1, 10.0],
+    ...                                  "store": "scalars"}})
+    >>> root = f"{tempfile.mkdtemp()}/tiny"
+    >>> _ = run_sweep(prepare(spec, root), make_executor("local"))   # 4 runs of 3 steps, about a second
+    >>> from htdyn.plot import plot_phase_diagram, sweep_frame
+    >>> fig = plot_phase_diagram(sweep_frame(root))               # lr x step, one panel per optimizer
+    >>> [ax.get_title() for ax in fig.axes]
+    ['adam', 'gd']
+    >>> fig.axes[0].collections[0].get_array().shape                # rows: steps 0 and 3; columns: 2 lrs
+    (2, 2)
     """
     need_columns(df, [x, "phase"] + ([] if y == "step" else [y]), "the phase diagram")
     rows = df if y == "step" else final_rows(df, step)

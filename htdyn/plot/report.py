@@ -212,7 +212,49 @@ def write_report(path: str | os.PathLike, outdir: str | os.PathLike, *, max_runs
                  progress: Progress | None = None) -> Path:
     """Write every figure of ``path`` (a trajectory file, a folder of them, a sweep) into ``outdir``.
 
-    ``progress(title, done, total)`` is called before each figure.  Returns index.html.
+    The figures are those the module docstring lists, each as PNG and PDF (the animation as a
+    GIF), and ``index.html`` links them with their captions; a figure the file cannot give is
+    listed with the command that would make it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A trajectory file, a folder of them, or a sweep directory (``htdyn sweep ... -o DIR``).
+    outdir : str or path-like
+        The report's folder, created if needed; refused if it is a file or cannot be written.
+    max_runs : int
+        Draw the per-run figures of at most this many runs of each file (0: none; the summary
+        table and the first run's animation are always made).
+    progress : callable, optional
+        ``progress(title, done, total)``, called before each figure is drawn.
+
+    Returns
+    -------
+    Path
+        ``outdir / "index.html"``.
+
+    Raises
+    ------
+    PlotError
+        A negative ``max_runs``, an ``outdir`` that cannot be written, a path with no trajectory.
+
+    Examples
+    --------
+    A tiny run; ``max_runs=0`` keeps the example quick (the index with its summary table and the
+    ESD animation; the full report of even a tiny file draws for several seconds):
+
+    >>> import htdyn, os, tempfile
+    >>> from htdyn.plot import write_report
+    >>> tmp = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)), steps=2,
+    ...                        snapshots={"at": "first_last", "updates": False}, output=f"{tmp}/demo.h5")
+    >>> path = htdyn.simulate(sim).path
+    >>> seen = []
+    >>> index = write_report(path, f"{tmp}/report", max_runs=0, progress=lambda title, i, n: seen.append(title))
+    >>> index.name, sorted(os.listdir(f"{tmp}/report")), seen
+    ('index.html', ['demo_run0_esd.gif', 'index.html'], ['run 0: ESD animation', 'index.html'])
+    >>> "htdyn report" in index.read_text()
+    True
     """
     if max_runs < 0:
         raise PlotError(f"--max-runs {max_runs}: give 0 or more runs to draw")

@@ -131,6 +131,9 @@ def plot_mp_fit(fit: Any, ax: Any = None, *, evals: Any = None) -> Any:
     >>> fig = plot_mp_fit(fit_bulk(ev, W.shape), evals=ev)
     >>> len(fig.axes)
     1
+    >>> edge = fig.axes[0].lines[1]          # at log10 lambda_+; entries of variance 1/800: (1 + sqrt(200/800))^2
+    >>> edge.get_label().startswith("MP edge"), bool(abs(10 ** edge.get_xdata()[0] - (1 + 0.5) ** 2) < 0.05)
+    (True, True)
     """
     from ..analysis import mp
 

@@ -53,20 +53,46 @@ def plot_metric_vs(df: Any, y: str, x: str = "optimizer.lr", *, hue: str | None 
 
     Parameters
     ----------
-    df : the sweep table (module docstring)
-    y, x : columns; ``x`` drawn as log10 when every value is positive (or as ``logx`` says)
-    hue : the column that makes the curves (default the optimizer)
-    step : the evaluation step (``"last"``: each run's last)
-    ax : draw into this Axes (its Figure is returned); default a new Figure
-    caption : the caption line (default the runs, step and repeats)
+    df : pandas.DataFrame
+        The sweep table (module docstring).
+    y, x : str
+        Columns; ``x`` drawn as log10 when every value is positive (or as ``logx`` says).
+    hue : str or None
+        The column that makes the curves (default the optimizer).
+    step : int or "last"
+        The evaluation step (``"last"``: each run's last).
+    logx : bool, optional
+        Draw ``x`` as log10 (default: when every value is positive).
+    ax : matplotlib Axes, optional
+        Draw into this Axes (its Figure is returned); default a new Figure.
+    caption : str
+        The caption line (default the runs, step and repeats).
 
     Returns
     -------
-    Figure
+    matplotlib.figure.Figure
 
     Examples
     --------
-    >>> fig = plot_metric_vs(sweep_frame("outputs/lr_small"), "sim_beta")  # doctest: +SKIP
+    A tiny sweep (GD and Adam at two learning rates, 3 steps; ``htdyn sweep FILE -o DIR`` makes the
+    same from a sweep file):
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    >>> from htdyn.sweep.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+    ...                        "sweep": {"optimizer.name": ["gd", "adam"], "optimizer.lr": [0.1, 10.0],
+    ...                                  "store": "scalars"}})
+    >>> root = f"{tempfile.mkdtemp()}/tiny"
+    >>> _ = run_sweep(prepare(spec, root), make_executor("local"))   # 4 runs of 3 steps, about a second
+    >>> from htdyn.plot import final_rows, plot_metric_vs, sweep_frame
+    >>> df = sweep_frame(root)
+    >>> fig = plot_metric_vs(df, "alpha_hill")                     # at each run's last step
+    >>> [(line.get_label(), line.get_xdata().tolist()) for line in fig.axes[0].lines]   # x: log10 lr
+    [('adam', [-1.0, 1.0]), ('gd', [-1.0, 1.0])]
+    >>> last = final_rows(df).sort_values("optimizer.lr")
+    >>> bool((fig.axes[0].lines[1].get_ydata() == last[last["optimizer.name"] == "gd"]["alpha_hill"]).all())
+    True
     """
     hue = column(df, hue, "optimizer") if hue else None
     need_columns(df, [x, y], f"plotting {y} against {x}")
@@ -114,15 +140,20 @@ def plot_sweep_panel(df: Any, x: str = "optimizer.lr", *, step: int | str = "las
 
     Parameters
     ----------
-    df : the sweep table (module docstring); its runs must differ only along ``x`` and the optimizer
-    x : the axis (default the learning rate)
-    step : the evaluation step (``"last"``: each run's last)
-    caption, title : override the caption (settings) and the title (step, repeats, sizes)
-    fig : draw into this Figure (default a new one)
+    df : pandas.DataFrame
+        The sweep table (module docstring); its runs must differ only along ``x`` and the optimizer.
+    x : str
+        The axis (default the learning rate).
+    step : int or "last"
+        The evaluation step (``"last"``: each run's last).
+    caption, title : str
+        Override the caption (settings) and the title (step, repeats, sizes).
+    fig : matplotlib Figure, optional
+        Draw into this Figure (default a new one).
 
     Returns
     -------
-    Figure
+    matplotlib.figure.Figure
 
     Raises
     ------
@@ -131,7 +162,23 @@ def plot_sweep_panel(df: Any, x: str = "optimizer.lr", *, step: int | str = "las
 
     Examples
     --------
-    >>> fig = plot_sweep_panel(sweep_frame("outputs/lr_small"))  # doctest: +SKIP
+    A tiny sweep (GD and Adam at two learning rates, 3 steps; ``htdyn sweep FILE -o DIR`` makes the
+    same from a sweep file):
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    >>> from htdyn.sweep.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+    ...                        "sweep": {"optimizer.name": ["gd", "adam"], "optimizer.lr": [0.1, 10.0],
+    ...                                  "store": "scalars"}})
+    >>> root = f"{tempfile.mkdtemp()}/tiny"
+    >>> _ = run_sweep(prepare(spec, root), make_executor("local"))   # 4 runs of 3 steps, about a second
+    >>> from htdyn.plot import plot_sweep_panel, sweep_frame
+    >>> fig = plot_sweep_panel(sweep_frame(root))      # no KTA column: four panels and the phase strip
+    >>> len(fig.axes)
+    5
+    >>> sorted({len(line.get_xdata()) for ax in fig.axes for line in ax.lines})   # two lrs per curve
+    [2]
     """
     hue = column(df, "optimizer.name", "optimizer")
     need_columns(df, [x, "probe_loss", "test_loss", "alpha_hill"], "the sweep panel")

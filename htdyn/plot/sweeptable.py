@@ -23,14 +23,16 @@ def sweep_table(paths: Sequence[str | os.PathLike]) -> Any:
 
     Parameters
     ----------
-    paths : trajectory files; each run's metrics come from the file's analysis (``htdyn analyze``)
-        or, without one, from the online metrics the file stores (a sweep's batch files)
+    paths : sequence of str or path-like
+        Trajectory files; each run's metrics come from the file's analysis (``htdyn analyze``)
+        or, without one, from the online metrics the file stores (a sweep's batch files).
 
     Returns
     -------
-    DataFrame : one row per run and step, with every run's config as dotted keys
+    pandas.DataFrame
+        One row per run and step, with every run's config as dotted keys
         (``optimizer.name``, ``optimizer.lr``, ``model.n``, ...), ``repeat`` (the run's seed),
-        ``file`` and ``run_id``
+        ``file`` and ``run_id``.
 
     Raises
     ------
@@ -39,7 +41,21 @@ def sweep_table(paths: Sequence[str | os.PathLike]) -> Any:
 
     Examples
     --------
-    >>> df = sweep_table(["outputs/lrs0.h5", "outputs/lrs1.h5"])  # doctest: +SKIP
+    Two files of two runs each, with the ``powerlaw`` metrics computed online:
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.plot import sweep_table
+    >>> tmp, tiny = tempfile.mkdtemp(), htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)
+    >>> paths = []
+    >>> for name in ("gd", "adam"):
+    ...     runs = [htdyn.RunConfig(model=tiny, optimizer=htdyn.OptimizerConfig(name, lr=lr)) for lr in (0.1, 1.0)]
+    ...     sim = htdyn.simulation(runs, steps=2, eval={"metrics": ["powerlaw"]}, output=f"{tmp}/{name}.h5")
+    ...     paths.append(htdyn.simulate(sim).path)
+    >>> df = sweep_table(paths)
+    >>> len(df), sorted(set(zip(df["optimizer.name"], df["optimizer.lr"].tolist())))   # 4 runs x steps 0-2
+    (12, [('adam', 0.1), ('adam', 1.0), ('gd', 0.1), ('gd', 1.0)])
+    >>> bool(df["alpha_hill"].notna().all())
+    True
     """
     need_pandas("a sweep table")
     import pandas as pd
@@ -66,13 +82,15 @@ def sweep_frame(root: str | os.PathLike) -> Any:
 
     Parameters
     ----------
-    root : a sweep directory (``htdyn sweep SPEC -o DIR``)
+    root : str or path-like
+        A sweep directory (``htdyn sweep SPEC -o DIR``).
 
     Returns
     -------
-    DataFrame : ``htdyn.open_sweep(root).table()`` plus every scalar config key of its first done
+    pandas.DataFrame
+        ``htdyn.open_sweep(root).table()`` plus every scalar config key of its first done
         run that is not an axis (``model.n``, ``model.teacher``, ...); ``df.attrs["axes"]`` lists
-        the axes
+        the axes.
 
     Raises
     ------
@@ -81,7 +99,21 @@ def sweep_frame(root: str | os.PathLike) -> Any:
 
     Examples
     --------
-    >>> df = sweep_frame("outputs/lr_small")  # doctest: +SKIP
+    A tiny sweep (GD and Adam at two learning rates, 3 steps; ``htdyn sweep FILE -o DIR`` makes the
+    same from a sweep file):
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    >>> from htdyn.sweep.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+    ...                        "sweep": {"optimizer.name": ["gd", "adam"], "optimizer.lr": [0.1, 10.0],
+    ...                                  "store": "scalars"}})
+    >>> root = f"{tempfile.mkdtemp()}/tiny"
+    >>> _ = run_sweep(prepare(spec, root), make_executor("local"))   # 4 runs of 3 steps, about a second
+    >>> from htdyn.plot import sweep_frame
+    >>> df = sweep_frame(root)
+    >>> df.attrs["axes"], len(df), df["model.d"].unique().tolist()   # 4 runs x eval steps 0 and 3
+    (['optimizer.name', 'optimizer.lr'], 8, [16])
     """
     from ..errors import StoreError
     from ..runkeys import flatten

@@ -1,12 +1,29 @@
 """A sweep's results in Python: ``htdyn.open_sweep(DIR)``, one tidy table, summaries.
 
-With a sweep directory on disk (so not run as a doctest)::
+A tiny sweep (GD at two learning rates, two repeats, 3 steps; ``htdyn sweep FILE -o DIR``
+makes the same directory from a sweep file), then its results:
 
-    sw = htdyn.open_sweep("outputs/lr_sweep")
-    df = sw.table()          # one row per (run, eval step): run_id, repeat, axes, step, losses, metrics
-    sw.summary(by=["optimizer.name", "optimizer.lr"])              # mean/std over repeats at the last step
-    ds = sw.to_xarray()      # dims: the axes (a zip group is one dim), repeat, step
-    with sw.trajectory(sw.runs[0]) as (traj, run): run.W(0)        # the run through htdyn's reader
+>>> import htdyn, tempfile
+>>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+>>> from htdyn.sweep.spec import spec_from_dict
+>>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+...                        "optimizer": {"name": "gd"},
+...                        "sweep": {"optimizer.lr": [0.05, 0.5], "repeats": 2, "store": "scalars"}})
+>>> root = f"{tempfile.mkdtemp()}/tiny"
+>>> _ = run_sweep(prepare(spec, root), make_executor("local"))
+>>> sw = htdyn.open_sweep(root)
+>>> df = sw.table()      # one row per (run, eval step): run_id, repeat, axes, step, losses, metrics
+>>> len(df), sorted(df["step"].unique().tolist()), bool(df["alpha_hill"].notna().all())
+(8, [0, 3], True)
+>>> summ = sw.summary(by=["optimizer.lr"])     # mean/std over repeats at the last step
+>>> summ["optimizer.lr"].tolist(), summ["runs"].tolist(), summ["diverged"].tolist()
+([0.05, 0.5], [2, 2], [0, 0])
+>>> ds = sw.to_xarray()  # dims: the axes (a zip group is one dim), repeat, step
+>>> dict(ds.sizes)
+{'optimizer.lr': 2, 'repeat': 2, 'step': 2}
+>>> with sw.trajectory(sw.runs[0]) as (traj, run):   # the run through htdyn's reader
+...     run.config["optimizer"]["lr"], run.metric_steps.tolist()
+(0.05, [0, 3])
 
 The table holds the runs that are done (a pending or failed run has no numbers).  Its
 columns: ``run_id``, ``repeat``, every axis key, ``steps`` (the run's step count),
@@ -63,7 +80,48 @@ class SweepRun:
 
 
 def open_sweep(root: str | Path) -> Sweep:
-    """Open a sweep directory written by ``htdyn sweep`` (read only)."""
+    """Open a sweep directory written by ``htdyn sweep`` (read only).
+
+    Parameters
+    ----------
+    root : str or Path
+        The sweep directory (``htdyn sweep FILE -o DIR``): its ``sweep.json`` manifest and
+        ``batches/`` of trajectory files.  Runs that are not done (pending, running, failed)
+        are listed with their state and have no rows in the tables.
+
+    Returns
+    -------
+    Sweep
+        Its design (``name``, ``axes``, ``repeats``, ``store``), ``runs`` with their states, and
+        the tables :meth:`Sweep.table`, :meth:`Sweep.summary` and :meth:`Sweep.to_xarray`.
+
+    Raises
+    ------
+    StoreError
+        ``root`` is not a sweep directory (no ``sweep.json``).
+
+    Examples
+    --------
+    A tiny sweep made in the example (about a second), then opened:
+
+    >>> import htdyn, tempfile
+    >>> from htdyn.sweep.driver import make_executor, prepare, run_sweep
+    >>> from htdyn.sweep.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "tiny", "steps": 3, "model": {"n": 64, "d": 16, "h": 24, "n_test": 16},
+    ...                        "optimizer": {"lr": 0.1},
+    ...                        "sweep": {"optimizer.name": ["gd", "adam"], "store": "scalars"}})
+    >>> root = f"{tempfile.mkdtemp()}/tiny"
+    >>> _ = run_sweep(prepare(spec, root), make_executor("local"))
+    >>> sw = htdyn.open_sweep(root)
+    >>> sw.name, sw.axes, sw.counts()["done"]
+    ('tiny', {'optimizer.name': ['gd', 'adam']}, 2)
+    >>> sorted(sw.table()["optimizer.name"].unique())
+    ['adam', 'gd']
+    >>> htdyn.open_sweep(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    htdyn.errors.StoreError: '...' is not a sweep directory (no sweep.json); make one with htdyn sweep
+    """
     return Sweep(root)
 
 

@@ -40,7 +40,39 @@ __all__ = ["EVAL_KEYS", "RunResult", "SimulationResult", "StepInfo", "resume", "
 
 @dataclass
 class RunResult:
-    """The outcome of one run (what the file holds, minus the snapshots)."""
+    """The outcome of one run (what the file holds, minus the snapshots).
+
+    Attributes
+    ----------
+    index : int
+        The run's place in the simulation (and in the file).
+    config : RunConfig
+    loss : numpy.ndarray
+        Training loss of W_t for t = 0..steps (NaN after a divergence).
+    lr : numpy.ndarray
+        The learning rate of each step t = 0..steps-1.
+    eval_steps : list of int
+        The evaluation steps.
+    eval : dict of numpy.ndarray
+        ``probe_loss``, ``test_loss``, ``net_train_loss``, ``net_test_loss`` at the eval steps.
+    diverged_step : int
+        The step whose update made the run non-finite, or -1 (``diverged``: it is >= 0).
+    W_final, a_final : numpy.ndarray
+        The last finite W (h x d) and read-out a (h).
+    metrics : dict of numpy.ndarray
+        The online metrics (``eval.metrics``) at the eval steps.
+
+    Examples
+    --------
+    >>> import htdyn
+    >>> run_cfg = htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32),
+    ...                           optimizer=htdyn.OptimizerConfig("gd", lr=0.5))
+    >>> run = htdyn.simulate(htdyn.simulation(run_cfg, steps=3), path=False).runs[0]
+    >>> run.loss.shape, run.eval_steps, run.W_final.shape, run.diverged
+    ((4,), [0, 1, 2, 3], (24, 16), False)
+    >>> bool(run.final("test_loss") == run.eval["test_loss"][-1])
+    True
+    """
 
     index: int
     config: RunConfig
@@ -66,6 +98,30 @@ class RunResult:
 
 @dataclass
 class SimulationResult:
+    """What :func:`simulate` returns: the config, the file and every run's outcome.
+
+    Attributes
+    ----------
+    config : SimConfig
+        The simulation that ran.
+    path : str or None
+        The trajectory file written (None with ``path=False``).
+    runs : list of RunResult
+        One per run, by index.
+    timings : dict
+        Seconds spent: ``total_s``, ``train_s``, ``eval_s``, ``write_s``; steps per batch group.
+    backend : str
+        The array backend that trained (``numpy``, ``torch`` or ``cupy``).
+
+    Examples
+    --------
+    >>> import htdyn
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)), steps=3)
+    >>> result = htdyn.simulate(sim, path=False)          # no file: results in memory only
+    >>> result.path, len(result.runs), result.backend, result.timings["group0_steps"]
+    (None, 1, 'numpy', 3)
+    """
+
     config: SimConfig
     path: str | None
     runs: list[RunResult]
@@ -117,6 +173,53 @@ def simulate(
     Returns
     -------
     SimulationResult
+        The runs' losses, evaluations and final weights, and the file's path.
+
+    Raises
+    ------
+    ConfigError
+        A bad config, or ``data`` / ``init`` of the wrong length.
+    StoreError
+        The file exists (without ``overwrite``), is being written, or cannot be written.
+
+    Notes
+    -----
+    The paper's setting (reference [1], its setup; the official code's ``src/trainer.py``):
+    data x ~ N(0, I_d), labels y = g(beta . x) + eps with the softplus teacher g and
+    ||beta|| = 1; student f(x) = a . phi(W x / sqrt(d)) / sqrt(h) with phi = tanh and a frozen
+    at its random init; loss L(W) = (1/n) sum_i (f(x_i) - y_i)^2 on the full batch; step t maps
+    W_t to W_{t+1} = W_t + M_t with the optimizer's update M_t (GD: M_t = -eta grad L(W_t)).
+    At each eval step the ridge read-out a_hat = (Z^T Z + (lambda / h) n I)^{-1} Z^T y is fitted
+    on the probe set's features Z = phi(X W_t^T / sqrt(d)) / sqrt(h).
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657): the single-index teacher, the
+       two-layer student trained full batch with GD or Adam (its setup section and the
+       Adam-vs-GD figures, Figs. 2-3 in the numbering of v2).
+    .. [2] Ba, Erdogdu, Suzuki, Wang, Wu & Yang, "High-dimensional asymptotics of feature learning:
+       how one gradient step improves the representation", NeurIPS 2022 (the two-stage setup and
+       the lambda / h ridge scaling).
+
+    Examples
+    --------
+    Two learning rates of full-batch GD, trained as one batch group, written to a file:
+
+    >>> import htdyn, tempfile
+    >>> tiny = htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)
+    >>> sim = htdyn.simulation([htdyn.RunConfig(model=tiny, optimizer=htdyn.OptimizerConfig("gd", lr=lr))
+    ...                         for lr in (0.1, 1.0)], steps=3, output=f"{tempfile.mkdtemp()}/gd.h5")
+    >>> result = htdyn.simulate(sim)
+    >>> [r.loss.shape for r in result.runs], result.path.endswith("gd.h5")
+    ([(4,), (4,)], True)
+
+    A step hook sees every update M_t (one row per run of the group):
+
+    >>> shapes = []
+    >>> _ = htdyn.simulate(sim, path=False, on_step=lambda info: shapes.append(info.update.shape))
+    >>> shapes
+    [(2, 24, 16), (2, 24, 16), (2, 24, 16)]
     """
     config.validate()
     _check_metric_names(config)

@@ -37,6 +37,37 @@ class StepInfo:
     ``view(name)`` returns the engine's own buffer instead, without a copy: it
     is valid only during the call (later steps overwrite it), for hooks that
     consume the arrays at once (write them out, reduce them to numbers).
+
+    Attributes
+    ----------
+    t : int
+        The optimizer step just taken (W_t -> W_{t+1}).
+    runs : list of int
+        The simulation's run indices of the group, in the order of the leading axis.
+    W, W_next, update : array
+        W_t, W_{t+1} and M_t, shape (len(runs), h, d); copies.
+    state : dict
+        The optimizer state after the step (copies; empty for plain GD).
+    loss : numpy.ndarray
+        The loss of W_t of each run.
+    active : numpy.ndarray of bool
+        Which runs are still training (a diverged run is frozen).
+
+    Examples
+    --------
+    Keep the norm of every update of a tiny Adam run:
+
+    >>> import htdyn
+    >>> import numpy as np
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)), steps=3)
+    >>> seen = []
+    >>> def hook(info: htdyn.StepInfo) -> None:
+    ...     seen.append((info.t, info.runs, sorted(info.state), float(np.linalg.norm(info.view("update")))))
+    >>> _ = htdyn.simulate(sim, path=False, on_step=hook)
+    >>> [(t, runs, state) for t, runs, state, _ in seen]
+    [(0, [0], ['exp_avg', 'exp_avg_sq']), (1, [0], ['exp_avg', 'exp_avg_sq']), (2, [0], ['exp_avg', 'exp_avg_sq'])]
+    >>> all(norm > 0 for *_, norm in seen)
+    True
     """
 
     def __init__(self, t: int, runs: list[int], W: Any, W_next: Any, update: Any, state: dict,

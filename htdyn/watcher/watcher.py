@@ -1,10 +1,11 @@
 """``htdyn.watch``: record the spectra of a PyTorch model's layers while the user's own loop trains it.
 
->>> import torch, htdyn
+>>> import tempfile, torch, htdyn
+>>> _ = torch.manual_seed(0)
 >>> model = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.ReLU(), torch.nn.Linear(30, 5))
 >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
 >>> x, y = torch.randn(64, 20), torch.randn(64, 5)
->>> with htdyn.watch(model, output="/tmp/htdyn-doctest-watch.h5", every=5, overwrite=True) as w:
+>>> with htdyn.watch(model, output=f"{tempfile.mkdtemp()}/watch.h5", every=5) as w:
 ...     for _ in range(10):
 ...         opt.zero_grad(); loss = ((model(x) - y) ** 2).mean(); loss.backward(); opt.step()
 ...         w.step(loss=loss, lr=0.1)
@@ -72,11 +73,35 @@ class Watcher:
 
     Attributes
     ----------
-    units : the watched layers (:class:`~htdyn.watcher.layers.LayerUnit`)
-    sets : the metric sets recorded
-    t : the current step (the number of :meth:`step` calls)
-    path : where the file is (the partial file until :meth:`finish` publishes it)
-    overhead_s : seconds spent recording (computing and writing), the watcher's cost
+    units : list of LayerUnit
+        The watched layers (:class:`~htdyn.watcher.layers.LayerUnit`), one file unit each.
+    sets : tuple of str
+        The metric sets recorded.
+    t : int
+        The current step (the number of :meth:`step` calls).
+    path : str or Path
+        Where the file is (the partial file until :meth:`finish` publishes it).
+    overhead_s : float
+        Seconds spent recording (computing and writing), the watcher's cost.
+
+    Examples
+    --------
+    Without a ``with`` block: step, then finish (which publishes the file under its name):
+
+    >>> import tempfile, torch, htdyn
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 12), torch.nn.Tanh(), torch.nn.Linear(12, 1))
+    >>> opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    >>> x, y = torch.randn(32, 8), torch.randn(32, 1)
+    >>> w = htdyn.watch(model, output=f"{tempfile.mkdtemp()}/adam.h5", store="scalars")
+    >>> [u.name for u in w.units], w.t
+    (['0', '2'], 0)
+    >>> for _ in range(3):
+    ...     opt.zero_grad(); loss = ((model(x) - y) ** 2).mean(); loss.backward(); opt.step()
+    ...     w.step(loss=loss)
+    >>> path = w.finish()
+    >>> w.t, path.name, w.overhead_s > 0
+    (3, 'adam.h5', True)
     """
 
     def __init__(self, model: Any, output: str | os.PathLike, units: list[LayerUnit], recorded: Callable,
@@ -220,18 +245,26 @@ def watch(model: Any, output: str | os.PathLike | None = None, layers: None | st
     Parameters
     ----------
     model : torch.nn.Module
-    output : the file (default ``outputs/<name>.h5``); written as ``<stem>.partial.h5`` until finished
-    layers : None (every ``nn.Linear``, convolution and ``nn.MultiheadAttention`` q/k/v), a name or
-        names of layers, or a predicate ``fn(name, module) -> bool`` (:mod:`htdyn.watcher.layers`)
-    every : the recorded steps, as ``snapshots.at``: an int k (0, k, 2k, ... and the last step), a
-        list of steps, ``'log:N'`` or ``'first_last'`` (these two need ``steps``)
-    store : ``"scalars"`` (the scalar metric sets), ``"spectra"`` (also the ESD and the top
-        singular triplets) or ``"full"`` (also W_t and the update M_t = W_{t+1} - W_t)
-    metrics : the online metric sets to record instead of the store mode's
-        (``esd``, ``norms``, ``powerlaw``, ``mp``, ``phase``, ``top``, or ``["all"]``)
-    steps : the number of optimizer steps planned (optional; checks ``every`` against it)
-    name : the file's name attribute (default the model's class name, lower case)
-    overwrite : replace an existing file at ``output`` when the new one completes
+    output : str or path-like, optional
+        The file (default ``outputs/<name>.h5``); written as ``<stem>.partial.h5`` until finished.
+    layers : None, str, sequence of str or callable
+        None (every ``nn.Linear``, convolution and ``nn.MultiheadAttention`` q/k/v), a name or
+        names of layers, or a predicate ``fn(name, module) -> bool`` (:mod:`htdyn.watcher.layers`).
+    every : int, list of int or str
+        The recorded steps, as ``snapshots.at``: an int k (0, k, 2k, ... and the last step), a
+        list of steps, ``'log:N'`` or ``'first_last'`` (these two need ``steps``).
+    store : str
+        ``"scalars"`` (the scalar metric sets), ``"spectra"`` (also the ESD and the top
+        singular triplets) or ``"full"`` (also W_t and the update M_t = W_{t+1} - W_t).
+    metrics : sequence of str, optional
+        The online metric sets to record instead of the store mode's
+        (``esd``, ``norms``, ``powerlaw``, ``mp``, ``phase``, ``top``, or ``["all"]``).
+    steps : int, optional
+        The number of optimizer steps planned (checks ``every`` against it).
+    name : str, optional
+        The file's name attribute (default the model's class name, lower case).
+    overwrite : bool
+        Replace an existing file at ``output`` when the new one completes.
 
     Returns
     -------
@@ -247,6 +280,34 @@ def watch(model: Any, output: str | os.PathLike | None = None, layers: None | st
         layer, ``every`` or ``steps`` out of range, an unknown store mode or metric set.
     StoreError
         The output cannot be written (exists without ``overwrite``, a directory, no permission).
+
+    Examples
+    --------
+    Two layers of a tiny model, every step of three, with the update M_t stored (``"full"``):
+
+    >>> import tempfile, torch, htdyn
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 12), torch.nn.Tanh(), torch.nn.Linear(12, 1))
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> x, y = torch.randn(32, 8), torch.randn(32, 1)
+    >>> with htdyn.watch(model, output=f"{tempfile.mkdtemp()}/net.h5", store="full", steps=3) as w:
+    ...     for _ in range(3):
+    ...         opt.zero_grad(); loss = ((model(x) - y) ** 2).mean(); loss.backward(); opt.step()
+    ...         w.step(loss=loss)
+    >>> with htdyn.open(w.path) as traj:
+    ...     fc1 = traj.runs[0]
+    ...     print(traj.unit, fc1.label, fc1.shape, fc1.steps.tolist(), fc1.loss.shape)
+    ...     M0_ok = bool(abs(fc1.W(1) - fc1.W(0) - fc1.update(0)).max() < 1e-6)
+    layer 0 (12, 8) [0, 1, 2, 3] (3,)
+    >>> M0_ok                                       # M_0 = W_1 - W_0
+    True
+
+    A layer name that the model does not have is refused before any file is made:
+
+    >>> htdyn.watch(model, output=f"{tempfile.mkdtemp()}/net.h5", layers="fc9")
+    Traceback (most recent call last):
+    ...
+    htdyn.errors.ConfigError: watch: Sequential has no layer 'fc9'; its layers: 0, 2
     """
     units = find_layers(model, layers)
     recorded = _schedule(every, steps)
