@@ -142,8 +142,9 @@ FIELDS: tuple[Field, ...] = (
     _int("run", "seed", 0, "drives data, init and shuffles", lo=0),
     _int("run", "data_seed", None, "seed of the teacher and data sets", lo=0, optional=True, default_doc="= seed"),
     _int("run", "init_seed", None, "seed of W and a", lo=0, optional=True, default_doc="= seed"),
-    _bool("run", "weight_norm", False, "rescale W to ||W||_F = sqrt(h d) before each step (paper §3.6); every "
-          "recorded training loss, the final one included, is that of the rescaled W (docs/format.md)"),
+    _bool("run", "weight_norm", False, "rescale W to ||W||_F = sqrt(h d) before each step (as the paper's official "
+          "code does); every recorded training loss, the final one included, is that of the rescaled W "
+          "(docs/format.md)"),
     Field("run", "label", "str", "", "free text shown in tables", what="a string"),
     # ---- [model]
     _int("model", "n", 2000, "train (and probe) set size", lo=1),

@@ -1,8 +1,8 @@
 """Demo ``lr-phase-diagram``: the paper's learning-rate sweep for GD and Adam at a fifth of its size.
 
-Kothapalli et al. (2025, Sec. 3.3 and 5.2): after 10 full-batch steps PL_Alpha_Hill stays at
-its Marchenko-Pastur (MP) value (~2.45) until an optimizer-specific learning rate, then falls
-below 2; GD's threshold lies three to four decades above Adam's.  The train loss falls as lr
+Kothapalli et al. (2025; its official code's lr grid and measured sweep): after 10 full-batch
+steps PL_Alpha_Hill stays at its Marchenko-Pastur (MP) value (~2.45) until an optimizer-specific
+learning rate, then falls below 2; GD's threshold lies three to four decades above Adam's.  The train loss falls as lr
 grows while the test loss has a sweet spot at a small lr and grows past it.  This demo runs
 the paper's design with its ratios (n/d = 2, h/d = 1.5; n = 400, d = 200, h = 300), its
 read-out (``eval.features = "official"``) and three seeds, on an lr grid where every phase

@@ -2,7 +2,7 @@
 
 One full-batch step from the same initialisation, for Adam and GD at a small and a large
 learning rate.  The step-0 update M_0 is nearly rank one (for Adam it is a sign-GD step,
-Kothapalli et al. 2025, Sec. 3), so W_1 = W_0 + M_0 is a spiked random matrix: its top
+Kothapalli et al. 2025), so W_1 = W_0 + M_0 is a spiked random matrix: its top
 singular value leaves the Marchenko-Pastur bulk iff sigma_1(M_0) exceeds the BGN threshold
 (hd)^(1/4), and lands where Benaych-Georges & Nadakuditi (2012) predict,
 ``s_1 = sqrt((theta^2 + h)(theta^2 + d)) / theta`` (:func:`htdyn.analysis.mp.bgn_outlier`).

@@ -2,7 +2,7 @@
 
 The first step plants a spike (a sign-GD step, nearly rank one); the following updates keep
 their top left singular vector on the spike of W_t (squared overlap |<u_1(W_t), u_1(M_t)>|^2
-near 1, Kothapalli et al. 2025, Sec. 5) while their rank grows and they spill mass into the
+near 1, Kothapalli et al. 2025) while their rank grows and they spill mass into the
 bulk, which spreads until PL_Alpha_Hill falls below 2.
 """
 

@@ -9,7 +9,7 @@ Repeat r (r = 0 .. repeats - 1) of every point of a sweep runs with
 and an axis over one of these keys gives its value v + r.  So within a repeat every
 point shares the teacher, the three data sets (when the sizes agree) and the initial
 weights, which is the paper's pairing: its curves over the learning rate are paired
-(Kothapalli et al. 2025, section 3.3); different repeats differ in all three.
+(Kothapalli et al. 2025, the official code's lr sweep); different repeats differ in all three.
 The engine draws each from its own stream of the seed (``htdyn.train.data``), so a
 sweep run equals ``htdyn run`` of the same config with that seed.
 
