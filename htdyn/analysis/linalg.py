@@ -22,6 +22,10 @@ Every function taking an eigenvalue vector validates it with :func:`check_evals`
 5. sorted ascending along the spectrum axis.
 
 Functions that need positive values (the power-law fits) drop the zeros afterwards.
+
+Public are the Gram, eigenvalue and triplet routines and :func:`check_evals` (``__all__``);
+``as_float``, ``like`` and ``check_k`` prepare the other modules' input and stay importable
+as helpers, outside ``__all__``.
 """
 
 from __future__ import annotations
@@ -34,9 +38,8 @@ import numpy as np
 from ..xp import analysis_namespace
 
 __all__ = [
-    "as_float", "like", "gram", "gram_lower", "gram_eigvalsh", "top_gram_eigenvalue",
-    "eigs_and_top_vector", "eigs_and_top_vectors", "gram_triplets", "top_triplets", "top_right_vector",
-    "top_singular_triplets", "check_k", "check_evals",
+    "gram", "gram_lower", "gram_eigvalsh", "top_gram_eigenvalue", "eigs_and_top_vector", "eigs_and_top_vectors",
+    "gram_triplets", "top_triplets", "top_right_vector", "top_singular_triplets", "check_evals",
 ]
 
 EVAL_LAYOUTS = ("vector", "pooled", "batched")
@@ -70,8 +73,43 @@ def like(xp: Any, b: Any, dtype: Any) -> Any:
 def gram(W: Any, *, check: bool = False) -> Any:
     """The smaller Gram matrix ``W^T W`` (``d <= h``) or ``W W^T`` of ``W (..., h, d)``, batched.
 
-    In ``W``'s namespace and dtype.  ``check``: raise ``ValueError`` if ``G`` is not finite
-    (``W`` has NaN/inf entries, or ``W^T W`` overflows the dtype).
+    ``G`` is ``min(h, d) x min(h, d)``; its eigenvalues are the squared singular values of ``W``
+    (the ESD).  Formed with one matrix product in ``W``'s namespace and dtype.
+
+    Parameters
+    ----------
+    W : array (..., h, d)
+        numpy or CuPy (a torch tensor gives a torch tensor); leading axes are a batch.
+    check : bool
+        Raise ``ValueError`` if ``G`` is not finite (``W`` has NaN/inf entries, or ``W^T W``
+        overflows the dtype).
+
+    Returns
+    -------
+    G : array (..., N, N), N = min(h, d)
+        Symmetric, in ``W``'s namespace and dtype.
+
+    Raises
+    ------
+    ValueError
+        With ``check``, for a non-finite ``G``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import gram
+    >>> W = np.arange(6.0).reshape(3, 2)      # h = 3 >= d = 2: G = W^T W
+    >>> gram(W)
+    array([[20., 26.],
+           [26., 35.]])
+    >>> bool(np.array_equal(gram(W.T), gram(W)))   # h = 2 < d = 3: W W^T, the same 2 x 2 matrix
+    True
+    >>> gram(np.stack([W, 2 * W])).shape           # batched over the leading axis
+    (2, 2, 2)
+    >>> gram(np.array([[1.0, np.nan]]), check=True)
+    Traceback (most recent call last):
+        ...
+    ValueError: W has non-finite entries (or W^T W overflows the dtype)
     """
     xp, _ = analysis_namespace(W)
     h, d = W.shape[-2], W.shape[-1]
@@ -88,12 +126,35 @@ def gram_lower(W: np.ndarray) -> np.ndarray:
     ``syrk`` forms one triangle of W^T W (or W W^T when h < d): half the flops of a
     matrix product.  It is scipy's BLAS, the same library as the LAPACK calls that
     follow: alternating numpy's and scipy's OpenBLAS (each with its own thread pool)
-    doubled the time of the reduction on a 2-core machine.  numpy input (host) only.
+    doubled the time of the reduction on a 2-core machine.  Host input only (numpy,
+    or what ``np.asarray`` takes); the upper triangle is left 0.
+
+    Parameters
+    ----------
+    W : numpy array (h, d)
+
+    Returns
+    -------
+    G : numpy array (N, N), N = min(h, d)
+        float64, Fortran-ordered, the lower triangle of ``W^T W`` (``d <= h``) or ``W W^T``;
+        what the LAPACK routines below read (:func:`eigs_and_top_vectors`) without a copy.
 
     Raises
     ------
     ValueError
         For non-finite entries, or a Gram matrix that overflows float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import gram, gram_lower
+    >>> W = np.arange(6.0).reshape(3, 2)
+    >>> G = gram_lower(W)
+    >>> G
+    array([[20.,  0.],
+           [26., 35.]])
+    >>> bool(G.flags.f_contiguous), bool(np.array_equal(np.tril(gram(W)), G))
+    (True, True)
     """
     from scipy.linalg import blas
 
@@ -109,15 +170,75 @@ def gram_lower(W: np.ndarray) -> np.ndarray:
 def gram_eigvalsh(W: Any, dtype: str = "float64") -> Any:
     """Eigenvalues of the smaller Gram matrix of ``W (..., h, d)``, ascending, clipped at 0.
 
-    ``lambda = max(eigvalsh(G), 0)``: the ESD (see :mod:`htdyn.analysis.esd` for accuracy),
-    in ``W``'s namespace.  Raises ``ValueError`` for non-finite ``G``.
+    ``lambda = max(eigvalsh(G), 0)`` with ``G`` from :func:`gram`: the ESD, the squared
+    singular values ``s_i(W)^2`` (see :mod:`htdyn.analysis.esd` for its accuracy), in ``W``'s
+    namespace, batched over leading axes.
+
+    Parameters
+    ----------
+    W : array (..., h, d)
+        numpy, CuPy or torch (a CPU tensor is read as numpy).
+    dtype : str
+        The floating dtype of the computation, by name.
+
+    Returns
+    -------
+    lambda : array (..., N), N = min(h, d)
+        Ascending, ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        For a non-finite ``G`` (NaN/inf in ``W``, or an overflow).
+
+    References
+    ----------
+    .. [1] Kothapalli, Pang, Deng, Liu & Yang, "From Spikes to Heavy Tails: Unveiling the Spectral
+       Evolution of Neural Networks", TMLR 2025 (arXiv 2406.04657), section 3: the ESD is the
+       spectrum of ``W^T W``.
+
+    Examples
+    --------
+    The squared singular values of an SVD, ascending:
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import gram_eigvalsh
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> lam = gram_eigvalsh(W)
+    >>> lam.shape
+    (20,)
+    >>> s = np.linalg.svd(W, compute_uv=False)
+    >>> bool(np.allclose(lam, np.sort(s ** 2))), bool(np.allclose(gram_eigvalsh(W.T), lam))
+    (True, True)
     """
     xp, W = as_float(W, dtype)
     return xp.maximum(xp.linalg.eigvalsh(gram(W, check=True)), 0.0)
 
 
 def top_gram_eigenvalue(Z: Any) -> Any:
-    """``||Z||_2^2 = lambda_max(G)`` over the last two axes (relative error ~ eps, Weyl)."""
+    """``||Z||_2^2 = lambda_max(G)`` over the last two axes (relative error ~ eps, Weyl).
+
+    Parameters
+    ----------
+    Z : array (..., h, d)
+        numpy or CuPy; leading axes are a batch.  Not checked for NaN/inf.
+
+    Returns
+    -------
+    array (...)
+        The largest eigenvalue of the smaller Gram matrix of each matrix, the squared
+        spectral norm, in ``Z``'s namespace and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import top_gram_eigenvalue
+    >>> Z = np.random.default_rng(0).standard_normal((30, 20))
+    >>> bool(np.isclose(top_gram_eigenvalue(Z), np.linalg.norm(Z, 2) ** 2))
+    True
+    >>> top_gram_eigenvalue(np.stack([Z, 2 * Z])).shape
+    (2,)
+    """
     xp, _ = analysis_namespace(Z)
     return xp.linalg.eigvalsh(gram(Z))[..., -1]
 
@@ -125,8 +246,34 @@ def top_gram_eigenvalue(Z: Any) -> Any:
 def eigs_and_top_vector(G: np.ndarray, vector: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Every eigenvalue of a symmetric G and its top eigenvector, for the price of the eigenvalues.
 
-    :func:`eigs_and_top_vectors` with ``k = 1`` (``k = 0`` unless ``vector``): eigenvalues
-    ascending, clipped at 0; the vector is None unless asked for.
+    :func:`eigs_and_top_vectors` with ``k = 1`` (``k = 0`` unless ``vector``).
+
+    Parameters
+    ----------
+    G : numpy array (N, N), float64
+        Symmetric; its lower triangle is read and, when ``G`` is Fortran-ordered (as
+        :func:`gram_lower` returns it), overwritten.
+    vector : bool
+        Also return the eigenvector of the largest eigenvalue.
+
+    Returns
+    -------
+    w : numpy array (N,)
+        Every eigenvalue, ascending, clipped at 0.
+    z : numpy array (N,) or None
+        The unit eigenvector of ``w[-1]`` (its sign arbitrary), None unless ``vector``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import eigs_and_top_vector, gram_lower
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> w, z = eigs_and_top_vector(gram_lower(W))
+    >>> ew, ev = np.linalg.eigh(W.T @ W)
+    >>> bool(np.allclose(w, ew)), bool(np.isclose(abs(z @ ev[:, -1]), 1.0))
+    (True, True)
+    >>> eigs_and_top_vector(gram_lower(W), vector=False)[1] is None
+    True
     """
     w, Z = eigs_and_top_vectors(G, 1 if vector else 0)
     return w, None if Z is None else Z[:, 0]
@@ -135,18 +282,49 @@ def eigs_and_top_vector(G: np.ndarray, vector: bool = True) -> tuple[np.ndarray,
 def eigs_and_top_vectors(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Every eigenvalue of a symmetric G and the eigenvectors of its k largest, from one reduction.
 
-    G: its lower triangle is read (Fortran order avoids a copy), and overwritten.
     ``eigvalsh`` reduces G to tridiagonal form T = Q^T G Q (LAPACK ``sytrd``, the O(N^3)
     part) and takes T's eigenvalues (``sterf``, O(N^2)); this does the same, then finds
     T's eigenvectors of the k largest eigenvalues by inverse iteration (``stein``, O(N k),
     reorthogonalised within clusters) and maps them back with Q's N - 1 Householder
     reflectors (``ormqr`` on the reflectors below the subdiagonal, O(N^2 k), blocked).
 
+    Parameters
+    ----------
+    G : numpy array (N, N), float64
+        Symmetric; its lower triangle is read and, when ``G`` is Fortran-ordered (as
+        :func:`gram_lower` returns it: no copy), overwritten.
+    k : int
+        How many eigenvectors, clipped to ``N``; ``0`` for none.
+
     Returns
     -------
-    w : (N,) every eigenvalue, ascending, clipped at 0
-    Z : (N, k) orthonormal eigenvectors of ``w[-1], w[-2], ..., w[-k]`` (largest first), or
-        None for ``k = 0``; NaN for a zero G (where every vector is an eigenvector)
+    w : numpy array (N,)
+        Every eigenvalue, ascending, clipped at 0.
+    Z : numpy array (N, k) or None
+        Orthonormal eigenvectors of ``w[-1], w[-2], ..., w[-k]`` (largest first, signs
+        arbitrary), or None for ``k = 0``; NaN for a zero G (where every vector is an eigenvector).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When a LAPACK routine fails.
+
+    References
+    ----------
+    .. [1] E. Anderson et al., *LAPACK Users' Guide*, 3rd ed., SIAM 1999 (``dsytrd``, ``dsterf``,
+       ``dstein``, ``dormqr``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import eigs_and_top_vectors, gram_lower
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> w, Z = eigs_and_top_vectors(gram_lower(W), 3)
+    >>> ew, ev = np.linalg.eigh(W.T @ W)
+    >>> Z.shape, bool(np.allclose(w, ew)), bool(np.allclose(Z.T @ Z, np.eye(3)))
+    ((20, 3), True, True)
+    >>> bool(np.allclose(abs(np.sum(Z * ev[:, ::-1][:, :3], axis=0)), 1.0))   # up to sign
+    True
     """
     from scipy.linalg import lapack
 
@@ -188,6 +366,34 @@ def top_right_vector(W: Any, G: Any | None = None, lam1: float | None = None) ->
     ``~1e10 gap / lam1`` per iteration against any other direction, so two iterations give
     v_1 to round-off unless the top eigenvalue is degenerate (where v_1 is not defined).
     When ``G = W W^T`` (h < d) the left vector u_1 is found and ``v_1 = W^T u_1 / ||.||``.
+
+    Parameters
+    ----------
+    W : array (h, d)
+        numpy, CuPy or torch.
+    G : array (N, N), optional
+        The smaller Gram matrix of ``W`` (:func:`gram`), if already formed; then the inverse
+        iteration is used on the host too.
+    lam1 : float, optional
+        Its largest eigenvalue, if known (with ``G``).
+
+    Returns
+    -------
+    v : array (d,)
+        Unit vector, float64; its sign is arbitrary.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import gram, top_right_vector
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> Vh = np.linalg.svd(W)[2]
+    >>> v = top_right_vector(W)
+    >>> v.shape, bool(np.isclose(abs(v @ Vh[0]), 1.0))
+    ((20,), True)
+    >>> v = top_right_vector(W, G=gram(W))            # the inverse iteration
+    >>> bool(np.isclose(abs(v @ Vh[0]), 1.0))
+    True
     """
     xp, W = as_float(W, "float64")
     h, d = W.shape
@@ -248,15 +454,47 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
     Parameters
     ----------
     A : array (h, d)
+        numpy, CuPy or torch.
     k : int
-        Clipped to ``min(h, d)``.
+        ``>= 1``, clipped to ``min(h, d)``.
 
     Returns
     -------
-    U : (h, k), s : (k,) descending, Vh : (k, d)
+    U : array (h, k)
+        Left singular vectors as columns.
+    s : array (k,)
+        Singular values, descending.
+    Vh : array (k, d)
+        Right singular vectors as rows (signs arbitrary, as an SVD's).
         Singular values the Gram matrix cannot resolve (``s_i <= sqrt(N eps) s_1``,
         N = min(h, d): a rank-deficient A) are returned as 0 with zero vectors on both
         sides, where an SVD would return an arbitrary completion.
+
+    Raises
+    ------
+    ValueError
+        ``A`` is not a matrix, ``k < 1``, or ``A`` is not finite.
+
+    Examples
+    --------
+    Against numpy's SVD (the rank-3 approximation does not depend on the signs):
+
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import top_singular_triplets
+    >>> A = np.random.default_rng(0).standard_normal((30, 20))
+    >>> U, s, Vh = top_singular_triplets(A, 3)
+    >>> U.shape, s.shape, Vh.shape
+    ((30, 3), (3,), (3, 20))
+    >>> U0, s0, Vh0 = np.linalg.svd(A, full_matrices=False)
+    >>> bool(np.allclose(s, s0[:3])), bool(np.allclose((U * s) @ Vh, (U0[:, :3] * s0[:3]) @ Vh0[:3]))
+    (True, True)
+
+    A rank-one matrix: the second value is 0, with zero vectors:
+
+    >>> U, s, Vh = top_singular_triplets(np.outer([1.0, 2.0, 3.0], [1.0, 1.0]), 2)
+    >>> s.round(6), np.abs(Vh).round(6)
+    (array([5.291503, 0.      ]), array([[0.707107, 0.707107],
+           [0.      , 0.      ]]))
     """
     xp, A = as_float(A, "float64")
     if A.ndim != 2:
@@ -297,21 +535,43 @@ def _pairs_to_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
 def gram_triplets(W: Any, lam: Any, Z: Any) -> tuple[Any, Any, Any]:
     """The top-k singular triplets of W (h x d) from the top-k eigenpairs of its smaller Gram matrix.
 
+    ``sigma_i = sqrt(lam_i)``; ``d <= h``: V from ``Z`` and ``u_i = W v_i / sigma_i``;
+    ``h < d``: U from ``Z`` and ``v_i = W^T u_i / sigma_i``.  Signs: the entry of largest
+    ``|.|`` of each ``v_i`` is positive (the first such entry on a tie).  A value the Gram
+    matrix cannot resolve (``sigma_i <= sqrt(N eps) sigma_1``, a rank-deficient W) is returned
+    as 0 with zero vectors on both sides, as :func:`top_singular_triplets` does.
+
     Parameters
     ----------
-    W : array (h, d), float64, in the namespace of ``lam`` and ``Z``
-    lam : (k,) the k largest eigenvalues of ``W^T W`` (``d <= h``) or ``W W^T``, descending
-    Z : (N, k) their orthonormal eigenvectors, N = min(h, d)
+    W : array (h, d)
+        float64, in the namespace of ``lam`` and ``Z``.
+    lam : array (k,)
+        The k largest eigenvalues of ``W^T W`` (``d <= h``) or ``W W^T``, descending.
+    Z : array (N, k)
+        Their orthonormal eigenvectors, N = min(h, d).
 
     Returns
     -------
-    s : (k,) ``sigma_i = sqrt(lam_i)``, descending
-    U : (k, h) left vectors as rows, V : (k, d) right vectors as rows, ``W v_i = sigma_i u_i``.
-        ``d <= h``: V from ``Z`` and ``u_i = W v_i / sigma_i``; ``h < d``: U from ``Z`` and
-        ``v_i = W^T u_i / sigma_i``.  Signs: the entry of largest ``|.|`` of each ``v_i``
-        is positive (the first such entry on a tie).  A value the Gram matrix cannot resolve
-        (``sigma_i <= sqrt(N eps) sigma_1``, a rank-deficient W) is returned as 0 with zero
-        vectors on both sides, as :func:`top_singular_triplets` does.
+    s : array (k,)
+        ``sigma_i = sqrt(lam_i)``, descending.
+    U : array (k, h)
+        Left vectors as rows.
+    V : array (k, d)
+        Right vectors as rows, ``W v_i = sigma_i u_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import gram_triplets
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> lam, Z = np.linalg.eigh(W.T @ W)
+    >>> s, U, V = gram_triplets(W, lam[::-1][:3], Z[:, ::-1][:, :3])
+    >>> s.shape, U.shape, V.shape
+    ((3,), (3, 30), (3, 20))
+    >>> bool(np.allclose(s, np.linalg.svd(W, compute_uv=False)[:3])), bool(np.allclose(W @ V.T, U.T * s))
+    (True, True)
+    >>> bool(np.all(V[np.arange(3), np.argmax(np.abs(V), axis=1)] > 0))   # the sign rule
+    True
     """
     xp, _ = analysis_namespace(W)
     s, U, V = _pairs_to_triplets(W, lam, Z)
@@ -327,9 +587,42 @@ def top_triplets(W: Any, k: int) -> tuple[Any, Any, Any]:
     On the host (N = min(h, d) >= 3): the Gram matrix's lower triangle (:func:`gram_lower`)
     and one tridiagonal reduction (:func:`eigs_and_top_vectors`): an ``eigvalsh`` of G plus
     O(N^2 k).  Elsewhere (CuPy; small matrices) ``xp.linalg.eigh`` of the Gram matrix, its
-    top k.  ``k`` is clipped to N.  Raises ``ValueError`` for a non-finite W or Gram matrix.
-    Accuracy: as :func:`top_singular_triplets` (from the Gram matrix: fine at the top of the
-    spectrum; vectors of a singular value near a neighbour or near 0 lose accuracy).
+    top k.  Accuracy: as :func:`top_singular_triplets` (from the Gram matrix: fine at the top
+    of the spectrum; vectors of a singular value near a neighbour or near 0 lose accuracy).
+    What the ``top`` metric set stores.
+
+    Parameters
+    ----------
+    W : array (h, d)
+        numpy, CuPy or torch.
+    k : int
+        ``>= 1``, clipped to N.
+
+    Returns
+    -------
+    s : array (k,)
+        Singular values, descending.
+    U : array (k, h)
+        Left vectors as rows.
+    V : array (k, d)
+        Right vectors as rows, the entry of largest ``|.|`` of each positive.
+
+    Raises
+    ------
+    ValueError
+        ``W`` is not a matrix, ``k < 1``, or ``W`` or its Gram matrix is not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import top_triplets
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> s, U, V = top_triplets(W, 3)
+    >>> U.shape, V.shape
+    ((3, 30), (3, 20))
+    >>> _, s0, Vh0 = np.linalg.svd(W)
+    >>> bool(np.allclose(s, s0[:3])), bool(np.allclose(np.abs(np.sum(V * Vh0[:3], axis=1)), 1.0))
+    (True, True)
     """
     xp, W = as_float(W, "float64")
     if W.ndim != 2:
@@ -350,18 +643,40 @@ def check_evals(evals: Any, where: str, layout: str = "vector") -> tuple[Any, An
 
     Parameters
     ----------
-    evals : array-like of eigenvalues (numpy, CuPy, torch, list)
-    where : the caller's name, for the error message
-    layout : ``"vector"`` (1-D), ``"pooled"`` (flattened) or ``"batched"`` (last axis)
+    evals : array-like
+        Eigenvalues (numpy, CuPy, torch, list).
+    where : str
+        The caller's name, for the error message.
+    layout : str
+        ``"vector"`` (1-D), ``"pooled"`` (any shape, flattened) or ``"batched"`` (the last
+        axis is the spectrum).
 
     Returns
     -------
-    (xp, ev) : ev float64, finite, ``>= 0``, sorted ascending along its last axis.
+    xp : module
+        ``numpy`` or ``cupy``.
+    ev : array
+        float64, finite, ``>= 0``, sorted ascending along its last axis.
 
     Raises
     ------
     ValueError
-        Wrong layout, no eigenvalue, or a NaN/inf value.
+        Wrong layout, no eigenvalue, or a NaN/inf value; the message starts with ``where``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.linalg import check_evals
+    >>> xp, ev = check_evals([3.0, -1e-17, 1.0], "demo")   # round-off below 0 becomes 0
+    >>> xp.__name__, ev
+    ('numpy', array([0., 1., 3.]))
+    >>> check_evals(np.array([[2.0, 1.0], [0.0, 3.0]]), "demo", layout="batched")[1]
+    array([[1., 2.],
+           [0., 3.]])
+    >>> check_evals([1.0, float("nan")], "demo")
+    Traceback (most recent call last):
+        ...
+    ValueError: demo: evals has 1 non-finite value(s) (NaN or inf) out of 2; eigenvalues must be finite
     """
     xp, ev = analysis_namespace(evals)
     ev = xp.asarray(ev, dtype=xp.float64)
