@@ -8,6 +8,9 @@ and the simulator's file-size estimate), the offline driver, the tidy CSV (array
 of :data:`SETS` is the order the numbers are computed and reported (the CSV's column
 order).  :mod:`htdyn.analysis.setmetrics` returns exactly these keys (a test asserts it).
 Formulas and references are in ``docs/analysis.md``.
+
+Every name of ``__all__`` is public: the declaration is what a researcher reads to learn
+a set's numbers (its helpers are private: ``_dim``, ``_keys``, ``_update_keys``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,24 @@ DIMS = {"N": "min(h, d)", "K": f"min({TOP_K}, h, d)", "h": "h", "d": "d"}
 
 
 def top_k(h: int, d: int) -> int:
-    """The number of triplets of the ``top`` set for an ``h x d`` matrix: ``min(TOP_K, h, d)``."""
+    """The number of triplets of the ``top`` set for an ``h x d`` matrix: ``min(TOP_K, h, d)``.
+
+    Parameters
+    ----------
+    h, d : int
+        The matrix's shape.
+
+    Returns
+    -------
+    int
+        ``K``, the ``"K"`` dimension of :data:`DIMS`.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.metricdecl import top_k
+    >>> top_k(100, 50), top_k(5, 3)
+    (8, 3)
+    """
     return min(TOP_K, h, d)
 
 
@@ -41,12 +61,37 @@ class MetricKey:
 
     Attributes
     ----------
-    name : the key (an HDF5 data set under ``/analysis/runs/<run>/<set>``, a CSV column)
-    meaning : one line, with the paper's name where it has one
-    shape : ``""`` for a scalar, else its dimensions from :data:`DIMS`, comma-separated:
-        ``"N"`` a vector of ``N = min(h, d)`` values, ``"K,h"`` a ``min(8, h, d) x h`` array
-    dtype : numpy dtype name of the value (every value is float64; counts and codes too)
-    needs_beta : only given when the teacher direction beta is known
+    name : str
+        The key (an HDF5 data set under ``/analysis/runs/<run>/<set>``, a CSV column).
+    meaning : str
+        One line, with the paper's name where it has one.
+    shape : str
+        ``""`` for a scalar, else its dimensions from :data:`DIMS`, comma-separated:
+        ``"N"`` a vector of ``N = min(h, d)`` values, ``"K,h"`` a ``min(8, h, d) x h`` array.
+    dtype : str
+        numpy dtype name of the value (every value is float64; counts and codes too).
+    needs_beta : bool
+        Only given when the teacher direction beta is known.
+
+    Raises
+    ------
+    ValueError
+        A dimension of ``shape`` that :data:`DIMS` does not name.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.metricdecl import SETS, MetricKey
+    >>> key = SETS["top"].keys[1]
+    >>> key.name, key.dims, key.scalar
+    ('top_u', ('K', 'h'), False)
+    >>> key.shape_for(30, 20), key.size_for(30, 20)     # K = min(8, 30, 20) vectors of length h
+    ((8, 30), 240)
+    >>> SETS["esd"].keys[0].nan_value((3, 2))            # what a non-finite 3 x 2 matrix gets
+    array([nan, nan])
+    >>> MetricKey("x", "a made-up key", shape="M")
+    Traceback (most recent call last):
+        ...
+    ValueError: metric key 'x': unknown dimension(s) ['M']; use N, K, h, d
     """
 
     name: str
@@ -89,10 +134,27 @@ class MetricSet:
 
     Attributes
     ----------
-    name : the set's name (``--metrics``, ``eval.metrics``, ``/analysis/runs/<run>/<set>``)
-    needs : what it is computed from (names from :data:`NEEDS`)
-    keys : its numbers
-    meaning : one line
+    name : str
+        The set's name (``--metrics``, ``eval.metrics``, ``/analysis/runs/<run>/<set>``).
+    needs : tuple of str
+        What it is computed from (names from :data:`NEEDS`).
+    keys : tuple of MetricKey
+        Its numbers.
+    meaning : str
+        One line.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.metricdecl import SETS
+    >>> list(SETS)[:5]
+    ['esd', 'powerlaw', 'mp', 'phase', 'norms']
+    >>> teacher = SETS["teacher"]
+    >>> teacher.needs, teacher.online, teacher.has_columns
+    (('W', 'beta'), True, True)
+    >>> teacher.key_names(), teacher.key_names(with_beta=False)
+    (('sim_beta',), ())
+    >>> SETS["update"].online, SETS["top"].has_columns   # needs M_t; arrays only
+    (False, False)
     """
 
     name: str

@@ -32,11 +32,15 @@ features   kernel-target alignment (uncentred as the paper, centred),  W, probe 
            stable rank of the probe features
 =========  =========================================================  ===============
 
-With ``normalize=True`` every set's numbers also carry ``normalize = 1.0`` (the
-1/N-normalised ESD was used).  :func:`nonfinite_metrics` is what a matrix with NaN or inf
-entries (a diverged W, or a W^T W that overflows float64) gets instead: the same keys,
-every number NaN, an ESD of NaN and the phase ``"non-finite"`` (the kernels raise
-ValueError on such input).
+With ``normalize=True`` the numbers of every W-only set (:data:`ONLINE_SETS`) also carry
+``normalize = 1.0`` (the 1/N-normalised ESD was used).  :func:`nonfinite_metrics` is what a
+matrix with NaN or inf entries (a diverged W, or a W^T W that overflows float64) gets
+instead: the same keys, every number NaN, an ESD of NaN and the phase code of
+``"non-finite"`` (the kernels raise ValueError on such input).
+
+Public (``__all__``) are the sets, their key lists and the functions that compute a set's
+numbers; ``check_sets``, ``set_keys`` and ``metric_keys`` validate and list set names for the
+configuration, the engine and the tidy table, and stay importable as helpers outside ``__all__``.
 """
 
 from __future__ import annotations
@@ -53,8 +57,8 @@ from .setmetrics import W_SET_FUNCTIONS, Spectrum, drift_metrics, feature_metric
 
 __all__ = [
     "SETS", "MetricKey", "MetricSet", "TOP_K", "VECTOR_KEYS", "METRIC_SETS", "ONLINE_SETS", "DEFAULT_SETS", "PHASES",
-    "UPDATE_KEYS", "DRIFT_KEYS", "FEATURE_KEYS", "check_sets", "set_keys", "metric_keys",
-    "set_metrics", "matrix_metrics", "nonfinite_metrics", "nonfinite_set_metrics", "online_metrics",
+    "UPDATE_KEYS", "DRIFT_KEYS", "FEATURE_KEYS", "set_metrics", "matrix_metrics", "nonfinite_metrics",
+    "nonfinite_set_metrics", "online_metrics",
     "update_metrics", "drift_metrics", "feature_metrics",
 ]
 
@@ -113,21 +117,47 @@ def set_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: boo
                 evals: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
     """The numbers of the W-only sets (``ONLINE_SETS``) of one matrix W (h x d), by set.
 
+    One shared spectrum (:class:`htdyn.analysis.setmetrics.Spectrum`: one Gram matrix, one
+    eigendecomposition) feeds every set; each set's function is in
+    :mod:`htdyn.analysis.setmetrics`, its formulas and references in ``docs/analysis.md``.
+
     Parameters
     ----------
-    W : array (numpy, CuPy or torch)
-    sets : names from ``ONLINE_SETS`` (others are ignored)
-    beta : array, optional
-        The teacher direction (needed by ``teacher``; without it that set is empty).
+    W : array (h, d)
+        numpy, CuPy or torch; finite (a non-finite W raises ``ValueError``: use
+        :func:`nonfinite_set_metrics` for it).
+    sets : sequence of str
+        Names from ``ONLINE_SETS`` (others, e.g. ``update``, are ignored).
+    beta : array (d,), optional
+        The teacher direction (needed by ``teacher``; without it that set is left out).
     normalize : bool
         Use the 1/N-normalised ESD (Martin-Mahoney convention) for the eigenvalue-based
         metrics; recorded as ``normalize = 1.0`` in every set's numbers.
-    evals : the ESD if already known (raw or normalised as ``normalize`` says)
+    evals : numpy array (min(h, d),), optional
+        The ESD if already known (raw or normalised as ``normalize`` says).
 
     Returns
     -------
     dict
-        ``{set: {key: value}}`` in the order of :data:`SETS`, each with its declared keys.
+        ``{set: {key: value}}`` in the order of :data:`SETS`, each with its declared keys
+        (floats; the ``esd`` and ``top_*`` values are arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.registry import set_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> W, beta = rng.standard_normal((30, 20)), rng.standard_normal(20)
+    >>> out = set_metrics(W, ["teacher", "norms", "update"], beta=beta)   # update is not W-only
+    >>> list(out), list(out["teacher"])
+    (['norms', 'teacher'], ['sim_beta'])
+    >>> v1 = np.linalg.svd(W)[2][0]
+    >>> bool(np.isclose(out["norms"]["spectral_norm"], np.linalg.norm(W, 2)))
+    True
+    >>> bool(np.isclose(out["teacher"]["sim_beta"], abs(v1 @ beta) / np.linalg.norm(beta)))
+    True
+    >>> set_metrics(W, ["teacher"])                                         # no beta: no teacher set
+    {}
     """
     order = [s for s in _in_order(sets) if s in W_SET_FUNCTIONS]
     vectors = top_k(*W.shape) if "top" in order else int("teacher" in order and beta is not None)
@@ -141,7 +171,38 @@ def set_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: boo
 
 def matrix_metrics(W: Any, sets: Sequence[str], *, beta: Any = None, normalize: bool = False,
                    evals: np.ndarray | None = None) -> dict[str, Any]:
-    """:func:`set_metrics` as one flat dict (``esd`` and ``top_*`` arrays, the rest scalars)."""
+    """:func:`set_metrics` as one flat dict (``esd`` and ``top_*`` arrays, the rest scalars).
+
+    Parameters
+    ----------
+    W : array (h, d)
+        As :func:`set_metrics`.
+    sets : sequence of str
+        Names from ``ONLINE_SETS`` (others are ignored).
+    beta : array (d,), optional
+        The teacher direction.
+    normalize : bool
+        Use the 1/N-normalised ESD; adds ``normalize = 1.0``.
+    evals : numpy array, optional
+        The ESD if already known.
+
+    Returns
+    -------
+    dict
+        ``{key: value}``, the keys of every set in the order of :data:`SETS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.registry import matrix_metrics
+    >>> W = np.random.default_rng(0).standard_normal((30, 20))
+    >>> flat = matrix_metrics(W, ["esd", "phase"], normalize=True)
+    >>> list(flat), flat["esd"].shape
+    (['esd', 'normalize', 'phase'], (20,))
+    >>> s = np.linalg.svd(W, compute_uv=False)
+    >>> bool(np.allclose(flat["esd"], np.sort(s ** 2) / 30))   # normalised: / max(h, d)
+    True
+    """
     flat: dict[str, Any] = {}
     for vals in set_metrics(W, sets, beta=beta, normalize=normalize, evals=evals).values():
         flat.update(vals)
@@ -153,9 +214,36 @@ def nonfinite_set_metrics(sets: Sequence[str], shape: tuple[int, int], *, beta: 
     """The numbers of a matrix with NaN or inf entries, by set: the declared keys, every value NaN.
 
     ``esd`` is a vector of ``min(h, d)`` NaN (each array key NaN of its declared shape),
-    ``phase`` the index of ``"non-finite"`` in
-    ``PHASES``; the keys that need ``beta`` only with it; ``normalize`` as
-    :func:`set_metrics` records it (on the W-only sets).
+    ``phase`` the index of ``"non-finite"`` in ``PHASES``; the keys that need ``beta`` only
+    with it; ``normalize`` as :func:`set_metrics` records it (on the W-only sets).
+
+    Parameters
+    ----------
+    sets : sequence of str
+        Names from :data:`SETS` (any set: a diverged W enters ``update`` and ``drift`` too).
+    shape : tuple of int
+        ``(h, d)`` of the matrix.
+    beta : array, optional
+        Given when the teacher is known (then the keys that need it are included).
+    normalize : bool
+        Add ``normalize = 1.0`` to the W-only sets.
+
+    Returns
+    -------
+    dict
+        ``{set: {key: value}}`` in the order of :data:`SETS`; a set with no key left
+        (``teacher`` without beta) is absent.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.registry import PHASES, nonfinite_set_metrics
+    >>> out = nonfinite_set_metrics(["teacher", "esd", "phase"], (3, 2))
+    >>> out
+    {'esd': {'esd': array([nan, nan])}, 'phase': {'phase': 6.0}}
+    >>> PHASES[int(out["phase"]["phase"])]
+    'non-finite'
+    >>> nonfinite_set_metrics(["teacher"], (3, 2), beta=[1.0, 0.0])
+    {'teacher': {'sim_beta': nan}}
     """
     out: dict[str, dict[str, Any]] = {}
     for s in _in_order(sets):
@@ -173,7 +261,32 @@ def nonfinite_set_metrics(sets: Sequence[str], shape: tuple[int, int], *, beta: 
 
 def nonfinite_metrics(sets: Sequence[str], shape: tuple[int, int], *, beta: Any = None,
                       normalize: bool = False) -> dict[str, Any]:
-    """:func:`nonfinite_set_metrics` as one flat dict."""
+    """:func:`nonfinite_set_metrics` as one flat dict.
+
+    Parameters
+    ----------
+    sets : sequence of str
+        Names from :data:`SETS`.
+    shape : tuple of int
+        ``(h, d)`` of the matrix.
+    beta : array, optional
+        Given when the teacher is known.
+    normalize : bool
+        Add ``normalize = 1.0`` (when a W-only set is asked for).
+
+    Returns
+    -------
+    dict
+        ``{key: value}``, the keys of :func:`matrix_metrics` (and of ``update``, ``drift``,
+        ``features`` when asked for), every number NaN.
+
+    Examples
+    --------
+    >>> from htdyn.analysis.registry import nonfinite_metrics
+    >>> flat = nonfinite_metrics(["norms", "drift"], (3, 2))
+    >>> flat["spectral_norm"], flat["drift_overlap_top10"], len(flat)
+    (nan, nan, 9)
+    """
     flat: dict[str, Any] = {}
     for vals in nonfinite_set_metrics(sets, shape, beta=beta, normalize=normalize).values():
         flat.update(vals)
@@ -186,9 +299,20 @@ class OnlineMetrics:
 
     Attributes
     ----------
-    sets : the W-only sets, in the order of :data:`SETS`
-    specs : ``{key: shape}`` of one run's numbers, from the declaration (esd: ``(min(h, d),)``,
-        top_u: ``(min(8, h, d), h)``)
+    sets : tuple of str
+        The W-only sets, in the order of :data:`SETS`.
+    specs : dict
+        ``{key: shape}`` of one run's numbers, from the declaration (esd: ``(min(h, d),)``,
+        top_u: ``(min(8, h, d), h)``).
+
+    Examples
+    --------
+    Made by :func:`online_metrics`:
+
+    >>> from htdyn.analysis.registry import online_metrics
+    >>> fn, _ = online_metrics(["esd"], 30, 20)
+    >>> type(fn).__name__, fn.sets
+    ('OnlineMetrics', ('esd',))
     """
 
     sets: tuple[str, ...]
@@ -203,9 +327,41 @@ class OnlineMetrics:
 def online_metrics(names: Sequence[str], h: int, d: int) -> tuple[Callable, dict[str, tuple]]:
     """The function the engine calls at evaluation steps, and its output shapes.
 
-    Returns ``fn(W_batch, betas) -> {name: (B, ...) array}`` and ``{name: shape}``, the
-    shapes read from :data:`SETS` (``esd`` has ``min(h, d)`` values, ``top_sigma``, ``top_u``
-    and ``top_v`` are ``(K,)``, ``(K, h)`` and ``(K, d)``, the rest are scalars).
+    Parameters
+    ----------
+    names : sequence of str
+        Names from ``ONLINE_SETS``, or ``["all"]`` (``eval.metrics``).
+    h, d : int
+        The shape of one run's W.
+
+    Returns
+    -------
+    fn : callable
+        ``fn(W_batch (B, h, d), betas (B, d)) -> {name: (B, ...) array}`` (an :class:`OnlineMetrics`).
+    specs : dict
+        ``{name: shape}`` of one run's numbers, read from :data:`SETS` (``esd`` has
+        ``min(h, d)`` values, ``top_sigma``, ``top_u`` and ``top_v`` are ``(K,)``, ``(K, h)``
+        and ``(K, d)``, the rest are scalars).
+
+    Raises
+    ------
+    htdyn.errors.ConfigError
+        A name that is not a W-only set (``eval.metrics: unknown metric set ...``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.registry import online_metrics
+    >>> fn, specs = online_metrics(["esd", "top", "teacher"], 30, 20)
+    >>> specs
+    {'esd': (20,), 'sim_beta': (), 'top_sigma': (8,), 'top_u': (8, 30), 'top_v': (8, 20)}
+    >>> rng = np.random.default_rng(0)
+    >>> W, betas = rng.standard_normal((2, 30, 20)), rng.standard_normal((2, 20))
+    >>> out = fn(W, betas)
+    >>> {k: v.shape for k, v in out.items()}
+    {'esd': (2, 20), 'sim_beta': (2,), 'top_sigma': (2, 8), 'top_u': (2, 8, 30), 'top_v': (2, 8, 20)}
+    >>> bool(np.allclose(out["top_sigma"][1], np.linalg.svd(W[1], compute_uv=False)[:8]))
+    True
     """
     sets = tuple(_in_order(check_sets(names, ONLINE_SETS, where="eval.metrics")))
     specs = {k.name: k.shape_for(h, d) for s in sets for k in SETS[s].keys}
