@@ -14,6 +14,11 @@ eval step), then every metric of the analysed sets under its own name, prefixed 
 its set (``<set>_<name>``) only where two sets share a name; ``normalize`` last when
 the normalised ESD was used.  Array values (the ESD, the ``top`` set's triplets:
 :data:`~htdyn.analysis.metricdecl.VECTOR_KEYS`) are not columns: they stay in the file.
+
+Public (``__all__``) are the column groups and :func:`wide_records`, the pivot itself (a
+researcher reaches the table through ``AnalysisResult.records()``, ``table()`` and
+``to_csv()``); the other functions check the CSV path, estimate the bytes, read a run's
+context and write the text for :mod:`htdyn.analysis.offline` and stay importable as helpers.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from ..runkeys import flatten
 from .metricdecl import SETS, VECTOR_KEYS
 from .phases import PHASES
 from .registry import metric_keys
+
+__all__ = ["ID_COLUMNS", "LOSS_COLUMNS", "INT_KEYS", "wide_records"]
 
 #: the identifying columns of the long rows (one per run x step x metric set)
 ID_COLUMNS = ("run", "label", "optimizer", "lr", "seed", "step", "set")
@@ -78,7 +85,7 @@ def run_context(run: Any, swept: Sequence[str]) -> dict[str, Any]:
 
     Parameters
     ----------
-    run : htdyn.reader.Run
+    run : htdyn.io.reader.Run
     swept : the dotted config keys that differ between the runs of the file
     """
     flat = flatten(run.config)
@@ -120,12 +127,26 @@ def wide_records(rows: Sequence[Mapping], runs: Mapping[int, Mapping], swept: Se
                  phase_names: Sequence[str] = PHASES) -> tuple[list[str], list[dict[str, Any]]]:
     """Pivot long rows into one record per run and step.
 
+    The long rows are what :attr:`AnalysisResult.rows <htdyn.analysis.offline.AnalysisResult>`
+    holds (one per run x step x metric set); the records are the tidy table of the module
+    docstring (``AnalysisResult.records()`` calls this).  Arrays (``esd``, ``top_*``) are left
+    out; a key two sets share is prefixed by its set; ``phase`` codes become names and counts
+    (:data:`INT_KEYS`) integers.
+
     Parameters
     ----------
-    rows : long rows (``run``, ``step``, ``set`` and that set's metrics)
-    runs : per run index, its :func:`run_context`
-    swept : the swept config keys (columns after ``label``)
-    phase_names : the names the stored ``phase`` codes index
+    rows : sequence of dict
+        Long rows: ``run``, ``step``, ``set`` and that set's metrics (other identifying keys
+        of :data:`ID_COLUMNS` are ignored).
+    runs : mapping
+        Per run index, what the records take from the run (the offline driver reads it from
+        the file): ``label``; ``config``, ``{swept key: value}``; ``loss``, the training loss
+        per step (an array indexed by step); ``eval_steps``, the eval steps; ``eval``,
+        ``{eval loss name: array per eval step}`` (names from :data:`LOSS_COLUMNS`).
+    swept : sequence of str
+        The swept config keys (columns after ``label``).
+    phase_names : sequence of str
+        The names the stored ``phase`` codes index.
 
     Returns
     -------
@@ -135,6 +156,26 @@ def wide_records(rows: Sequence[Mapping], runs: Mapping[int, Mapping], swept: Se
         number was not computed at that step: an update after the last step, the
         eval losses between eval steps).  NaN is a number that was computed and is
         undefined (a non-finite matrix, a fit that failed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from htdyn.analysis.tidy import wide_records
+    >>> rows = [{"run": 0, "step": 0, "set": "norms", "stable_rank": 3.0},
+    ...         {"run": 0, "step": 0, "set": "update", "stable_rank": 1.5},   # shares a name with norms
+    ...         {"run": 0, "step": 0, "set": "mp", "n_spikes": 2.0},
+    ...         {"run": 0, "step": 0, "set": "phase", "phase": 2.0},
+    ...         {"run": 0, "step": 0, "set": "esd", "esd": np.ones(3)},      # an array: no column
+    ...         {"run": 0, "step": 1, "set": "norms", "stable_rank": 2.5}]
+    >>> runs = {0: {"label": "lr=0.1", "config": {"optimizer.lr": 0.1}, "loss": np.array([0.5, 0.25]),
+    ...             "eval_steps": [0], "eval": {"test_loss": np.array([0.75])}}}
+    >>> columns, records = wide_records(rows, runs, ["optimizer.lr"])
+    >>> print(*columns)
+    run label optimizer.lr step loss test_loss norms_stable_rank update_stable_rank n_spikes phase
+    >>> records[0]["phase"], records[0]["n_spikes"], records[0]["update_stable_rank"]
+    ('bulk+spikes', 2, 1.5)
+    >>> records[1]["loss"], records[1]["test_loss"], records[1]["update_stable_rank"]   # not an eval step
+    (0.25, None, None)
     """
     losses = [c for c in LOSS_COLUMNS if c == "loss" or any(c in ctx["eval"] for ctx in runs.values())]
     head = ["run", "label", *swept, "step", *losses]
@@ -263,7 +304,7 @@ def estimate_bytes(plan: Sequence[tuple[Any, Sequence[int]]], sets: Sequence[str
     plan : (run, steps to analyse) pairs
     sets : metric sets
     n_swept : number of swept config keys (CSV columns)
-    normalize : whether the normalised ESD is used (one more number per set)
+    normalize : whether the normalised ESD is used (one more number per set in the file; counted once here)
     """
     keys = metric_keys(sets, normalize=normalize)
     arrays = [k for s in sets if s in SETS for k in SETS[s].keys if not k.scalar]

@@ -6,6 +6,10 @@ layer stored without W (``store = "scalars"`` or ``"spectra"``) is analysed from
 recorded while it trained (:func:`online_rows`: the same numbers, computed then from the
 same W by :func:`htdyn.analysis.registry.set_metrics`); ``update`` and ``drift`` need
 ``store = "full"``.
+
+Nothing here is public (``__all__`` is empty): the three functions serve
+:mod:`htdyn.analysis.offline`, and a researcher analyses a watched file through
+:func:`htdyn.analysis.offline.analyze` as any other; they stay importable as helpers.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from .metricdecl import SETS
 from .registry import ONLINE_SETS
 
-__all__ = ["recorded_steps", "layer_notes", "online_rows"]
+__all__: list[str] = []
 
 
 def recorded_steps(run: Any) -> list[int]:
