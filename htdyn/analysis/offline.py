@@ -11,6 +11,9 @@ disk space) is checked before any work; the results are computed in memory and
 only then written, the new group under a temporary name that replaces the old
 ``/analysis`` when it is complete, the CSV through a temporary file beside it.
 An error, a full disk or Ctrl-C before that leaves the earlier results as they were.
+
+Public (``__all__``): :func:`analyze`, :func:`check_request`, :func:`read_analysis` and
+their :class:`AnalysisResult`; the rest is private to the module.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from .registry import (
 )
 from .watched import layer_notes, online_rows, recorded_steps
 
+__all__ = ["AnalysisResult", "analyze", "check_request", "read_analysis"]
+
 ID_COLUMNS = tidy.ID_COLUMNS
 
 
@@ -55,16 +60,47 @@ ID_COLUMNS = tidy.ID_COLUMNS
 class AnalysisResult:
     """The results of an analysis and where they went.
 
+    Made by :func:`analyze` and :func:`read_analysis`.  ``records()``, ``record_columns``,
+    ``table()``, ``csv_text()`` and ``to_csv(path)`` give the tidy table (one record per run and
+    step, :mod:`htdyn.analysis.tidy`); ``rows``, ``columns`` and ``scalar_rows()`` the long form.
+
     Attributes
     ----------
-    rows : long rows, one per run x step x metric set (``esd`` rows hold the eigenvalues, ``top``
-        rows the triplets' arrays)
-    path : the trajectory file
-    csv_path : where the CSV went (None if nowhere)
-    runs : per run index, its label, swept config values and losses (:func:`tidy.run_context`)
-    swept : the config keys that differ between the file's runs
-    phase_names : the names the ``phase`` codes of ``rows`` index
-    notes : one line each on what the file lacks and the analysis therefore skipped (a watched file)
+    rows : list of dict
+        Long rows, one per run x step x metric set (``esd`` rows hold the eigenvalues, ``top``
+        rows the triplets' arrays; ``phase`` is the phase's index).
+    path : str
+        The trajectory file.
+    csv_path : str or None
+        Where the CSV went (None if nowhere).
+    runs : dict
+        Per run index, its label, swept config values and losses (``tidy.run_context``).
+    swept : list of str
+        The config keys that differ between the file's runs.
+    phase_names : tuple of str
+        The names the ``phase`` codes of ``rows`` index.
+    notes : list of str
+        One line each on what the file lacks and the analysis therefore skipped (a watched file).
+
+    Examples
+    --------
+    >>> import tempfile, htdyn
+    >>> from htdyn.analysis.offline import analyze
+    >>> folder = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{folder}/demo.h5")
+    >>> path = htdyn.simulate(sim).path                  # a tiny trajectory: W_0 ... W_3 of one run
+    >>> res = analyze(path, metrics=["norms", "phase"], write=False)
+    >>> len(res.rows), res.rows[0]["set"], res.rows[0]["step"]   # 4 steps x 2 sets
+    (8, 'phase', 0)
+    >>> len(res.records()), res.record_columns[:4], len(res.table())   # 4 steps
+    (4, ['run', 'label', 'step', 'loss'], 4)
+    >>> res.records()[0]["phase"] in res.phase_names                   # the phase by its name
+    True
+    >>> csv = res.to_csv(f"{folder}/tables/demo.csv")                    # the directory is created
+    >>> from pathlib import Path
+    >>> Path(csv).read_text().splitlines()[0].split(",")[:4]
+    ['run', 'label', 'step', 'loss']
     """
 
     rows: list[dict] = field(default_factory=list)
@@ -139,17 +175,33 @@ def analyze(
 ) -> AnalysisResult:
     """Compute metric sets for every snapshot of a trajectory file.
 
+    The request is checked first (:func:`check_request`); the numbers are computed in memory,
+    then the CSV is written to a temporary file, the file's new ``/analysis`` group replaces the
+    old one whole, and the CSV is renamed into place: an error leaves earlier results as they
+    were.  A snapshot with NaN or inf entries gets NaN numbers and the phase ``"non-finite"``.
+    The sets, their numbers and the papers they come from are in :mod:`htdyn.analysis.registry`
+    and ``docs/analysis.md``.
+
     Parameters
     ----------
-    path : trajectory file
-    metrics : names of metric sets (see :mod:`htdyn.analysis.registry`) or ``["all"]``; not empty
-    steps : snapshot steps to analyse (default all written ones); each must be stored in some run
-    runs : run indices (default all); each must be in the file
-    device : ``"cpu"`` (numpy/SciPy) or ``"cuda"`` (CuPy for the decompositions)
-    normalize : use the 1/N-normalised ESD (recorded in the output)
-    csv_path : also write the tidy table there (missing directories are created)
-    write : store the results in the file's ``/analysis`` group (replacing an earlier one)
-    progress : called with 1 after each snapshot
+    path : str or os.PathLike
+        The trajectory file (a simulator's or a watched model's).
+    metrics : sequence of str
+        Names of metric sets (see :mod:`htdyn.analysis.registry`) or ``["all"]``; not empty.
+    steps : sequence of int, optional
+        Snapshot steps to analyse (default all written ones); each must be stored in some run.
+    runs : sequence of int, optional
+        Run indices (default all); each must be in the file.
+    device : str
+        ``"cpu"`` (numpy/SciPy) or ``"cuda"`` (CuPy for the decompositions).
+    normalize : bool
+        Use the 1/N-normalised ESD (recorded in the output).
+    csv_path : str or os.PathLike, optional
+        Also write the tidy table there (missing directories are created).
+    write : bool
+        Store the results in the file's ``/analysis`` group (replacing an earlier one).
+    progress : callable, optional
+        Called with 1 after each snapshot.
 
     Returns
     -------
@@ -163,6 +215,34 @@ def analyze(
         The file cannot be read or written, the CSV path is a directory, the disk
         lacks the space.  Nothing has been written then, and an earlier analysis
         and CSV are as they were.
+
+    Examples
+    --------
+    >>> import tempfile, htdyn
+    >>> from htdyn.analysis.offline import analyze
+    >>> folder = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{folder}/demo.h5")
+    >>> path = htdyn.simulate(sim).path                  # a tiny trajectory: W_0 ... W_3 of one run
+    >>> res = analyze(path, metrics=["norms", "teacher"], csv_path=f"{folder}/demo.csv")
+    >>> last = res.records()[-1]
+    >>> last["step"], res.csv_path == f"{folder}/demo.csv"
+    (3, True)
+
+    The numbers against an SVD of the stored W_3 and the teacher beta:
+
+    >>> import numpy as np
+    >>> with htdyn.open(path) as traj:
+    ...     W, beta = traj.runs[0].W(3), traj.runs[0].beta
+    >>> _, s, Vh = np.linalg.svd(W)
+    >>> bool(np.isclose(last["spectral_norm"], s[0]))
+    True
+    >>> bool(np.isclose(last["sim_beta"], abs(Vh[0] @ beta) / np.linalg.norm(beta)))
+    True
+    >>> analyze(path, steps=[7])
+    Traceback (most recent call last):
+        ...
+    htdyn.errors.ConfigError: step 7 is not stored in 'demo.h5'; stored steps: 0-3
     """
     sets = _check_args(metrics, device)
     result = AnalysisResult(path=str(path))
@@ -214,13 +294,40 @@ def check_request(
 ) -> int:
     """Check a request as :func:`analyze` does before its work, without doing the work.
 
-    Same parameters and errors as :func:`analyze` (a missing CSV directory is
-    created).  For the CLI: a bad request is reported before a progress bar shows.
+    For the CLI: a bad request is reported before a progress bar shows.  A missing CSV
+    directory is created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The trajectory file.
+    metrics, steps, runs, device, normalize, csv_path, write
+        As :func:`analyze`.
 
     Returns
     -------
     int
         The number of snapshots :func:`analyze` will analyse (a progress bar's total).
+
+    Raises
+    ------
+    ConfigError, StoreError
+        As :func:`analyze`.
+
+    Examples
+    --------
+    >>> import tempfile, htdyn
+    >>> from htdyn.analysis.offline import check_request
+    >>> folder = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{folder}/demo.h5")
+    >>> path = htdyn.simulate(sim).path                  # a tiny trajectory: W_0 ... W_3 of one run
+    >>> check_request(path), check_request(path, steps=[0, 3])
+    (4, 2)
+    >>> check_request(path, metrics=["spectra"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    htdyn.errors.ConfigError: metrics: unknown metric set 'spectra'; choose from esd, norms, powerlaw, ... or 'all'
     """
     sets = _check_args(metrics, device)
     with _open(path, write) as traj:
@@ -369,7 +476,39 @@ def _guarded(check: tuple, fn: Callable[..., dict], *args: Any, **kwargs: Any) -
 
 
 def read_analysis(path: str | os.PathLike) -> AnalysisResult:
-    """The analysis stored in a file, as an :class:`AnalysisResult` (without re-computing)."""
+    """The analysis stored in a file, as an :class:`AnalysisResult` (without re-computing).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A trajectory file that :func:`analyze` wrote to.
+
+    Returns
+    -------
+    AnalysisResult
+        Its rows, runs, swept keys and phase names as :func:`analyze` returned them
+        (``csv_path`` None, ``notes`` empty).
+
+    Raises
+    ------
+    StoreError
+        The file holds no analysis (or cannot be read).
+
+    Examples
+    --------
+    >>> import tempfile, htdyn
+    >>> from htdyn.analysis.offline import analyze, read_analysis
+    >>> folder = tempfile.mkdtemp()
+    >>> sim = htdyn.simulation(htdyn.RunConfig(model=htdyn.ModelConfig(n=64, d=16, h=24, n_test=32)),
+    ...                        steps=3, output=f"{folder}/demo.h5")
+    >>> path = htdyn.simulate(sim).path                  # a tiny trajectory: W_0 ... W_3 of one run
+    >>> res = analyze(path, metrics=["powerlaw", "mp"])
+    >>> back = read_analysis(path)
+    >>> len(back.rows), back.phase_names == res.phase_names
+    (8, True)
+    >>> [r["alpha_hill"] for r in back.records()] == [r["alpha_hill"] for r in res.records()]
+    True
+    """
     from ..io.reader import Trajectory
 
     res = AnalysisResult(path=str(path))
