@@ -473,7 +473,7 @@ def top_singular_triplets(A: Any, k: int) -> tuple[Any, Any, Any]:
     Raises
     ------
     ValueError
-        ``A`` is not a matrix, ``k < 1``, or ``A`` is not finite.
+        ``A`` is not a matrix, ``k < 1``, or (on the host) ``A`` or its Gram matrix is not finite.
 
     Examples
     --------

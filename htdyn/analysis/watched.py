@@ -29,7 +29,7 @@ def recorded_steps(run: Any) -> list[int]:
 
 
 def layer_notes(traj: Any, sets: Sequence[str]) -> list[str]:
-    """One line on what a watched file lacks for ``sets`` (empty for a simulator file)."""
+    """One line each on what a watched file lacks for ``sets`` (empty for a simulator file)."""
     if traj.unit != "layer":
         return []
     notes = []
