@@ -7,42 +7,20 @@ entry point, typer's standalone handling and the error handler are all in the pa
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
+import clitools
 import pytest
+from clitools import assert_clean, needs_htdyn, one_line_error, write_config
 
 from htdyn._version import __version__
 
-EXE = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
-
-TINY = """
-name = "tiny"
-steps = 2
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-"""
+pytestmark = needs_htdyn
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="80", NO_COLOR="1")
-    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
-
-
-def assert_clean(r: subprocess.CompletedProcess, code: int, *words: str) -> str:
-    """Exit code, no traceback, and every word in stdout + stderr; returns that text."""
-    text = r.stdout + r.stderr
-    assert r.returncode == code, text
-    assert "Traceback" not in text and "ModuleNotFoundError" not in text
-    for w in words:
-        assert w in text, (w, text)
-    return text
+    return clitools.cli(*args, cwd=cwd, columns=80)
 
 
 @pytest.mark.parametrize(
@@ -74,43 +52,33 @@ def test_help_exits_0(args: list[str]) -> None:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
-    p = tmp_path / "tiny.toml"
-    p.write_text(TINY)
-    return p
-
-
-def error_line(r: subprocess.CompletedProcess, *words: str) -> str:
-    """A user error: exit 2, no traceback, one line ``error: ...`` naming every word."""
-    assert_clean(r, 2, *words)
-    err = r.stderr.strip()
-    assert err.startswith("error:") and len(err.splitlines()) == 1, err
-    return err
+    return write_config(tmp_path / "tiny.toml", steps=2)
 
 
 @pytest.mark.parametrize("value", ["[red]adam", "[bold]x[/bold]", "adam[torch]"])
 def test_bracketed_user_text_is_printed_verbatim(tiny: Path, tmp_path: Path, value: str) -> None:
     """rich markup must not eat brackets: the message quotes the value as typed."""
     r = cli("run", str(tiny), "-o", str(tmp_path / "x.h5"), "-q", "--set", f"optimizer.name={value}")
-    error_line(r, "optimizer.name", repr(value))
+    one_line_error(r, "optimizer.name", repr(value))
 
 
 # --------------------------------------------------------------------------- config files
 
 
 def test_directory_as_config_says_directory(tmp_path: Path) -> None:
-    err = error_line(cli("run", str(tmp_path)), str(tmp_path), "is a directory", ".toml")
+    err = one_line_error(cli("run", str(tmp_path)), str(tmp_path), "is a directory", ".toml")
     assert "does not exist" not in err
 
 
 def test_missing_config_says_missing(tmp_path: Path) -> None:
-    error_line(cli("run", str(tmp_path / "nope.toml")), "nope.toml", "does not exist")
+    one_line_error(cli("run", str(tmp_path / "nope.toml")), "nope.toml", "does not exist")
 
 
 @pytest.mark.parametrize("name", ["bin.toml", "bin.yaml"])
 def test_binary_config_is_not_a_text_file(tmp_path: Path, name: str) -> None:
     p = tmp_path / name
     p.write_bytes(bytes(range(256)) * 4)
-    error_line(cli("run", str(p)), name, "not a text file")
+    one_line_error(cli("run", str(p)), name, "not a text file")
 
 
 @pytest.mark.parametrize("name, text", [("empty.toml", ""), ("comments.toml", "# nothing\n\n"),
@@ -119,7 +87,7 @@ def test_empty_config_is_refused(tmp_path: Path, name: str, text: str) -> None:
     """An empty file would run the paper-size default (143 MB): refuse it and point at examples."""
     p = tmp_path / name
     p.write_text(text)
-    error_line(cli("run", str(p), "--set", "steps=1", cwd=tmp_path), name, "empty", "sims/")
+    one_line_error(cli("run", str(p), "--set", "steps=1", cwd=tmp_path), name, "empty", "sims/")
     assert not any(tmp_path.glob("**/*.h5")) and not (tmp_path / "outputs").exists()
 
 
@@ -134,7 +102,7 @@ def test_empty_config_is_refused(tmp_path: Path, name: str, text: str) -> None:
 )
 def test_silently_accepted_values_are_errors(tiny: Path, tmp_path: Path, override: str, words: list[str]) -> None:
     r = cli("run", str(tiny), "-q", "--set", "steps=10", "--set", override, cwd=tmp_path)
-    error_line(r, *words)
+    one_line_error(r, *words)
     assert not any(tmp_path.glob("**/*.h5"))
 
 

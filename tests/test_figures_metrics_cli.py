@@ -5,57 +5,29 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import cli, htdyn_command, needs_htdyn, ok, one_line_error, write_config
 
 from htdyn.plot import plot_metrics
-
-WORKTREE = Path(__file__).resolve().parents[1]
-EXE = shutil.which("htdyn")
-needs_cli = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
-
-CONFIG = """
-name = "m"
-steps = 4
-seed = 0
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-{extra}
-[optimizer]
-name = "{opt}"
-lr = {lr}
-[snapshots]
-at = 1
-"""
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="200")
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
 def make_run(d: Path, name: str, opt: str = "adam", lr: float = 1.0, extra: str = "") -> Path:
     from htdyn.analysis.offline import analyze
 
-    cfg = d / f"{name}.toml"
-    cfg.write_text(CONFIG.format(opt=opt, lr=lr, extra=extra))
+    cfg = write_config(d / f"{name}.toml", name="m", steps=4, seed=0, model=extra, optimizer=opt, lr=lr,
+                       extra="[snapshots]\nat = 1")
     path = d / f"{name}.h5"
-    assert cli("run", str(cfg), "-o", str(path), "-q", cwd=d).returncode == 0
+    ok(cli("run", str(cfg), "-o", str(path), "-q", cwd=d))
     analyze(path)  # the default sets: no KTA (it needs the features set)
     return path
 
 
 @pytest.fixture(scope="module")
 def run_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if EXE is None:
-        pytest.skip("the htdyn console script is not installed")
+    htdyn_command()
     return make_run(tmp_path_factory.mktemp("m"), "adam")
 
 
@@ -90,7 +62,7 @@ def test_metrics_one_quantity_per_axes_and_the_data_drawn(run_file: Path) -> Non
     assert all(ax.get_lines() for ax in fig.axes)
 
 
-@needs_cli
+@needs_htdyn
 def test_a_diverged_run_draws_without_warnings(tmp_path: Path) -> None:
     path = make_run(tmp_path, "div", opt="gd", lr=1e30, extra='activation = "relu"')
     import htdyn
@@ -102,7 +74,7 @@ def test_a_diverged_run_draws_without_warnings(tmp_path: Path) -> None:
         assert r.returncode == 0 and "Warning" not in r.stderr and "warn" not in r.stderr, (kind, r.stderr)
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.parametrize("case", ["under-a-file", "folder-as-stem", "unwritable-place", "read-only-folder"])
 def test_plot_refuses_an_unusable_output_before_drawing(case: str, run_file: Path, tmp_path: Path) -> None:
     if case == "under-a-file":
@@ -122,12 +94,11 @@ def test_plot_refuses_an_unusable_output_before_drawing(case: str, run_file: Pat
         stem, words = ro / "fig", "cannot write in"
     before = sorted(p.name for p in tmp_path.iterdir())
     r = cli("plot", str(run_file), "--kind", "metrics", "-o", str(stem), cwd=tmp_path)
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and words in lines[0] and "Traceback" not in r.stderr, r.stderr
+    one_line_error(r, words)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing drawn, nothing created
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.skipif(importlib.util.find_spec("htdyn.plot.style") is None, reason="htdyn.plot.style is not there yet")
 def test_paper_style_writes_300_dpi_png_and_pdf(run_file: Path, tmp_path: Path) -> None:
     from PIL import Image

@@ -4,29 +4,18 @@ bounding boxes; the figure-kind registry; one run of a sweep by --select."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from clitools import ROOT, cli, needs_htdyn, ok, one_line_error, write_config
 from sweeptools import run_spec, spec_text
 
 from htdyn.analysis.phases import PHASES
 from htdyn.plot import PlotError, plot_phase_diagram, plot_sweep_panel, sweep_frame
 from htdyn.plot.kinds import KINDS, kinds_markdown
-
-WORKTREE = Path(__file__).resolve().parents[1]
-EXE = shutil.which("htdyn")
-needs_cli = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="200")
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +165,7 @@ def test_sweep_figures_refuse_one_value_of_lr(fn) -> None:
 
 
 def test_the_cli_and_the_docs_list_the_registry() -> None:
-    docs = (WORKTREE / "docs" / "figures.md").read_text()
+    docs = (ROOT / "docs" / "figures.md").read_text()
     assert kinds_markdown() in docs
     import inspect
 
@@ -185,7 +174,7 @@ def test_the_cli_and_the_docs_list_the_registry() -> None:
     assert all(name in help_text for name in KINDS)
 
 
-@needs_cli
+@needs_htdyn
 def test_plot_one_run_of_a_sweep_by_what_it_is(sweep_dir: Path, tmp_path: Path) -> None:
     import htdyn
     from htdyn.plot.source import Source, select_sweep_run
@@ -213,20 +202,17 @@ def test_plot_one_run_of_a_sweep_by_what_it_is(sweep_dir: Path, tmp_path: Path) 
                         (["--run", "2"], "is a sweep directory: pick its run with --select"),
                         ([*sel, "--repeat", "0", "-o", str(sweep_dir / "batches")], "is a folder")):
         r = cli("plot", str(sweep_dir), *(args if "--kind" in args else ["--kind", "esd", *args]), cwd=tmp_path)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-        assert re.search(words, lines[0]), lines[0]
+        err = one_line_error(r)
+        assert re.search(words, err), err
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.parametrize("kind", ["sweep", "phase-diagram"])
 def test_sweep_kinds_refuse_a_one_run_file(kind: str, sweep_dir: Path, tmp_path: Path) -> None:
-    cfg = tmp_path / "one.toml"
-    cfg.write_text('name = "one"\nsteps = 2\n[model]\nn = 64\nd = 16\nh = 24\nn_test = 16\n[snapshots]\nat = 1\n')
+    cfg = write_config(tmp_path / "one.toml", name="one", steps=2, extra="[snapshots]\nat = 1")
     one = tmp_path / "one.h5"
-    assert cli("run", str(cfg), "-o", str(one), "-q", cwd=tmp_path).returncode == 0
-    assert cli("analyze", str(one), "-q", cwd=tmp_path).returncode == 0
+    ok(cli("run", str(cfg), "-o", str(one), "-q", cwd=tmp_path))
+    ok(cli("analyze", str(one), "-q", cwd=tmp_path))
     r = cli("plot", str(one), "--kind", kind, "-o", str(tmp_path / "x"), cwd=tmp_path)
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and "two or more values of optimizer.lr" in lines[0], r.stderr
+    one_line_error(r, "two or more values of optimizer.lr")
     assert not list(tmp_path.glob("x.*"))

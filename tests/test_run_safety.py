@@ -9,50 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import clitools
 import numpy as np
 import pytest
+from clitools import needs_htdyn, one_line_error, start, tiny_config
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 from htdyn.errors import ConfigError, StoreError
 from htdyn.io.format import partial_path
 
-REPO = Path(__file__).resolve().parents[1]
-HTDYN = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+pytestmark = needs_htdyn
 
-TINY = """
-name = "tiny"
-steps = 3
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
-name = "adam"
-lr = 0.1
-"""
+TINY = tiny_config(steps=3, optimizer="adam", lr=0.1)
 
 
-def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    e = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([HTDYN, *args], capture_output=True, text=True, env=e, timeout=timeout)
-
-
-def one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
-    err = r.stderr.strip()
-    assert err.startswith("error:"), err
-    for w in words:
-        assert w in err, (w, err)
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return clitools.cli(*args, env=env)
 
 
 @pytest.fixture
@@ -148,11 +126,9 @@ SLOW = TINY.replace("steps = 3", "steps = 200000") + '[snapshots]\nat = "first_l
 
 
 def _start(config: Path, out: Path, env: dict | None = None) -> subprocess.Popen:
-    e = {**os.environ, "NO_COLOR": "1", **(env or {})}
     # a shell that runs jobs in the background ignores SIGINT in them; give the child Python's handler back
-    return subprocess.Popen([HTDYN, "run", str(config), "-o", str(out), "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=e,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return start("run", config, "-o", out, "-q", env=env,
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_running(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -373,9 +349,8 @@ def test_ctrl_c_on_a_terminal_leaves_the_message_last(tmp_path: Path) -> None:
     cfg.write_text(SLOW)
     out = tmp_path / "s.h5"
     master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "200", "LINES": "50", "TERM": "xterm", "NO_COLOR": "1"}
-    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out)], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start("run", cfg, "-o", out, stdin=slave, stdout=slave, stderr=slave, env={"LINES": "50", "TERM": "xterm"},
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     chunks: list[bytes] = []
     try:
@@ -414,9 +389,7 @@ def test_a_run_stopped_by_a_full_disk_is_resumed_not_overwritten(tmp_path: Path,
     assert cli("run", str(cfg), "-o", str(ref), "-q").returncode == 0
     out = small_disk / "t.h5"
     part = partial_path(out)
-    e = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250", "HTDYN_FAULT": "flush-between@5=stop"}
-    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out), "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=e)
+    proc = start("run", cfg, "-o", out, "-q", columns=250, env={"HTDYN_FAULT": "flush-between@5=stop"})
     try:
         t0 = time.monotonic()
         while Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1][0] != "T":  # until it stops itself

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,49 +12,25 @@ from pathlib import Path
 
 import h5py
 import pytest
+from clitools import cli, needs_htdyn, one_line_error, start, tiny_config
 
 import htdyn
 
-HTDYN = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+pytestmark = needs_htdyn
 
-TINY = """
-name = "tiny"
-steps = {steps}
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
-name = "gd"
-lr = 0.1
+
+def write_spec(path: Path, *, steps: int = 3, repeats: int = 2, max_batch: int = 4,
+               lrs: str = "[0.01, 0.1, 1.0]", extra: str = "") -> Path:
+    """A sweep of the tiny config: GD and Adam at ``lrs``, ``repeats`` times, batches of ``max_batch`` runs."""
+    sweep = f"""
 [sweep]
 repeats = {repeats}
 max_batch = {max_batch}
 "optimizer.name" = ["gd", "adam"]
 "optimizer.lr" = {lrs}
 """
-
-
-def write_spec(path: Path, *, steps: int = 3, repeats: int = 2, max_batch: int = 4,
-               lrs: str = "[0.01, 0.1, 1.0]", extra: str = "") -> Path:
-    path.write_text(TINY.format(steps=steps, repeats=repeats, max_batch=max_batch, lrs=lrs) + extra)
+    path.write_text(tiny_config(steps=steps, optimizer="gd", lr=0.1, extra=sweep) + extra)
     return path
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([HTDYN, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr + r.stdout
-    err = r.stderr.strip()
-    assert err.startswith("error:") and len(err.splitlines()) == 1, err
-    for w in words:
-        assert w in err, (w, err)
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -162,9 +137,7 @@ def test_run_resume_extend_and_refuse_a_changed_spec(tmp_path):
 
 
 def _start(spec: Path, out: Path) -> subprocess.Popen:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.Popen([HTDYN, "sweep", str(spec), "-o", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return start("sweep", spec, "-o", out)
 
 
 def _wait_mid_batch(out: Path, proc: subprocess.Popen, done: int, timeout: float = 120) -> None:

@@ -15,16 +15,14 @@ import contextlib
 import errno
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from clitools import cli, needs_htdyn
 
 from htdyn.errors import StoreError
 from htdyn.sweep.index import SweepDir
-
-HTDYN = shutil.which("htdyn")
 
 SPEC = """
 name = "fill"
@@ -59,17 +57,12 @@ def tmpfs(path: Path, size: str):
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([HTDYN, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
-
-
 def digests(root: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((root / "batches").glob("*.h5"))
             if not p.name.endswith(".partial.h5")}
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 def test_full_disk_fails_the_batches_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
     spec = tmp_path / "fill.toml"
     spec.write_text(SPEC)

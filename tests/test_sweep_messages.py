@@ -6,31 +6,20 @@ Each refusal: exit code 2, one line, no traceback, and the bytes of every earlie
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import clitools
 import pytest
+from clitools import needs_htdyn, one_line_error
 from sweeptools import spec_text
 
-HTDYN = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+pytestmark = needs_htdyn
 
 
 def cli(*args: object) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}
-    return subprocess.run([HTDYN, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
-
-
-def one_line_error(r: subprocess.CompletedProcess, *words: str) -> str:
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr + r.stdout
-    err = r.stderr.strip()
-    assert err.startswith("error:") and len(err.splitlines()) == 1, err
-    for w in words:
-        assert w in err, (w, err)
-    return err
+    return clitools.cli(*args, columns=300)
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -7,22 +7,25 @@ is checked with a fake device list on the CPU (a worker reports the
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import clitools
 import h5py
 import pytest
+from clitools import assert_clean, one_line_error, start
 from sweeptools import sorted_table, spec_text
 
 import htdyn
 import htdyn.sweep.pool as pool
 import htdyn.sweep.slots as slots
+from htdyn.errors import StoreError
 from htdyn.sweep.driver import make_executor, prepare, run_sweep
 from htdyn.sweep.events import SweepEvents
 from htdyn.sweep.local import LocalExecutor, default_workers
@@ -239,32 +242,48 @@ def test_a_killed_worker_fails_its_batch_and_the_sweep_goes_on(tmp_path):
 
 
 # ---------------------------------------------------------------------- the command
-HTDYN = [sys.executable, "-m", "htdyn"]
-ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-
-
 def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([*HTDYN, *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
+    return clitools.cli(*args)
 
 
-def start_mid_batch(spec: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
-    """``htdyn sweep --workers 2`` started and caught with both workers writing; returns it and its children."""
-    proc = subprocess.Popen([*HTDYN, "sweep", str(spec), "-o", str(out), "--workers", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
-    t0 = time.time()
-    while time.time() - t0 < 60 and proc.poll() is None:
+def stepping(part: Path, steps: int) -> bool:
+    """Whether the live partial file ``part`` holds a flushed step of its batch, in its first half.
+
+    Its worker is then inside the training loop, where a SIGTERM marks the file ``interrupted`` (a worker
+    stopped while it still creates the file leaves it without a status), and half a batch from finishing.
+    """
+    with contextlib.suppress(StoreError, OSError, KeyError, ValueError, RuntimeError), htdyn.open(part) as traj:
+        return any(0 < r.steps_done < steps // 2 for r in traj.runs)
+    return False
+
+
+def start_mid_batch(spec: Path, out: Path, steps: int | None = None,
+                    timeout: float = 180) -> tuple[subprocess.Popen, list[int]]:
+    """``htdyn sweep --workers 2`` started and caught with both workers writing; returns it and its children.
+
+    With ``steps`` (the batches' steps), also one of the files being written holds a flushed step in its
+    first half (:func:`stepping`): the readiness a test of what a stop records needs, polled, not timed.
+    """
+    proc = start("sweep", spec, "-o", out, "--workers", "2")
+    t0, seen = time.monotonic(), "no worker writing"
+    while time.monotonic() - t0 < timeout and proc.poll() is None:
         kids = children(proc.pid)
-        if sum(bool(writing(c)) for c in kids) == 2:
-            return proc, kids
+        files = {c: writing(c) for c in kids}
+        if sum(bool(f) for f in files.values()) == 2:
+            seen = f"both workers writing {sorted(n for f in files.values() for n in f)}"
+            if steps is None or any(stepping(out / "batches" / n, steps) for f in files.values() for n in f):
+                return proc, kids
         time.sleep(0.02)
     proc.kill()
-    pytest.fail(f"the sweep was never caught with two workers writing: {proc.communicate()}")
+    want = "two workers writing" + ("" if steps is None else f", one with a flushed step below {steps // 2}")
+    pytest.fail(f"the sweep was never caught with {want} in {timeout:.0f} s (last seen: {seen}): "
+                f"{proc.communicate()}")
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_sigterm_stops_the_workers_and_a_rerun_finishes(tmp_path, sig, code):
     spec, out = spec_file(tmp_path, steps=SLOW), tmp_path / "out"
-    proc, kids = start_mid_batch(spec, out)
+    proc, kids = start_mid_batch(spec, out, steps=SLOW)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, (stdout, stderr)
@@ -298,10 +317,7 @@ def test_workers_die_with_a_killed_driver(tmp_path):
 ])
 def test_bad_worker_counts_exit_2_with_one_line(tmp_path, args, words):
     out = tmp_path / "out"
-    r = cli("sweep", spec_file(tmp_path), "-o", out, *args)
-    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    err = r.stderr.strip()
-    assert err.startswith("error:") and len(err.splitlines()) == 1 and all(w in err for w in words), err
+    one_line_error(cli("sweep", spec_file(tmp_path), "-o", out, *args), *words)
     assert not out.exists()
 
 
@@ -316,7 +332,8 @@ def test_dry_run_shows_the_workers(tmp_path):
 
 def test_not_an_integer_is_a_usage_error(tmp_path):
     r = cli("sweep", spec_file(tmp_path), "-o", tmp_path / "o", "--workers", "two")
-    assert r.returncode == 2 and "Traceback" not in r.stderr and "--workers" in r.stderr, r.stderr
+    assert_clean(r, 2)
+    assert "--workers" in r.stderr, r.stderr
 
 
 def test_cpu_workers_share_the_default_memory_budget(tmp_path: Path, monkeypatch) -> None:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import clitools
 import numpy as np
 import pytest
+from clitools import needs_htdyn
 
 import htdyn
 
 torch = pytest.importorskip("torch")
-EXE = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
+pytestmark = needs_htdyn
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="100", NO_COLOR="1")
-    r = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, timeout=180)
-    assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
-    return r
+    return clitools.cli(*args, columns=100)
 
 
 @pytest.fixture(scope="module")
