@@ -6,15 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from clitools import cli, ok
 
 import htdyn
 from htdyn.analysis import tidy
@@ -24,7 +23,6 @@ from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
 
 TINY = {"n": 64, "d": 16, "h": 24, "n_test": 16}
 STEPS = 3
-WORKTREE = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -172,19 +170,9 @@ def test_read_analysis_gives_phase_names_back(traj: Path) -> None:
     assert [r["phase"] for r in back.records()] == [f"P{PHASES.index(r['phase'])}" for r in res.records()]
 
 
-def _htdyn() -> str:
-    exe = shutil.which("htdyn")
-    if exe is None:
-        pytest.skip("the htdyn command is not installed")
-    return exe
-
-
 def test_cli_writes_the_tidy_csv(traj: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli.csv"
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
-    r = subprocess.run([_htdyn(), "analyze", str(traj), "--metrics", "mp,phase", "--steps", "0,3", "--csv", str(out),
-                        "-q"], capture_output=True, text=True, env=env)
-    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    ok(cli("analyze", traj, "--metrics", "mp,phase", "--steps", "0,3", "--csv", out, "-q", columns=120))
     rows = list(csv.DictReader(out.open()))
     assert [(r["run"], r["step"]) for r in rows] == [("0", "0"), ("0", "3"), ("1", "0"), ("1", "3")]
     assert all(r["phase"] in PHASES and re.fullmatch(r"\d+", r["n_spikes"]) for r in rows)

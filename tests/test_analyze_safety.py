@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from clitools import cli, one_line_error
 
 import htdyn
 from htdyn.analysis.offline import analyze, check_request, read_analysis
@@ -26,7 +27,6 @@ from htdyn.io import results
 
 TINY = {"n": 64, "d": 16, "h": 24, "n_test": 16}
 STEPS = 3
-WORKTREE = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,25 +52,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _htdyn() -> str:
-    exe = shutil.which("htdyn")
-    if exe is None:
-        pytest.skip("the htdyn command is not installed")
-    return exe
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
-    return subprocess.run([_htdyn(), *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def _one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
-    lines = [x for x in r.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
+    return cli(*args, columns=120)
 
 
 # ---------------------------------------------------------------- bad requests change nothing
@@ -89,7 +72,7 @@ def test_bad_request_is_refused_before_anything_is_written(analysed: tuple[Path,
     path, out = analysed
     before, csv_before = _sha(path), _sha(out)
     r = _cli("analyze", str(path), "--csv", str(out), *args)  # no -q: the error comes before any progress bar
-    _one_line_error(r, *words)
+    one_line_error(r, *words)
     assert _sha(path) == before and _sha(out) == csv_before
 
 
@@ -203,10 +186,10 @@ def test_csv_onto_a_directory_fails_first(analysed: tuple[Path, Path], tmp_path:
     before = _sha(path)
     d = tmp_path / "adir"
     d.mkdir()
-    _one_line_error(_cli("analyze", str(path), "-q", "--csv", str(d)), "is a directory", str(d))
-    _one_line_error(_cli("analyze", str(path), "-q", "--csv", str(path)), "trajectory file itself")
+    one_line_error(_cli("analyze", str(path), "-q", "--csv", str(d)), "is a directory", str(d))
+    one_line_error(_cli("analyze", str(path), "-q", "--csv", str(path)), "trajectory file itself")
     (tmp_path / "afile").write_text("x")
-    _one_line_error(_cli("analyze", str(path), "-q", "--csv", str(tmp_path / "afile" / "x.csv")), "not a directory")
+    one_line_error(_cli("analyze", str(path), "-q", "--csv", str(tmp_path / "afile" / "x.csv")), "not a directory")
     assert _sha(path) == before
 
 
@@ -266,7 +249,7 @@ def test_full_disk_is_one_line_and_loses_nothing(analysed: tuple[Path, Path], so
     _fill(small_disk)
     r = _cli("analyze", str(path), "-q")
     assert r.returncode >= 0, f"killed by signal {-r.returncode}"
-    _one_line_error(r, "free", "disk")
+    one_line_error(r, "free", "disk")
     assert _sha(path) == before and _sha(out) == csv_before
     _snapshots_intact(path, source)
 
@@ -389,7 +372,7 @@ def test_unreadable_files_are_named_as_they_are_and_left_unchanged(source: Path,
     before = p.read_bytes()
     for args in (("info", str(p)), ("analyze", str(p), "-q"), ("plot", str(p), "--kind", "esd")):
         r = _cli(*args)
-        _one_line_error(r, *words)
+        one_line_error(r, *words)
         assert "lock" not in r.stderr, r.stderr
         assert p.read_bytes() == before, args
     with pytest.raises(StoreError, match=words[0].split(" (")[0]):
@@ -412,7 +395,7 @@ def test_a_file_held_open_by_another_process_is_said_to_be_held(source: Path, tm
         time.sleep(0.2)
         before = p.read_bytes()
         r = _cli("analyze", str(p), "-q")
-        _one_line_error(r, "being written by another process")
+        one_line_error(r, "being written by another process")
         assert p.read_bytes() == before
         r = _cli("info", str(p))  # its flushed state can be read
         assert r.returncode == 0, r.stderr

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 
-import pytest
+from clitools import cli, needs_htdyn, ok
 
-EXE = shutil.which("htdyn")
-pytestmark = pytest.mark.skipif(EXE is None, reason="the htdyn command is not installed")
+pytestmark = needs_htdyn
 
 
 def _commands() -> list[list[str]]:
@@ -34,10 +30,8 @@ def _commands() -> list[list[str]]:
 def test_help_screens_have_no_python_type_artefacts() -> None:
     commands = _commands()
     assert ["run"] in commands and ["info"] in commands and ["analyze"] in commands and len(commands) >= 8
-    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
     for cmd in commands:
-        r = subprocess.run([EXE, *cmd, "--help"], capture_output=True, text=True, env=env, timeout=60)
-        assert r.returncode == 0, (cmd, r.stderr)
+        r = ok(cli(*cmd, "--help", columns=160))
         text = r.stdout
         bad = re.findall(r"<(?:bool|str|int|float|path|list\[[a-z]+\])>|\{[a-z_]+\}|LIST\[", text)
         assert not bad, (cmd, bad, text)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clitools import cli, needs_htdyn, one_line_error
 
 from htdyn.config import ACTIVATIONS, BACKENDS, FIELDS, OPTIMIZERS, SCHEDULES, TEACHERS, Field, from_dict
 from htdyn.config.docs import BEGIN, END, docs_block, key_table_markdown, main, replace_block
@@ -173,18 +173,12 @@ def test_unknown_key_suggests_the_close_one(raw: dict, hint: str) -> None:
         from_dict(raw)
 
 
-EXE = shutil.which("htdyn")
-
-
-@pytest.mark.skipif(EXE is None, reason="the htdyn command is not installed")
+@needs_htdyn
 def test_cli_suggests_a_value(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('steps = 1\n[model]\nn = 8\nd = 4\nh = 4\nn_test = 4\n')
-    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
-    r = subprocess.run([EXE, "run", str(cfg), "-q", "-o", str(tmp_path / "x.h5"), "--set", "optimizer.name=adm"],
-                       capture_output=True, text=True, env=env, timeout=120)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "optimizer.name" in r.stderr and "did you mean 'adam'" in r.stderr
+    r = cli("run", cfg, "-q", "-o", tmp_path / "x.h5", "--set", "optimizer.name=adm")
+    one_line_error(r, "optimizer.name", "did you mean 'adam'")
     assert not (tmp_path / "x.h5").exists()
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
-import shutil
 import subprocess
 from collections import deque
 from pathlib import Path
@@ -30,13 +28,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from clitools import cli, needs_htdyn
 
 import htdyn
 from htdyn.io import writer as writer_mod
 from htdyn.io.format import partial_path
 from htdyn.train.simulate import resume
-
-HTDYN = shutil.which("htdyn")
 
 CONFIG = """
 name = "crash"
@@ -284,11 +281,10 @@ def test_resume_after_a_crash_between_checkpoint_slots(recorded: dict) -> None:
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    e = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([HTDYN, *args], capture_output=True, text=True, env=e, timeout=300)
+    return cli(*args, env=env, columns=250)
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 @pytest.mark.parametrize("fault, valid", [("checkpoint-between@4", 3), ("flush-between@7", None)])
 def test_killed_at_a_named_point_reads_and_resumes(tmp_path: Path, recorded: dict, fault: str,
                                                    valid: int | None) -> None:

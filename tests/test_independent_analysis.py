@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import cli
 
 import htdyn
 from htdyn.analysis.offline import analyze
@@ -145,11 +144,7 @@ LOG10 = ("log_spectral_norm", "log_norm")  # log10 of lambda_max and of sum lamb
 
 
 def htdyn_cmd(*args: str) -> subprocess.CompletedProcess:
-    exe = shutil.which("htdyn")
-    if exe is None:
-        pytest.skip("the htdyn command is not installed")
-    env = dict(os.environ, COLUMNS="120", NO_COLOR="1")
-    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=120)
+    return cli(*args, columns=120)
 
 
 def test_cli_normalize_divides_eigenvalue_scales_by_max_h_d(traj: Path, tmp_path: Path) -> None:

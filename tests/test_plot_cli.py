@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,10 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-WORKTREE = Path(__file__).resolve().parents[1]
-EXE = shutil.which("htdyn")
-needs_cli = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
+from clitools import cli, htdyn_command, needs_htdyn
 
 GRID = """
 name = "lrs"
@@ -33,14 +29,12 @@ updates = {updates}
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return cli(*args, cwd=cwd, columns=120)
 
 
 @pytest.fixture(scope="module")
 def sweep_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    if EXE is None:
-        pytest.skip("the htdyn console script is not installed")
+    htdyn_command()
     d = tmp_path_factory.mktemp("sweep")
     out = []
     for seed in (0, 1):
@@ -84,7 +78,7 @@ def test_sweep_table_and_panels(sweep_files: list[Path], tmp_path: Path) -> None
     assert fig.axes[0].get_ylabel() == "sim_beta"
 
 
-@needs_cli
+@needs_htdyn
 def test_plot_command_writes_png_and_pdf(sweep_files: list[Path], tmp_path: Path) -> None:
     r = _cli("plot", str(sweep_files[0]), "--kind", "sweep", "-o", str(tmp_path / "s"), cwd=tmp_path)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -94,7 +88,7 @@ def test_plot_command_writes_png_and_pdf(sweep_files: list[Path], tmp_path: Path
     assert r.returncode == 0 and (tmp_path / "e.png").exists(), r.stderr
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.parametrize("kind, words", [("metrics", "htdyn analyze"), ("overlaps", "snapshots.updates=true"),
                                          ("bogus", "choose from")])
 def test_plot_says_what_to_run(kind: str, words: str, sweep_files: list[Path], tmp_path: Path) -> None:
@@ -111,7 +105,7 @@ def test_plot_says_what_to_run(kind: str, words: str, sweep_files: list[Path], t
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], r.stderr
 
 
-@needs_cli
+@needs_htdyn
 def test_report_links_only_files_that_exist(tmp_path: Path) -> None:
     cfg = tmp_path / "r.toml"
     cfg.write_text(GRID.format(seed=0, updates="true").replace('[0.1, 10.0, 1000.0]', '[0.1, 3.0]')

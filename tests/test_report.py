@@ -14,10 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import cli, htdyn_command, needs_htdyn
 
-WORKTREE = Path(__file__).resolve().parents[1]
-EXE = shutil.which("htdyn")
-needs_cli = pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
 CHROMIUM = next((shutil.which(c) for c in ("chromium", "chromium-browser", "google-chrome", "chrome")
                  if shutil.which(c)), None)
 
@@ -40,8 +38,7 @@ updates = true
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
-    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return cli(*args, cwd=cwd, columns=120)
 
 
 def _make(d: Path, name: str, *, opt: str = "adam", lrs: str = "[0.1, 3.0]", act: str = "tanh") -> Path:
@@ -57,8 +54,7 @@ def _make(d: Path, name: str, *, opt: str = "adam", lrs: str = "[0.1, 3.0]", act
 
 @pytest.fixture(scope="module")
 def traj(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if EXE is None:
-        pytest.skip("the htdyn console script is not installed")
+    htdyn_command()
     return _make(tmp_path_factory.mktemp("traj"), "rep")
 
 
@@ -115,7 +111,7 @@ def _page(index: Path) -> _Page:
     return p
 
 
-@needs_cli
+@needs_htdyn
 def test_every_link_exists_every_figure_has_a_caption_and_the_gif_is_there(report) -> None:
     index, _ = report
     page = _page(index)
@@ -136,7 +132,7 @@ def test_every_link_exists_every_figure_has_a_caption_and_the_gif_is_there(repor
         assert needle in index.read_text(), needle
 
 
-@needs_cli
+@needs_htdyn
 def test_config_version_date_and_readable_summary(report) -> None:
     import htdyn
 
@@ -154,7 +150,7 @@ def test_config_version_date_and_readable_summary(report) -> None:
     assert page.headers
 
 
-@needs_cli
+@needs_htdyn
 def test_progress_is_one_line_per_figure_off_a_terminal(report) -> None:
     _, r = report
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("report: ")]
@@ -162,7 +158,7 @@ def test_progress_is_one_line_per_figure_off_a_terminal(report) -> None:
     assert [int(re.match(r"report: (\d+)/", ln).group(1)) for ln in lines] == list(range(1, len(lines) + 1))
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.parametrize("case", ["existing file", "under a file", "read-only", "missing mount"])
 def test_unusable_output_folder_is_refused_before_drawing(traj: Path, tmp_path: Path, case: str) -> None:
     path = traj
@@ -184,7 +180,7 @@ def test_unusable_output_folder_is_refused_before_drawing(traj: Path, tmp_path: 
     assert (tmp_path / "afile").read_text() == "keep me"
 
 
-@needs_cli
+@needs_htdyn
 def test_negative_max_runs_is_refused(traj: Path, tmp_path: Path) -> None:
     r = _cli("report", str(traj), "--max-runs", "-1", "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
@@ -193,7 +189,7 @@ def test_negative_max_runs_is_refused(traj: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@needs_cli
+@needs_htdyn
 def test_diverged_run_warns_nothing(tmp_path: Path) -> None:
     """Adam at lr 1e30 with a ReLU student overflows at step 1 (float32): its figures draw without warnings."""
     path = _make(tmp_path, "div", lrs="[1e30]", act="relu")
@@ -230,7 +226,7 @@ def test_paper_numbers_against_a_hand_made_table() -> None:
     assert all(e.lo <= e.hi and e.paper for e in PAPER_EXPECTED)
 
 
-@needs_cli
+@needs_htdyn
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
 def test_report_renders_in_a_real_browser(report, tmp_path: Path) -> None:
     """Headless Chromium: the screenshot is the page's width and not blank, and nothing overflows sideways."""

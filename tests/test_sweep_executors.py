@@ -3,16 +3,14 @@ executor is one class plus one entry (a test-only executor runs a sweep to the l
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import typer.main
+from clitools import assert_clean, cli, needs_htdyn
 from sweeptools import run_spec, sorted_table, spec_text
 
 import htdyn.cli.sweep  # noqa: F401  (registers `htdyn sweep`)
@@ -21,7 +19,6 @@ from htdyn.errors import ConfigError
 from htdyn.sweep import executors as ex
 from htdyn.sweep.worker import execute_batch
 
-HTDYN = shutil.which("htdyn")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "sweeps.md"
 
 
@@ -65,13 +62,12 @@ def test_an_option_the_executor_does_not_take_is_refused(name, key):
         ex.make_executor(name, **{key: value})
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 def test_an_unknown_executor_is_one_line_through_the_command(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text(spec_text())
-    r = subprocess.run([HTDYN, "sweep", str(spec), "-o", str(tmp_path / "o"), "--executor", "dask"],
-                       capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
-    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+    r = cli("sweep", spec, "-o", tmp_path / "o", "--executor", "dask", columns=80)
+    assert_clean(r, 2)
     assert r.stderr.strip().splitlines() == [f"error: --executor 'dask' is not valid; choose "
                                              f"{' or '.join(ex.EXECUTORS)}"]
     assert not (tmp_path / "o").exists()

@@ -246,36 +246,35 @@ def cli(*args: object) -> subprocess.CompletedProcess:
     return clitools.cli(*args)
 
 
-def stepping(part: Path, steps: int) -> bool:
-    """Whether the live partial file ``part`` holds a flushed step of its batch, in its first half.
-
-    Its worker is then inside the training loop, where a SIGTERM marks the file ``interrupted`` (a worker
-    stopped while it still creates the file leaves it without a status), and half a batch from finishing.
-    """
+def training(part: Path) -> bool:
+    """Whether the live partial file ``part`` holds its batch's runs: its worker is past creating the file and
+    inside the training, where a stop marks the file ``interrupted`` (one stopped while it still creates the
+    file leaves it without a status)."""
     with contextlib.suppress(StoreError, OSError, KeyError, ValueError, RuntimeError), htdyn.open(part) as traj:
-        return any(0 < r.steps_done < steps // 2 for r in traj.runs)
+        return traj.status == "running" and len(traj.runs) > 0
     return False
 
 
-def start_mid_batch(spec: Path, out: Path, steps: int | None = None,
+def start_mid_batch(spec: Path, out: Path, training_too: bool = False,
                     timeout: float = 180) -> tuple[subprocess.Popen, list[int]]:
     """``htdyn sweep --workers 2`` started and caught with both workers writing; returns it and its children.
 
-    With ``steps`` (the batches' steps), also one of the files being written holds a flushed step in its
-    first half (:func:`stepping`): the readiness a test of what a stop records needs, polled, not timed.
+    With ``training_too``, also both files being written hold their runs (:func:`training`): the readiness
+    a test of what a stop records needs, polled for rather than timed.
     """
     proc = start("sweep", spec, "-o", out, "--workers", "2")
-    t0, seen = time.monotonic(), "no worker writing"
+    t0, seen = time.monotonic(), "no two workers writing"
     while time.monotonic() - t0 < timeout and proc.poll() is None:
         kids = children(proc.pid)
-        files = {c: writing(c) for c in kids}
-        if sum(bool(f) for f in files.values()) == 2:
-            seen = f"both workers writing {sorted(n for f in files.values() for n in f)}"
-            if steps is None or any(stepping(out / "batches" / n, steps) for f in files.values() for n in f):
+        files = [n for c in kids for n in writing(c)]
+        if sum(bool(writing(c)) for c in kids) == 2:
+            ready = {n: training(out / "batches" / n) for n in files}
+            seen = f"workers writing {ready} (True: training)"
+            if not training_too or all(ready.values()):
                 return proc, kids
         time.sleep(0.02)
     proc.kill()
-    want = "two workers writing" + ("" if steps is None else f", one with a flushed step below {steps // 2}")
+    want = "two workers writing" + (", both training" if training_too else "")
     pytest.fail(f"the sweep was never caught with {want} in {timeout:.0f} s (last seen: {seen}): "
                 f"{proc.communicate()}")
 
@@ -283,7 +282,7 @@ def start_mid_batch(spec: Path, out: Path, steps: int | None = None,
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_sigterm_stops_the_workers_and_a_rerun_finishes(tmp_path, sig, code):
     spec, out = spec_file(tmp_path, steps=SLOW), tmp_path / "out"
-    proc, kids = start_mid_batch(spec, out, steps=SLOW)
+    proc, kids = start_mid_batch(spec, out, training_too=True)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, (stdout, stderr)
