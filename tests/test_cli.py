@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import cli
 
 import htdyn
 
@@ -31,9 +32,7 @@ lr = 0.1
 
 
 def htdyn_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="120", NO_COLOR="1")
-    return subprocess.run([sys.executable, "-m", "htdyn.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return cli(*args, cwd=cwd, columns=120)
 
 
 @pytest.fixture

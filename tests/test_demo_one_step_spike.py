@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from clitools import assert_clean, cli, needs_htdyn, ok
 
 from htdyn import demos
 from htdyn.demos import one_step_spike
-
-WORKTREE = Path(__file__).resolve().parents[1]
-EXE = shutil.which("htdyn")
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +68,13 @@ def test_figures_and_text(result: demos.DemoResult) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(EXE is None, reason="the htdyn console script is not installed")
+@needs_htdyn
 def test_demo_command(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(WORKTREE), COLUMNS="120")
-    r = subprocess.run([EXE, "demo", "--list"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert r.returncode == 0 and all(name in r.stdout for name in demos.DEMOS)
-    r = subprocess.run([EXE, "demo", "nope"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert r.returncode == 2 and "Traceback" not in r.stderr and "one-step-spike" in r.stderr
-    r = subprocess.run([EXE, "demo", "one-step-spike"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    r = ok(cli("demo", "--list", cwd=tmp_path, columns=120))
+    assert all(name in r.stdout for name in demos.DEMOS)
+    r = cli("demo", "nope", cwd=tmp_path, columns=120)
+    assert_clean(r, 2)
+    assert "one-step-spike" in r.stderr, r.stderr
+    r = ok(cli("demo", "one-step-spike", cwd=tmp_path, columns=120))
     out = tmp_path / "outputs" / "demos" / "one-step-spike"
     assert (out / "one_step_spike.png").is_file() and "pictures in" in r.stdout and "spike: yes" in r.stdout

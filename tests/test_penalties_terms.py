@@ -7,13 +7,12 @@ the Objective and the file against an independent recomputation from W.
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 from pathlib import Path
 
 import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
+from clitools import cli, needs_htdyn, one_line_error
 
 import htdyn
 from htdyn.activations import get_activation
@@ -38,7 +37,6 @@ from htdyn.train.penalty_schedule import DECAY_FORMS, CoefficientSchedule
 from htdyn.train.penalty_terms import PenaltySpec, build_terms, check_spec, evaluate_terms, run_specs
 from htdyn.train.simulate import simulate
 
-HTDYN = shutil.which("htdyn")
 RNG = np.random.default_rng
 
 
@@ -247,7 +245,7 @@ def test_checkpoint_state_keeps_the_penalty_records() -> None:
     np.testing.assert_array_equal(back.penalty["value"], st.penalty["value"])
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 @pytest.mark.parametrize("sets, words", [
     (["penalty.name=weighted-alpha"], ["penalty.name", "did you mean 'weighted_alpha'"]),
     (["penalty.coefficient=-0.1"], ["penalty.coefficient", ">= 0"]),
@@ -259,12 +257,8 @@ def test_bad_penalty_settings_exit_2_before_anything_runs(tmp_path: Path, sets: 
     cfg = tmp_path / "p.toml"
     cfg.write_text(TOML.format(steps=3).replace('[grid]\n"penalty.coefficient" = [0.0, 0.05]\n', ""))
     out = tmp_path / "never.h5"
-    args = [HTDYN, "run", str(cfg), "-o", str(out)] + [a for s in sets for a in ("--set", s)]
-    r = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path)
-    assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr and r.stderr.strip().startswith("error:")
-    assert len(r.stderr.strip().splitlines()) == 1
-    assert all(w in r.stderr for w in words), r.stderr
+    r = cli("run", cfg, "-o", out, *[a for s in sets for a in ("--set", s)], cwd=tmp_path, columns=80)
+    one_line_error(r, *words)
     assert not out.exists() and not list(tmp_path.glob("*.h5"))
 
 

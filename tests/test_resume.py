@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -11,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import assert_clean, cli, needs_htdyn, ok, start
 
 import htdyn
 from htdyn.errors import StoreError
 from htdyn.io.format import partial_path
 from htdyn.train.simulate import resume
 
-HTDYN = shutil.which("htdyn")
 LONG = """
 name = "long"
 steps = {steps}
@@ -62,17 +60,16 @@ def _same_file(a: Path, b: Path) -> None:
         assert "checkpoints" not in ta.f  # dropped once complete
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 @pytest.mark.parametrize("opt, bs, steps", [("adam", 16, 15000),
                                            pytest.param("momentum", 32, 40000, marks=pytest.mark.slow)])
 def test_killed_run_resumes_bit_identical(tmp_path: Path, opt: str, bs: int, steps: int) -> None:
     cfg = _config(tmp_path, steps, opt, bs)  # a few seconds
     ref = tmp_path / "ref.h5"
-    assert subprocess.run([HTDYN, "run", str(cfg), "-o", str(ref), "-q"], capture_output=True).returncode == 0
+    ok(cli("run", cfg, "-o", ref, "-q"))
     out = tmp_path / "killed.h5"
-    env = {**os.environ, "HTDYN_CHECKPOINT_EVERY_S": "0.3"}
-    proc = subprocess.Popen([HTDYN, "run", str(cfg), "-o", str(out), "-q"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {"HTDYN_CHECKPOINT_EVERY_S": "0.3"}
+    proc = start("run", cfg, "-o", out, "-q", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     part = partial_path(out)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60:  # until a checkpoint is in the file
@@ -89,9 +86,7 @@ def test_killed_run_resumes_bit_identical(tmp_path: Path, opt: str, bs: int, ste
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert not out.exists() and part.exists()
-    r = subprocess.run([HTDYN, "run", "--resume", str(part), "-q"], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr
+    ok(cli("run", "--resume", part, "-q", env=env))
     assert out.exists() and not part.exists()
     _same_file(out, ref)
     with htdyn.open(out) as traj:
@@ -136,14 +131,15 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path: Path) -> None:
         resume(tmp_path / "user.h5")
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 def test_resume_cli_usage_errors(tmp_path: Path) -> None:
     cfg = _config(tmp_path, 3)
     for args, words in ((["--resume", str(tmp_path / "x.h5"), str(cfg)], "--resume"),
                         ([], "config file"),
                         (["--resume", str(tmp_path / "x.h5")], "does not exist")):
-        r = subprocess.run([HTDYN, "run", *args], capture_output=True, text=True)
-        assert r.returncode == 2 and "Traceback" not in r.stderr and words in r.stderr, (args, r.stderr)
+        r = cli("run", *args, columns=80)
+        assert_clean(r, 2)
+        assert words in r.stderr, (args, r.stderr)
 
 
 def test_sweep_batch_continues_from_its_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

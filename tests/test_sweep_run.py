@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from clitools import HTDYN, cli, needs_htdyn, ok, one_line_error, write_config
 from sweeptools import run_spec, spec_text
 
 import htdyn
 from htdyn.sweep.driver import make_executor, prepare, run_sweep
 from htdyn.sweep.spec import load_spec
 
-HTDYN = shutil.which("htdyn")
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory) -> Path:
@@ -47,7 +44,7 @@ def test_pairing_within_a_repeat_and_not_across(full):
     assert not np.array_equal(d0["beta"], d1["beta"])
 
 
-@pytest.mark.skipif(HTDYN is None, reason="the htdyn command is not installed")
+@needs_htdyn
 def test_a_sweep_run_equals_the_same_run_alone(full, tmp_path):
     """`htdyn run` of a sweep run's config gives the same arrays, bitwise (CPU, same dtype)."""
     sw = htdyn.open_sweep(full)
@@ -57,10 +54,8 @@ def test_a_sweep_run_equals_the_same_run_alone(full, tmp_path):
     cfg = tmp_path / "alone.toml"
     cfg.write_text(base)
     alone = tmp_path / "alone.h5"
-    env = {**os.environ, "NO_COLOR": "1"}
-    p = subprocess.run([HTDYN, "run", str(cfg), "-o", str(alone), "-q", "--set", "optimizer.name=adam",
-                        "--set", "optimizer.lr=0.5", "--set", "seed=1"], capture_output=True, text=True, env=env)
-    assert p.returncode == 0, p.stderr
+    ok(cli("run", cfg, "-o", alone, "-q", "--set", "optimizer.name=adam", "--set", "optimizer.lr=0.5",
+           "--set", "seed=1", columns=80))
     with sw.trajectory(r) as (_, a), htdyn.open(alone) as t:
         b = t.runs[0]
         assert a.config == b.config
@@ -147,9 +142,8 @@ def test_a_failed_batch_is_recorded_and_rerun(tmp_path, monkeypatch):
     assert sw.counts() == {"done": 9, "running": 0, "failed": 3, "pending": 0}
     assert {r.error for r in sw.runs if r.state == "failed"} == {"MemoryError: out of memory (injected)"}
     if HTDYN is not None:
-        p = subprocess.run([HTDYN, "sweep", "status", str(out)], capture_output=True, text=True,
-                           env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
-        assert p.returncode == 0 and "3 failed" in p.stdout and "injected" in p.stdout, p.stdout
+        p = ok(cli("sweep", "status", out))
+        assert "3 failed" in p.stdout and "injected" in p.stdout, p.stdout
     monkeypatch.setattr(local, "execute_batch", real)
     run_sweep(prepare(load_spec(tmp_path / "out.toml"), out), make_executor("local"))
     assert htdyn.open_sweep(out).counts()["done"] == 12
@@ -201,24 +195,15 @@ def test_kta_from_an_offline_analysis_of_full_snapshots(tmp_path):
 def test_plot_and_report_read_a_sweep_directory(tmp_path) -> None:
     """`htdyn plot DIR --kind sweep` and `htdyn report DIR` draw from the sweep's table; every link exists."""
     import re
-    import shutil
-    import subprocess
 
-    exe = shutil.which("htdyn")
-    if exe is None:
-        pytest.skip("the htdyn command is not installed")
-    spec = tmp_path / "s.toml"
-    spec.write_text('name = "s"\nsteps = 2\n[model]\nn = 64\nd = 16\nh = 24\nn_test = 16\n'
-                    '[optimizer]\nname = "adam"\n[sweep]\n"optimizer.lr" = [0.01, 0.1, 1.0]\nrepeats = 2\n')
+    spec = write_config(tmp_path / "s.toml", name="s", steps=2, optimizer="adam",
+                        extra='[sweep]\n"optimizer.lr" = [0.01, 0.1, 1.0]\nrepeats = 2')
     root = tmp_path / "sw"
-    assert subprocess.run([exe, "sweep", str(spec), "-o", str(root), "-q"], capture_output=True).returncode == 0
-    r = subprocess.run([exe, "plot", str(root), "--kind", "sweep"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    ok(cli("sweep", spec, "-o", root, "-q", columns=80))
+    ok(cli("plot", root, "--kind", "sweep", columns=80))
     assert (root / "sweep.png").stat().st_size > 10_000 and (root / "sweep.pdf").exists()
-    r = subprocess.run([exe, "plot", str(root), "--kind", "esd"], capture_output=True, text=True)
-    assert r.returncode == 2 and "sweep directory" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([exe, "report", str(root)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    one_line_error(cli("plot", root, "--kind", "esd", columns=80), "sweep directory")
+    ok(cli("report", root, columns=80))
     index = root / "report" / "index.html"
     links = set(re.findall(r"(?:href|src)='([^'#][^']*)'", index.read_text()))  # files, not the contents' anchors
     assert {"sweep_panel.png", "sweep_phase_diagram.png"} <= links
@@ -265,9 +250,7 @@ def test_a_directory_made_with_older_store_sets_resumes_with_them(tmp_path):
     assert prepare(load_spec(path), tmp_path / "fresh").spec.store_sets == new.store_sets
     if HTDYN is not None:  # the command says which sets it kept, and trains nothing
         files = sorted(p.name for p in (out / "batches").iterdir())
-        r = subprocess.run([HTDYN, "sweep", str(path), "-o", str(out), "-q"], capture_output=True, text=True,
-                           env={**os.environ, "COLUMNS": "200"})
-        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        r = ok(cli("sweep", path, "-o", out, "-q"))
         assert "kept the metric sets" in r.stderr and "also keeps top" in r.stderr, r.stderr
         assert htdyn.open_sweep(out).counts()["done"] == 6
         assert sorted(p.name for p in (out / "batches").iterdir()) == files
