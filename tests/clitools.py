@@ -38,7 +38,7 @@ def cli_env(columns: int = 200, env: dict | None = None) -> dict[str, str]:
     """The command's environment: ``COLUMNS`` (rich wraps there), no colour, this checkout first on
     PYTHONPATH, then ``env``."""
     e = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1", **(env or {})}
-    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), e.get("PYTHONPATH")) if p)
     return e
 
 
