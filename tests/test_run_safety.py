@@ -14,10 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import clitools
 import numpy as np
 import pytest
-from clitools import needs_htdyn, one_line_error, start, tiny_config
+from clitools import cli, needs_htdyn, one_line_error, start, tiny_config
 
 import htdyn
 from htdyn.config import ModelConfig, OptimizerConfig, RunConfig, simulation
@@ -27,10 +26,6 @@ from htdyn.io.format import partial_path
 pytestmark = needs_htdyn
 
 TINY = tiny_config(steps=3, optimizer="adam", lr=0.1)
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return clitools.cli(*args, env=env)
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import clitools
 import h5py
 import pytest
-from clitools import assert_clean, one_line_error, start
+from clitools import assert_clean, cli, one_line_error, start
 from sweeptools import sorted_table, spec_text
 
 import htdyn
@@ -242,10 +241,6 @@ def test_a_killed_worker_fails_its_batch_and_the_sweep_goes_on(tmp_path):
 
 
 # ---------------------------------------------------------------------- the command
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return clitools.cli(*args)
-
-
 def training(part: Path) -> bool:
     """Whether the live partial file ``part`` holds its batch's runs: its worker is past creating the file and
     inside the training, where a stop marks the file ``interrupted`` (one stopped while it still creates the
