@@ -19,10 +19,15 @@ What a watched model lacks (a teacher, data, a probe set, the optimizer's state,
 checkpoint) is absent, not faked.  The counters (``snapshot_count``, ``update_count``,
 ``steps_done``) are published after the data they count, as in the simulator's files.
 
->>> w = LayerWriter("outputs/net.h5", {"name": "net"})       # doctest: +SKIP
->>> w.add_layer(0, "fc1", (128, 64), metric_specs={"alpha_hill": ()})   # doctest: +SKIP
->>> w.write_metrics(0, 0, {"alpha_hill": 3.1}); w.write_scalars(0, {"loss": 2.3})   # doctest: +SKIP
->>> w.flush(); w.finish()                                     # doctest: +SKIP
+>>> import tempfile, htdyn
+>>> w = LayerWriter(f"{tempfile.mkdtemp()}/net.h5", {"name": "net"})   # writes net.partial.h5
+>>> w.add_layer(0, "fc1", (128, 64), metric_specs={"alpha_hill": ()})
+>>> w.write_metrics(0, 0, {"alpha_hill": 3.1}); w.write_scalars(0, {"loss": 2.3})
+>>> w.flush(1); path = w.finish()                            # publishes net.h5
+>>> with htdyn.open(path) as traj:                           # any reader of the format reads it
+...     layer = traj.runs[0]
+...     print(layer.metric_names, layer.read_metrics()["alpha_hill"].tolist(), layer.loss.tolist())
+['alpha_hill'] [3.1] [2.3]
 """
 
 from __future__ import annotations

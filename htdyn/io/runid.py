@@ -9,8 +9,10 @@ keys, floats written by ``repr`` (exact); the id is the first 16 hex digits of
 its SHA-256. The form is part of the file format: changing it would make old
 sweeps unrecognisable, so it changes only with a format version.
 
->>> run_id({"seed": 0, "optimizer": {"lr": 1.0}})  # doctest: +SKIP
-'...'
+>>> run_id({"seed": 0, "optimizer": {"lr": 1.0}})
+'d3fb8eac9fee23f9'
+>>> run_id({"seed": 0, "data_seed": 0, "optimizer": {"lr": 1.0}})   # the same run, seeds resolved
+'d3fb8eac9fee23f9'
 """
 
 from __future__ import annotations
