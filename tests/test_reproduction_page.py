@@ -84,6 +84,105 @@ def test_t_test_criterion() -> None:
     assert c2.verdict == rc.MATCHED and ttest_ind([1.0, 1.02], [1.01, 1.0, 1.02, 1.01, 1.0]).pvalue >= 0.05
 
 
+def test_t_vs_single_is_a_t_test() -> None:
+    """One value (no Bonferroni): the test of a single official draw against htdyn's repeats is scipy's pooled
+    two-sample t-test with a sample of one (it adds nothing to the pooled sum of squares)."""
+    from scipy.stats import ttest_ind
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        ours = list(rng.normal(0, 1, rng.integers(2, 6)))
+        x = float(rng.normal(0, 2.5))
+        c = rc.t_vs_single("x", "q", {1.0: x}, {1.0: ours})
+        p = ttest_ind([x], ours, equal_var=True).pvalue
+        if abs(p - 0.05) > 1e-9:
+            assert (c.verdict == rc.MATCHED) == (p >= 0.05), (x, ours, p, c.criterion)
+
+
+def test_t_vs_single_size_and_power() -> None:
+    """Under the null (every draw from one normal law) a four-value row differs in about 5% of draws, not more
+    (Bonferroni); a shift of 10 sd at one value is found nearly always."""
+    rng = np.random.default_rng(4)
+    vals = (500.0, 2000.0, 4000.0, 8000.0)
+
+    def rate(shift: float, reps: int = 1500) -> float:
+        bad = 0
+        for _ in range(reps):
+            off = {v: float(rng.normal(0, 1)) + (shift if v == 500.0 else 0.0) for v in vals}
+            ours = {v: list(rng.normal(0, 1, 2)) for v in vals}
+            bad += rc.t_vs_single("x", "q", off, ours).verdict == rc.DIFFERS
+        return bad / reps
+
+    null = rate(0.0)
+    assert 0.02 <= null <= 0.075, null  # 1 - (1 - 0.0125)^4 = 4.9%; 1500 draws: sd 0.6%
+    assert rate(10.0, 300) > 0.9
+
+
+def test_seed_means_keep_the_size_where_lrs_share_the_draw() -> None:
+    """A row pooled over lrs whose values share a seed effect: the t-test on the per-seed means keeps its 5%.
+    The lr x seed values taken as independent draws (the page before) are wrong both ways: where the seed effect
+    dominates they call a difference far more often than 5%; where the lrs differ, the lr-to-lr differences
+    count as spread and widen the window (a size far under 5%)."""
+    rng = np.random.default_rng(5)
+
+    def side(lr_effect: np.ndarray, shift: float = 0.0) -> list[list[float]]:  # lr x seed
+        seeds = rng.normal(0, 1, 2)  # a seed effect shared by every lr of the seed
+        return [list(m + shift + seeds + rng.normal(0, 0.1, 2)) for m in lr_effect]
+
+    def rates(lr_effect: np.ndarray, shift: float, reps: int = 800) -> tuple[float, float]:
+        new = old = 0
+        for _ in range(reps):
+            o, h = side(lr_effect), side(lr_effect, shift)
+            new += rc.t_test("x", "q", rc.seed_means(o), rc.seed_means(h)).verdict == rc.DIFFERS
+            old += rc.t_test("x", "q", sum(o, []), sum(h, [])).verdict == rc.DIFFERS
+        return new / reps, old / reps
+
+    flat, spread = np.zeros(4), np.array([0.0, 6.0, -4.0, 2.0])
+    new, old = rates(flat, 0.0)
+    assert new <= 0.08 and old > 0.2, (new, old)
+    new, old = rates(spread, 0.0)
+    assert 0.02 <= new <= 0.08 and old < 0.02, (new, old)
+
+
+def _unit(text: str) -> float:
+    """Half of the last printed digit of a number as the page prints it (its rounding)."""
+    mant = text.lower().split("e")[0]
+    dec = len(mant.split(".")[1]) if "." in mant else 0
+    exp = int(text.lower().split("e")[1]) if "e" in text.lower() else 0
+    return 0.5 * 10.0 ** (exp - dec)
+
+
+def test_page_criteria_agree_with_verdicts() -> None:
+    """Every row whose criterion prints its comparison ('a <= b' of a t-test, 'in [lo, hi]' of a one-number
+    window) has the verdict that comparison gives, up to the printed rounding (a boundary case is skipped)."""
+    num = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+    checked = 0
+    for r in page_rows():
+        crit, verdict = r["criterion"], r["verdict"]
+        if verdict not in ("matched", "**differs**"):
+            continue
+        m = re.search(rf"\|mean diff\| ({num}) <= ({num})", crit)
+        if m:
+            a, b = m.groups()
+            slack = _unit(a) + _unit(b)
+            if abs(float(a) - float(b)) > slack:
+                assert (verdict == "matched") == (float(a) < float(b)), r
+                checked += 1
+            continue
+        m = re.fullmatch(rf"in \[({num}), ({num})\] \(.*\)", crit)
+        ours = re.fullmatch(num, r["htdyn"])
+        if m and ours:
+            lo, hi = m.groups()
+            x = ours.group(0)
+            slack = _unit(x) + max(_unit(lo), _unit(hi))
+            inside = float(lo) + slack < float(x) < float(hi) - slack
+            outside = float(x) < float(lo) - slack or float(x) > float(hi) + slack
+            if inside or outside:
+                assert (verdict == "matched") == inside, r
+                checked += 1
+    assert checked >= 20, checked
+
+
 @pytest.mark.slow
 def test_cheap_rows_match_today(tmp_path: Path) -> None:
     """Init and first-step rows recomputed from a 1-step run at the paper's size, 5 seeds (about 20-40 s)."""
