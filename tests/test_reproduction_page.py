@@ -6,8 +6,10 @@ make CI fail when the committed page no longer says what the code computes:
 * the headline counts what the table says, every row has one of the four verdicts and a criterion,
   every figure it shows exists;
 * the "Init sanity" and "Adam's first step" rows are recomputed from a 1-step simulation at the
-  paper's size (5 seeds, as the page's sweep) through the same check functions, and must give the
-  page's numbers and verdicts.
+  paper's size (the seeds of the page's sweep, repro_checks.SWEEP_SEEDS) through the same check
+  functions, and must give the page's numbers and verdicts;
+* the verdict of each row whose criterion prints its comparison agrees with it, and the criteria's
+  statistics (the t-tests, Bonferroni, per-seed means) have the size they claim (Monte Carlo).
 """
 
 from __future__ import annotations
@@ -144,6 +146,27 @@ def test_seed_means_keep_the_size_where_lrs_share_the_draw() -> None:
     assert 0.02 <= new <= 0.08 and old < 0.02, (new, old)
 
 
+def test_long_run_rows_follow_their_window() -> None:
+    """The reviewers' pair: the lr 0.1 crossing judged in [3000, 30000] (not tested while the window is open
+    and no crossing is stored), the lr 0.01 row by alpha_Hill >= 2 up to t = 10^4."""
+    def rows(t1_last: int, cross: int | None, low01: bool = False, t2_last: int = 10000) -> list[str]:
+        t1 = np.arange(0, t1_last + 1, 100)
+        a1 = np.where(t1 >= cross, 1.9, 2.3) if cross is not None else np.full(t1.shape, 2.3)
+        t2 = np.arange(0, t2_last + 1, 100)
+        a2 = np.full(t2.shape, 2.4)
+        if low01:
+            a2[-1] = 1.95
+        return [c.verdict for c in rc.long_adam_checks({0.1: (t1, a1), 0.01: (t2, a2)}, "test")]
+
+    assert rows(10000, 5000) == [rc.MATCHED, rc.MATCHED]
+    assert rows(10000, 1000)[0] == rc.DIFFERS
+    assert rows(800, None, t2_last=800) == [rc.NOT_TESTED, rc.NOT_TESTED]
+    assert rows(10000, None)[0] == rc.NOT_TESTED  # "around 10^4" is not refuted by a run that stops at 10^4
+    assert rows(30000, None)[0] == rc.DIFFERS
+    assert rows(10000, 5000, low01=True)[1] == rc.DIFFERS
+    assert [c.verdict for c in rc.long_adam_checks(None, "x")] == [rc.NOT_TESTED, rc.NOT_TESTED]
+
+
 def _unit(text: str) -> float:
     """Half of the last printed digit of a number as the page prints it (its rounding)."""
     mant = text.lower().split("e")[0]
@@ -161,7 +184,7 @@ def test_page_criteria_agree_with_verdicts() -> None:
         crit, verdict = r["criterion"], r["verdict"]
         if verdict not in ("matched", "**differs**"):
             continue
-        m = re.search(rf"\|mean diff\| ({num}) <= ({num})", crit)
+        m = re.match(rf"t-test[^|]*\|mean diff\| ({num}) <= ({num})", crit)
         if m:
             a, b = m.groups()
             slack = _unit(a) + _unit(b)
@@ -185,7 +208,7 @@ def test_page_criteria_agree_with_verdicts() -> None:
 
 @pytest.mark.slow
 def test_cheap_rows_match_today(tmp_path: Path) -> None:
-    """Init and first-step rows recomputed from a 1-step run at the paper's size, 5 seeds (about 20-40 s)."""
+    """Init and first-step rows recomputed from a 1-step run at the paper's size, the sweep's seeds (about 20-40 s)."""
     import htdyn
     from htdyn.analysis.offline import analyze
     from htdyn.config import EvalConfig, OptimizerConfig, RunConfig, SimConfig, SnapshotConfig

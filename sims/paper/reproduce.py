@@ -5,8 +5,8 @@
     python sims/paper/reproduce.py --rerun         # re-simulates everything
 
 Runs the configs of sims/paper/ (and the lr sweep, built here at the grid of the official
-bulk_lr.yml, 5 seeds) into outputs/paper/, analyses them (htdyn.analysis.offline.analyze), and
-writes docs/reproduction.md with the official code's numbers (paper_spec.md section 5.2, the
+bulk_lr.yml, seeds 0 and 1 as the official numbers; REPRO_SEEDS=5 for its 5 repeats) into
+outputs/paper/, analyses them (htdyn.analysis.offline.analyze), and writes docs/reproduction.md with the official code's numbers (paper_spec.md section 5.2, the
 targets), htdyn's, a verdict and its criterion per row (sims/paper/repro_checks.py) and the
 figures (docs/figures/reproduction/).  Nothing on the page is typed by hand.
 
