@@ -93,7 +93,7 @@ def test_t_vs_single_is_a_t_test() -> None:
 
     rng = np.random.default_rng(3)
     for _ in range(200):
-        ours = list(rng.normal(0, 1, rng.integers(2, 6)))
+        ours = list(rng.normal(0, 1, rng.integers(3, 7)))
         x = float(rng.normal(0, 2.5))
         c = rc.t_vs_single("x", "q", {1.0: x}, {1.0: ours})
         p = ttest_ind([x], ours, equal_var=True).pvalue
@@ -101,23 +101,40 @@ def test_t_vs_single_is_a_t_test() -> None:
             assert (c.verdict == rc.MATCHED) == (p >= 0.05), (x, ours, p, c.criterion)
 
 
+def test_t_vs_single_two_repeats_are_no_spread() -> None:
+    """2 repeats that share their seed at every value: one dof, the row is not tested (and says why)."""
+    c = rc.t_vs_single("x", "q", {0.2: 2.318, 0.6: 2.144}, {0.2: [2.321, 2.320], 0.6: [2.163, 2.170]})
+    assert c.verdict == rc.NOT_TESTED and "1 dof" in c.criterion
+    c = rc.t_vs_single("x", "q", {0.2: 2.318, 0.6: 2.144}, {0.2: [2.321, 2.320], 0.6: [2.163, 2.170]},
+                       spread=(0.012, 7, "from elsewhere"))
+    assert c.verdict == rc.MATCHED and "from elsewhere" in c.criterion
+
+
 def test_t_vs_single_size_and_power() -> None:
-    """Under the null (every draw from one normal law) a four-value row differs in about 5% of draws, not more
-    (Bonferroni); a shift of 10 sd at one value is found nearly always."""
+    """Under the null, a four-value row differs in about 5% of draws, not more (Bonferroni), both with its own
+    repeats (5, sharing a seed effect across the values: 4 dof) and with a spread from 12 independent draws
+    elsewhere; a shift of 10 sd at one value is found nearly always."""
     rng = np.random.default_rng(4)
     vals = (500.0, 2000.0, 4000.0, 8000.0)
 
-    def rate(shift: float, reps: int = 1500) -> float:
+    def rate(shift: float, own: bool, reps: int = 1000) -> float:
         bad = 0
         for _ in range(reps):
             off = {v: float(rng.normal(0, 1)) + (shift if v == 500.0 else 0.0) for v in vals}
-            ours = {v: list(rng.normal(0, 1, 2)) for v in vals}
-            bad += rc.t_vs_single("x", "q", off, ours).verdict == rc.DIFFERS
+            if own:  # a seed effect shared by every value of a repeat (sd 0.8) and a per-run part (sd 0.6)
+                seeds = rng.normal(0, 0.8, 5)
+                ours = {v: list(seeds + rng.normal(0, 0.6, 5)) for v in vals}
+                spread = None
+            else:
+                ours = {v: list(rng.normal(0, 1, 2)) for v in vals}
+                spread = (float(np.std(rng.normal(0, 1, 13), ddof=1)), 12, "elsewhere")
+            bad += rc.t_vs_single("x", "q", off, ours, spread=spread).verdict == rc.DIFFERS
         return bad / reps
 
-    null = rate(0.0)
-    assert 0.02 <= null <= 0.075, null  # 1 - (1 - 0.0125)^4 = 4.9%; 1500 draws: sd 0.6%
-    assert rate(10.0, 300) > 0.9
+    for own in (True, False):
+        null = rate(0.0, own)
+        assert null <= 0.075, (own, null)
+        assert rate(10.0, own, 200) > 0.9, own
 
 
 def test_seed_means_keep_the_size_where_lrs_share_the_draw() -> None:
