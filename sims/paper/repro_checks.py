@@ -21,7 +21,8 @@ Four kinds of criterion (``Check.criterion``):
   number of values (Bonferroni: the row, not each value, at 5%) (``t_vs_single``).  ``s`` is a
   seed-to-seed sd over independent draws: the repeats of one family share their seed (W_0, data) at
   every value, so pooling them within values does not add degrees of freedom (htdyn's 2 StepLR
-  repeats agree to sd 0.003 at every gamma, where 3 more seeds give sd 0.011-0.014).  For alpha_Hill
+  repeats agree to sd 0.003 at every gamma, where 3 more seeds, run once for the issue 17 review
+  (33, 43, 53 at gamma 0.6 and 0.8), give sd 0.011-0.014).  For alpha_Hill
   at constant Adam lr 1 the sd is pooled over the settings that both sides ran with several
   independent seeds: n = 2000 (the sweep's seeds and the n family's n = 2000) and the default
   n = 8000 shared by the n, lambda and noise families (``alpha_spread``).
