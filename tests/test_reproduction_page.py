@@ -101,6 +101,16 @@ def test_t_vs_single_is_a_t_test() -> None:
             assert (c.verdict == rc.MATCHED) == (p >= 0.05), (x, ours, p, c.criterion)
 
 
+def test_spread_helpers() -> None:
+    """pooled_sd against numpy on the stacked deviations; rel_gap on a hand case; seed_means averages lrs."""
+    g = [[1.0, 2.0, 4.0], [10.0, 12.0]]
+    dev = np.concatenate([np.subtract(x, np.mean(x)) for x in g])
+    sd, dof = rc.pooled_sd(g)
+    assert dof == 3 and np.isclose(sd, np.sqrt(np.sum(dev ** 2) / 3))
+    assert np.isclose(rc.rel_gap(0.257, 0.203), 0.054 / 0.230)
+    assert rc.seed_means([[1.0, 2.0], [3.0, 6.0]]) == [2.0, 4.0]
+
+
 def test_t_vs_single_two_repeats_are_no_spread() -> None:
     """2 repeats that share their seed at every value: one dof, the row is not tested (and says why)."""
     c = rc.t_vs_single("x", "q", {0.2: 2.318, 0.6: 2.144}, {0.2: [2.321, 2.320], 0.6: [2.163, 2.170]})
