@@ -6,14 +6,29 @@ Four verdicts (``Check.verdict``):
 * ``not tested``: the runs made cannot test the claim (say, a 10^4-step claim on a shorter run);
 * ``reported``: a number with no target (a correlation the paper describes in words).
 
-Three kinds of criterion (``Check.criterion``):
+Four kinds of criterion (``Check.criterion``):
 
 * *t-test*: where both sides have several draws (the official code's two seeds of paper_spec 5.2
   and htdyn's seeds), a pooled two-sample Student t-test at 5%: ``|mean_o - mean_h| <=
   t_{0.975, n_o + n_h - 2} s_p sqrt(1/n_o + 1/n_h)``, ``s_p`` the pooled standard deviation over the
-  draws.  This is "within the spread over draws", computed.
+  draws.  This is "within the spread over draws", computed.  The draw is the seed: on both sides
+  every lr of one sweep seed shares W_0 and the data (the official test loss at t = 0 is 0.915 at
+  every lr of its seed 0), so a row pooled over several lrs is tested on the per-seed means over
+  those lrs (``seed_means``), never on the lr x seed values as if they were independent draws (that
+  counts the lr-to-lr differences as spread and overstates the degrees of freedom).
+* *t-test against one official draw*: the loss families (one official seed, htdyn's repeats per
+  value): at each value ``|mean_h - x_o| <= t_{1 - 0.05 / (2 G), dof} s sqrt(1/n_h + 1)``, ``G`` the
+  number of values (Bonferroni: the row, not each value, at 5%) (``t_vs_single``).  ``s`` is a
+  seed-to-seed sd over independent draws: the repeats of one family share their seed (W_0, data) at
+  every value, so pooling them within values does not add degrees of freedom (htdyn's 2 StepLR
+  repeats agree to sd 0.003 at every gamma, where 3 more seeds, run once for the issue 17 review
+  (33, 43, 53 at gamma 0.6 and 0.8), give sd 0.011-0.014).  For alpha_Hill
+  at constant Adam lr 1 the sd is pooled over the settings that both sides ran with several
+  independent seeds: n = 2000 (the sweep's seeds and the n family's n = 2000) and the default
+  n = 8000 shared by the n, lambda and noise families (``alpha_spread``).
 * *window*: a single draw on either side (the per-step single runs, seed 0): the window is written
-  on the page with its reason (a physical bound, a Tracy-Widom scale, or a stated tolerance).
+  on the page with its reason (a physical bound, a Tracy-Widom scale, a spread computed from other
+  draws, or a stated tolerance, said to be one).
 * *trend*: a sign or an ordering only; the page counts these separately.
 """
 
@@ -70,6 +85,11 @@ def slash(vals, nd: int = 3) -> str:
     return " / ".join(fmt(v, nd) for v in vals)
 
 
+def rel_gap(a: float, b: float) -> float:
+    """``|a - b|`` relative to their mean: how far two draws (the official seeds) lie apart."""
+    return abs(a - b) / abs((a + b) / 2)
+
+
 def judged(ok: bool) -> str:
     return MATCHED if ok else DIFFERS
 
@@ -89,22 +109,75 @@ def rel_window(item: str, quantity: str, official: float, x: float, tol: float, 
     return c
 
 
+def half_width(sd: float, dof: int, n_o: int, n_h: int, m: int = 1) -> float:
+    """Half-width of the pooled two-sample t-test at 5% (two-sided), Bonferroni over ``m`` comparisons:
+    ``t_{1 - 0.05 / (2 m), dof} sd sqrt(1/n_o + 1/n_h)`` (NaN without a degree of freedom)."""
+    from scipy.stats import t as student
+
+    if dof <= 0 or not np.isfinite(sd):
+        return float("nan")
+    return float(student.ppf(1 - 0.05 / (2 * m), dof)) * sd * math.sqrt(1 / n_o + 1 / n_h)
+
+
+def pooled_sd(groups) -> tuple[float, int]:
+    """The sd pooled within ``groups`` (each a list of draws) and its degrees of freedom ``sum(n_g - 1)``."""
+    gs = [np.asarray(g, float) for g in groups]
+    dof = sum(len(g) - 1 for g in gs)
+    ss = float(sum(np.sum((g - g.mean()) ** 2) for g in gs))
+    return (math.sqrt(ss / dof) if dof > 0 else float("nan")), dof
+
+
+def seed_means(cells) -> list[float]:
+    """``cells``: one list per lr of the per-seed values (same seed order in each): the mean over the lrs of
+    each seed, the independent draws of a row pooled over lrs (module docstring)."""
+    return [float(x) for x in np.mean(np.asarray(cells, float), axis=0)]
+
+
 def t_test(item: str, quantity: str, official: list[float], ours: list[float], nd: int = 3,
            note: str = "") -> Check:
     """Pooled two-sample t-test at 5% of htdyn's draws against the official code's (module docstring)."""
-    from scipy.stats import t as student
-
     o, h = np.asarray(official, float), np.asarray(ours, float)
-    dof = len(o) + len(h) - 2
-    ss = float(np.sum((o - o.mean()) ** 2) + np.sum((h - h.mean()) ** 2))
-    sp = math.sqrt(ss / dof) if dof > 0 else float("nan")
-    half = float(student.ppf(0.975, dof)) * sp * math.sqrt(1 / len(o) + 1 / len(h))
+    sp, dof = pooled_sd([o, h])
+    half = half_width(sp, dof, len(o), len(h))
     diff = float(h.mean() - o.mean())
     ok = bool(np.all(np.isfinite(h)) and abs(diff) <= half)
     ours_txt = f"{fmt(h.mean(), nd)} +- {fmt(h.std(ddof=1), 2)} ({fmt(h.min(), nd)}-{fmt(h.max(), nd)}, {len(h)} draws)"
     crit = (f"t-test 5%: |mean diff| {fmt(abs(diff), 2)} <= {fmt(half, 2)} (pooled sd {fmt(sp, 2)} over "
             f"{len(o)} + {len(h)} draws)")
     return Check(item, quantity, slash(o, nd) + f" (mean {fmt(o.mean(), nd)})", ours_txt, judged(ok), crit, note)
+
+
+def t_vs_single(item: str, quantity: str, official: dict[float, float], ours: dict[float, list[float]],
+                nd: int = 3, note: str = "", spread: tuple[float, int, str] | None = None) -> Check:
+    """htdyn's repeats at each value of a family against the official code's single draw there (module
+    docstring): matched when every ``|mean_h - x_o| <= half_width(s, dof, 1, n_h, G)``; ``nd`` decimals shown.
+
+    ``spread = (s, dof, where)``: the seed-to-seed sd from independent draws elsewhere (``where`` says which).
+    Without it, the sd pooled within values over htdyn's repeats with ``R - 1`` dof, R the repeats: the repeats
+    share their seed (W_0, data) at every value, so the values do not add independent draws; with fewer than 3
+    repeats the row is not tested (one dof is no usable spread)."""
+    keys = list(official)
+    n_h = min(len(ours[k]) for k in keys)
+    if spread is None:
+        s, _ = pooled_sd([ours[k] for k in keys])
+        dof, where = n_h - 1, (f"pooled within values over htdyn's {n_h} repeats, {n_h - 1} dof: the repeats share "
+                               "their seed at every value")
+    else:
+        s, dof, where = spread
+    half = half_width(s, dof, 1, n_h, len(keys))
+    diffs = [float(np.mean(ours[k]) - official[k]) for k in keys]
+    worst = max(abs(d) for d in diffs)
+    off_txt = ", ".join(f"{official[k]:.{nd}f}" for k in keys)
+    ours_txt = ", ".join(f"{np.mean(ours[k]):.{nd}f}" for k in keys)
+    if dof < 2:
+        return Check(item, quantity, off_txt, ours_txt, NOT_TESTED,
+                     f"a t-test against the one official draw at each value needs the seed-to-seed spread: {where}, "
+                     f"no usable spread (sd {fmt(s, 2)}; max |mean diff| {fmt(worst, 2)}); 3 or more repeats make "
+                     "it testable", note)
+    ok = bool(np.all(np.isfinite(diffs)) and worst <= half)
+    crit = (f"t-test against one official draw at each of the {len(keys)} values: max |mean diff| {fmt(worst, 2)} "
+            f"<= {fmt(half, 2)} (5% for the row: Bonferroni over the {len(keys)}; sd {fmt(s, 2)} {where})")
+    return Check(item, quantity, off_txt, ours_txt, judged(ok), crit, note)
 
 
 def trend(item: str, quantity: str, official: str, ours: str, ok: bool, criterion: str, note: str = "") -> Check:
@@ -301,7 +374,7 @@ def checks_spikes(R: Results, S: dict) -> list[Check]:
                no_outlier, "no outlier: below the MP edge + 4 Tracy-Widom scales"),
         rel_window("One-step spike, Adam", "sigma_1(W_1), lr 0.1 (seed 0)", 101.6, s1[1], 0.05),
         rel_window("One-step spike, Adam", "sim(W_1, beta), lr 0.1 (seed 0)", 0.42, sim1, 0.1, 3,
-                   why="one draw each side; the official seeds' sim(W_10) differ by 8%"),
+                   why=f"one draw each side; the official seeds' sim(W_10) differ by {rel_gap(0.401, 0.368):.0%}"),
         rel_window("One-step spike, Adam", "sigma_1(W_1), lr 1 (seed 0)", 993.7, s1[2], 0.05),
         rel_window("One-step spike, Adam", "singular values above the edge at t=1, lr 1 (seed 0)", 85, n_edge, 0.1),
         rel_window("GD needs ~10^3 x larger eta", "sigma_1(W_1), GD lr 2000 (seed 0)", 91.2, s1[3], 0.05),
@@ -346,19 +419,27 @@ def checks_sweep_alpha(S: dict) -> list[Check]:
         out.append(t_test("Heavy tail after 10 steps at large eta", f"alpha_Hill(W_10), {opt_name(opt)} lr {lr:g}",
                           OFFICIAL_SWEEP[(opt, lr)][0], col(opt, lr, "alpha_hill"), 4))
     for opt, lrs in [("adam", (1, 10)), ("adam", (100, 1000, 2000, 3000)), ("gd", (2000, 3000))]:
-        off = [v for lr in lrs for v in OFFICIAL_SWEEP[(opt, lr)][1]]
-        ours = [v for lr in lrs for v in col(opt, lr, "alpha_ks")]
+        off = seed_means([OFFICIAL_SWEEP[(opt, lr)][1] for lr in lrs])
+        ours = seed_means([col(opt, lr, "alpha_ks") for lr in lrs])
         out.append(t_test("Heavy tail after 10 steps at large eta",
-                          f"alpha_KS(W_10), {opt_name(opt)} lr {', '.join(f'{x:g}' for x in lrs)} (pooled)", off, ours,
-                          3, "alpha_KS is noisy; pooled over the lrs where the official values are alike"))
+                          f"alpha_KS(W_10), {opt_name(opt)} lr {', '.join(f'{x:g}' for x in lrs)} (seed "
+                          "means)", off, ours, 3, "alpha_KS is noisy; pooled over the lrs where the official "
+                          "values are alike, " + POOLED))
     return out
+
+
+#: the note of a row pooled over lrs
+POOLED = ("the draw is the seed (every lr of a seed shares W_0 and the data): each side's values are the "
+          "per-seed means over the lrs")
 
 
 def opt_name(opt: str) -> str:
     return "Adam" if opt == "adam" else "GD"
 
 
-def checks_mechanism(R: Results, long: dict | None, long_label: str) -> list[Check]:
+def checks_mechanism(R: Results, S: dict, long: dict | None, long_label: str) -> list[Check]:
+    """The per-step rows of the single runs (seed 0) and the long runs; ``S`` the sweep (the seed-to-seed sd of
+    alpha_Hill(W_10) at Adam lr 1 that the alpha_Hill row's window is computed from)."""
     s1 = R.series("single", 2, "spectral_norm")
     ah = R.series("single", 2, "alpha_hill")
     edge_counts = [above_edge(R.esd("single", 2, t)) for t in range(11)]
@@ -371,27 +452,47 @@ def checks_mechanism(R: Results, long: dict | None, long_label: str) -> list[Che
     gd_s = [R.series("single", i, "spectral_norm") for i in (3, 4)]
     a01 = R.series("single", 1, "alpha_hill")
     mech = "Spike-to-bulk mechanism, Adam lr 1 (seed 0)"
+    # one draw against one at t = 1 and t = 10: the sd of alpha_Hill(W_10) at Adam lr 1 pooled over both sides'
+    # sweep seeds (no spread is measured at t = 1: the sweep stores W_0 and W_10 only)
+    sd_a, dof_a = pooled_sd([[r["alpha_hill"] for r in S[("adam", 1)]], OFFICIAL_SWEEP[("adam", 1)][0]])
+    tol_a = half_width(sd_a, dof_a, 1, 1, 2)
+    # sigma_2 and the count above the edge at t = 10 over the sweep's seeds (the official sweep table gives sigma_2
+    # of both its seeds, the count of seed 0 only)
+    ev10 = [np.sort(R.esd(f"sweep{s}", SWEEP_LRS.index(1), 10)) for s in SWEEP_SEEDS]
+    s2_h, e_h = [float(np.sqrt(e[-2])) for e in ev10], [above_edge(e) for e in ev10]
+    s2_sd, s2_dof = pooled_sd([S2_OFF, s2_h])
+    s2_half = half_width(s2_sd, s2_dof, len(S2_OFF), len(s2_h))
+    e_sd, e_dof = pooled_sd([e_h])
+    e_half = half_width(e_sd, e_dof, 1, len(e_h))
     return [
         window("Bulk+Spike persists for moderate Adam eta", "max |alpha_Hill(W_t) - alpha_Hill(W_0)|, Adam lr 0.1, "
-               "t = 1..10 (seed 0)", "<= 0.01 (2.44-2.45)", float(np.max(np.abs(a01[1:] - a01[0]))), 0, 0.015,
-               "the official range plus the 0.005 seed-to-seed sd of alpha_Hill(W_0)"),
+               "t = 1..10 (seed 0)", "<= 0.01 (2.44-2.45)", float(np.max(np.abs(a01[1:] - a01[0]))), 0, 0.01,
+               "the official range 2.44-2.45: one draw each side, no widening"),
         *long_adam_checks(long, long_label),
         rel_window(mech, "sigma_1(W_1)", 993.7, s1[1], 0.05),
-        Check(mech, "sigma_2, t = 1 -> 10", "86.8 -> 410.9", f"{sig2[1]:.1f} -> {sig2[10]:.1f}",
-              judged(bool(np.all(np.diff(sig2[1:]) > 0)) and abs(sig2[10] / 410.9 - 1) <= 0.05),
-              "increasing at every step, and the final value +-5% (one draw each side)"),
-        Check(mech, "singular values above the edge, t = 1 -> 10", "85 -> 618", f"{edge_counts[1]} -> {edge_counts[10]}",
-              judged(bool(np.all(np.diff(edge_counts[1:]) > 0)) and abs(edge_counts[10] / 618 - 1) <= 0.05),
-              "increasing at every step, and the final value +-5% (one draw each side)"),
+        Check(mech, "sigma_2, t = 1 -> 10", "86.8 -> 410.9 (W_10 of the sweep's seeds: 411 / 407)",
+              f"{sig2[1]:.1f} -> {sig2[10]:.1f} (W_10 of the sweep's seeds: {slash(s2_h, 3)})",
+              judged(bool(np.all(np.diff(sig2[1:]) > 0)) and abs(np.mean(s2_h) - np.mean(S2_OFF)) <= s2_half),
+              f"increasing at every step (seed 0), and sigma_2(W_10) t-tested at 5% over the sweep's seeds: |mean "
+              f"difference| {abs(np.mean(s2_h) - np.mean(S2_OFF)):.1f} within {s2_half:.1f} (pooled sd {s2_sd:.1f} "
+              f"over {len(S2_OFF)} + {len(s2_h)} draws)"),
+        Check(mech, "singular values above the edge, t = 1 -> 10", "85 -> 618",
+              f"{edge_counts[1]} -> {edge_counts[10]} (W_10 of the sweep's seeds: {slash(e_h, 3)})",
+              judged(bool(np.all(np.diff(edge_counts[1:]) > 0)) and abs(np.mean(e_h) - 618) <= e_half),
+              f"increasing at every step (seed 0), and the count at t = 10 t-tested at 5% against the one official "
+              f"draw: |mean difference| {abs(np.mean(e_h) - 618):.1f} within {e_half:.1f} (sd {e_sd:.1f} over htdyn's "
+              f"{len(e_h)} sweep seeds, {e_dof} dof)"),
         Check(mech, "alpha_Hill, t = 1 -> 10", "2.326 -> 1.822 (monotone)", f"{ah[1]:.3f} -> {ah[10]:.3f}",
-              judged(bool(np.all(np.diff(ah) < 0)) and abs(ah[1] - 2.326) <= 0.02 and abs(ah[10] - 1.822) <= 0.02),
-              "decreasing at every step, both ends within 0.02 (4x the seed-to-seed sd of alpha_Hill(W_10), "
-              "the t-test row above)"),
+              judged(bool(np.all(np.diff(ah) < 0)) and abs(ah[1] - 2.326) <= tol_a and abs(ah[10] - 1.822) <= tol_a),
+              f"decreasing at every step, both ends within {tol_a:.3f} (a t-test at 5% of one draw against one, "
+              f"Bonferroni over the 2 ends, with the sd {sd_a:.4f} of alpha_Hill(W_10) at Adam lr 1 pooled over both "
+              f"sides' {len(S[('adam', 1)])} + 2 sweep seeds, {dof_a} dof; the t = 1 end judged with that t = 10 "
+              "spread, none being measured at t = 1)"),
         window(mech, "min |<u_1(W_{t-1}), u_1(M_t)>|^2 over t = 2..10", "0.817 (0.82-0.995)", float(ovl.min()),
                0.8, 1.0, "the paper's 'stays aligned' as >= 0.8", 3, f"max {ovl.max():.3f}"),
         Check(mech, "update stable rank, t = 1 -> 10", "1.47 -> 27.9", f"{srank[0]:.2f} -> {srank[-1]:.1f}",
               judged(abs(srank[0] / 1.47 - 1) <= 0.1 and abs(srank[-1] / 27.9 - 1) <= 0.15),
-              "t = 1 +-10%, t = 10 +-15% (one draw each side)"),
+              "t = 1 +-10%, t = 10 +-15% (stated tolerances: one draw each side, no measured spread)"),
         trend("Spike-to-bulk mechanism, GD (seed 0)", "min(left, right) top-1 overlap of (W_{t-1}, M_t), t = 2 -> 5, "
               "lr 2000 / 3000", "0.75 -> 0.96", " / ".join(" -> ".join(f"{x:.2f}" for x in b) for b in gd_both),
               all(b.max() >= 0.9 for b in gd_both), ">= 0.9 at some t in 2..5 (aligned on both sides while the "
@@ -400,8 +501,14 @@ def checks_mechanism(R: Results, long: dict | None, long_label: str) -> list[Che
               "423 -> 148; 849 -> 268", " ; ".join(f"{s.max():.0f} -> {s[-1]:.0f}" for s in gd_s),
               judged(all(abs(s.max() / p - 1) <= 0.1 for s, p in zip(gd_s, (423, 849)))
                      and all(s.max() > 1.8 * s[-1] for s in gd_s)),
-              "peaks +-10% (the official seeds' sigma_1(W_10) differ by 10%) and a collapse by > 1.8x"),
+              "peaks +-10% (a stated tolerance, one draw each side: the official seeds' sigma_1(W_10) differ by "
+              "10-13%) and a collapse by > 1.8x"),
     ]
+
+
+#: sigma_2(W_10) at Adam lr 1 of the official code's sweep seeds 0 and 1 (paper_spec 5.2; seed 0's per-step table
+#: gives 410.9)
+S2_OFF = [411.0, 407.0]
 
 
 def long_adam_checks(long: dict | None, label: str) -> list[Check]:
@@ -420,10 +527,10 @@ def long_adam_checks(long: dict | None, label: str) -> list[Check]:
         r1 = Check(item, q1, "around 10^4", f"t = {first} (alpha {a1[hit[0]]:.3f})", judged(3000 <= first <= 30000), c1)
     elif last1 >= 30000:
         r1 = Check(item, q1, "around 10^4", f"none up to t = {last1}", DIFFERS, c1)
-    else:
-        r1 = Check(item, q1, "around 10^4", f"none up to t = {last1} (alpha {a1[-1]:.3f})",
-                   NOT_TESTED if last1 < 10000 else DIFFERS, c1,
-                   f"last stored snapshot t = {last1}, short of 10^4 ({label})" if last1 < 10000 else "")
+    else:  # no crossing yet, and the window is still open: a run to 10^4 alone cannot refute "around 10^4"
+        r1 = Check(item, q1, "around 10^4", f"none up to t = {last1} (alpha {a1[-1]:.3f})", NOT_TESTED, c1,
+                   f"last stored snapshot t = {last1}, short of 10^4 ({label})" if last1 < 10000 else
+                   f"last stored snapshot t = {last1}: no crossing yet, and the window runs to 3 x 10^4 ({label})")
     c2 = "alpha_Hill >= 2 at every stored t <= 10^4"
     if np.any(a2[t2 <= 10000] < 2):
         r2 = Check(item, q2, "yes", f"no: {a2.min():.3f} at t = {int(t2[np.argmin(a2)])}", DIFFERS, c2)
@@ -443,50 +550,56 @@ AUDIT = ("on identical arrays (htdyn's data, teacher and W_0) the official code,
 def checks_generalization(R: Results, S: dict, best_steps: list[tuple[str, int, float, float]]) -> list[Check]:
     """``best_steps``: (draw, best test step, best test, init test) of each Adam lr 1 run at the paper's size
     with per-step losses."""
-    def col(opt: str, lrs, c: str) -> list[float]:
-        return [float(r[c]) for lr in lrs for r in S[(opt, lr)]]
+    def col(opt: str, lrs, c: str) -> list[float]:  # per seed, the mean over the lrs
+        return seed_means([[float(r[c]) for r in S[(opt, lr)]] for lr in lrs])
 
     def off(opt: str, lrs, k: int) -> list[float]:
-        return [v for lr in lrs for v in OFFICIAL_SWEEP[(opt, lr)][k]]
+        return seed_means([OFFICIAL_SWEEP[(opt, lr)][k] for lr in lrs])
 
     def d_test(opt: str, lrs) -> list[float]:
-        return [float(r["test_loss"] - r["test0"]) for lr in lrs for r in S[(opt, lr)]]
+        return seed_means([[float(r["test_loss"] - r["test0"]) for r in S[(opt, lr)]] for lr in lrs])
 
     def d_off(opt: str, lrs) -> list[float]:
-        return [a - b for lr in lrs for a, b in zip(OFFICIAL_SWEEP[(opt, lr)][4], OFFICIAL_SWEEP_TEST0)]
+        return seed_means([[a - b for a, b in zip(OFFICIAL_SWEEP[(opt, lr)][4], OFFICIAL_SWEEP_TEST0)] for lr in lrs])
 
     sim_gd = R.row("single", 3, 1)["sim_beta"]
     seed0 = [b for b in best_steps if b[0] == "seed 0"][0]
-    kta_rise = [float(r["kta"] - r["kta0"]) for lr in (0.01, 0.1) for r in S[("adam", lr)]]
-    kta_rise_off = [a - b for lr in (0.01, 0.1) for a, b in zip(OFFICIAL_SWEEP[("adam", lr)][2], [0.0170, 0.0171])]
+    kta_rise = seed_means([[float(r["kta"] - r["kta0"]) for r in S[("adam", lr)]] for lr in (0.01, 0.1)])
+    kta_rise_off = seed_means([[a - b for a, b in zip(OFFICIAL_SWEEP[("adam", lr)][2], [0.0170, 0.0171])]
+                               for lr in (0.01, 0.1)])
+    sim_off = seed_means([[0.366, 0.386], [0.401, 0.368]])  # Adam lr 0.01, 0.1 (paper_spec 5.2)
     rows = [
         rel_window("Alignment with the teacher", "sim(W_1, beta), GD lr 2000 (seed 0)", 0.50, sim_gd, 0.1, 3,
-                   why="one draw each side; the official seeds' sim(W_10) differ by 25% at GD lr 2000"),
-        t_test("Alignment with the teacher", "sim(W_10, beta), Adam lr 0.01-0.1 (pooled)", [0.366, 0.386, 0.401, 0.368],
-               col("adam", (0.01, 0.1), "sim_beta"), 3),
-        t_test("Generalization vs eta", "probe (train) loss, Adam lr >= 10 (pooled)", off("adam", ADAM_BIG, 3),
-               col("adam", ADAM_BIG, "probe_loss"), 3),
-        t_test("Generalization vs eta", "test(t=10) - test(t=0), Adam lr 0.01-0.1 (pooled)", d_off("adam", (0.01, 0.1)),
-               d_test("adam", (0.01, 0.1)), 2),
+                   why=f"one draw each side; the official seeds' sim(W_10) differ by "
+                       f"{rel_gap(0.257, 0.203):.0%} at GD lr 2000"),
+        t_test("Alignment with the teacher", "sim(W_10, beta), Adam lr 0.01-0.1 (seed means)", sim_off,
+               col("adam", (0.01, 0.1), "sim_beta"), 3, POOLED),
+        t_test("Generalization vs eta", "probe (train) loss, Adam lr >= 10 (seed means)", off("adam", ADAM_BIG, 3),
+               col("adam", ADAM_BIG, "probe_loss"), 3, POOLED),
+        t_test("Generalization vs eta", "test(t=10) - test(t=0), Adam lr 0.01-0.1 (seed means)",
+               d_off("adam", (0.01, 0.1)),
+               d_test("adam", (0.01, 0.1)), 2, POOLED),
         t_test("Generalization vs eta", "test loss, Adam lr 10", off("adam", (10,), 4), col("adam", (10,), "test_loss"), 3),
-        t_test("Generalization vs eta", "test loss, Adam lr 100-3000 (pooled)", off("adam", ADAM_BIG[1:], 4),
-               col("adam", ADAM_BIG[1:], "test_loss"), 3),
-        t_test("Generalization vs eta", "test(t=10) - test(t=0), GD lr 2000-3000 (pooled)", d_off("gd", (2000, 3000)),
-               d_test("gd", (2000, 3000)), 2),
+        t_test("Generalization vs eta", "test loss, Adam lr 100-3000 (seed means)", off("adam", ADAM_BIG[1:], 4),
+               col("adam", ADAM_BIG[1:], "test_loss"), 3, POOLED),
+        t_test("Generalization vs eta", "test(t=10) - test(t=0), GD lr 2000-3000 (seed means)",
+               d_off("gd", (2000, 3000)),
+               d_test("gd", (2000, 3000)), 2, POOLED),
         Check("Generalization vs eta", "best test step and value, Adam lr 1 (seed 0)", "t = 1, 0.868 (init 0.915)",
               f"t = {seed0[1]}, {seed0[2]:.3f} (init {seed0[3]:.3f})", judged(seed0[1] == 1), "best step t = 1",
               "the draw: best step over htdyn's draws at this setting "
               + ", ".join(f"{d}: t = {t}" for d, t, _, _ in best_steps)
               + "; the official code's own n = 2000 loss run (seed 10) has t = 1, its two sweep seeds move the test "
               "loss by +0.07 and -0.045 over 10 steps; " + AUDIT),
-        t_test("Generalization vs eta", "KTA(W_10), Adam lr 0.01-0.1 (pooled)", off("adam", (0.01, 0.1), 2),
+        t_test("Generalization vs eta", "KTA(W_10), Adam lr 0.01-0.1 (seed means)", off("adam", (0.01, 0.1), 2),
                col("adam", (0.01, 0.1), "kta"), 3, "the uncentred KTA's level follows the draw of W_0 and the "
-               "data (KTA(W_0) row above); " + AUDIT),
-        t_test("Generalization vs eta", "KTA(W_10) - KTA(W_0), Adam lr 0.01-0.1 (pooled)", kta_rise_off, kta_rise, 2,
-               "the rise, the paper's claim, with the draw's level removed"),
-        t_test("Generalization vs eta", "KTA(W_10), Adam lr 100-3000 (pooled)", off("adam", ADAM_BIG[1:], 2),
-               col("adam", ADAM_BIG[1:], "kta"), 3, "the official seeds give 0.017-0.037 (seed 0 twice seed 1 at "
-               "every lr): the KTA of a blown-up network follows the draw; " + AUDIT),
+               "data (KTA(W_0) row above); " + POOLED + "; " + AUDIT),
+        t_test("Generalization vs eta", "KTA(W_10) - KTA(W_0), Adam lr 0.01-0.1 (seed means)", kta_rise_off,
+               kta_rise, 2,
+               "the rise, the paper's claim, with the draw's level removed; " + POOLED),
+        t_test("Generalization vs eta", "KTA(W_10), Adam lr 100-3000 (seed means)", off("adam", ADAM_BIG[1:], 2),
+               col("adam", ADAM_BIG[1:], "kta"), 3, "the official seeds give 0.017-0.037 (seed 0 1.5-1.9x seed 1 at "
+               "every lr): the KTA of a blown-up network follows the draw; " + POOLED + "; " + AUDIT),
     ]
     pts = [(r["alpha_hill"], r["test_loss"], r["kta"]) for rs in S.values() for r in rs]
     a, t, k = (np.array(x) for x in zip(*pts))
@@ -513,11 +626,11 @@ def checks_regularizers(R: Results) -> list[Check]:
     wn = [R.row("weight_norm", i, 10)["alpha_hill"] for i in (0, 1)]
     const = R.series("single", 2, "test_loss")[-1]
     return [
-        rel_window("Regularizers (seed 0)", "StepLR gamma 0.6: alpha_Hill(W_10)", 2.11, st[-1], 0.02, 3),
+        rel_window("Regularizers (seed 0)", "StepLR gamma 0.6: alpha_Hill(W_10)", 2.11, st[-1], 0.02, 4),
         trend("Regularizers (seed 0)", "StepLR gamma 0.6: test(t=10) against constant eta", "0.902 < 0.986",
               f"{stt[-1]:.3f} vs {const:.3f}", bool(stt[-1] < const), "StepLR's test loss below constant eta's"),
-        rel_window("Regularizers (seed 0)", "weight norm: alpha_Hill(W_10), Adam lr 1", 1.63, wn[0], 0.02, 3),
-        rel_window("Regularizers (seed 0)", "weight norm: alpha_Hill(W_10), GD lr 2000", 1.93, wn[1], 0.02, 3,
+        rel_window("Regularizers (seed 0)", "weight norm: alpha_Hill(W_10), Adam lr 1", 1.63, wn[0], 0.02, 4),
+        rel_window("Regularizers (seed 0)", "weight norm: alpha_Hill(W_10), GD lr 2000", 1.93, wn[1], 0.02, 4,
                    note="the official seeds' alpha_Hill at GD lr 2000 without weight norm differ by 1.4%"),
     ]
 
@@ -560,32 +673,56 @@ def checks_families(R: Results, S: dict) -> list[Check]:
 MISSING = "the simulation was not made in this run (the time of a shared machine)"
 
 
+def alpha_spread(S: dict, fn: dict | None, fz: dict | None, lam_alpha: list[float] | None) -> tuple[float, int, str]:
+    """The seed-to-seed sd of alpha_Hill(W_10) at constant Adam lr 1 (lr 1, rho_e 0.3, 10 steps), pooled over the
+    settings both sides ran with several independent seeds: n = 2000 (htdyn's sweep seeds and the n family's
+    n = 2000 repeats; the official sweep seeds and its n family's n = 2000) and n = 8000 (the n family's n = 8000,
+    the lambda family and the noise family's rho_e = 0.3, each side; lambda does not act on W).  Returns (sd, dof,
+    the words the page shows)."""
+    h2 = [float(r["alpha_hill"]) for r in S[("adam", 1)]]
+    o2 = list(OFFICIAL_SWEEP[("adam", 1)][0])
+    h8: list[float] = []
+    o8: list[float] = []
+    if fn is not None:
+        h2 += list(fn[2000]["alpha"])
+        o2.append(1.823)
+        h8 += list(fn[8000]["alpha"])
+        o8.append(1.928)
+    if lam_alpha is not None:
+        h8 += list(lam_alpha)
+        o8.append(1.929)
+    if fz is not None:
+        h8 += list(fz[0.3]["alpha"])
+        o8.append(1.941)
+    groups = [g for g in (h2, o2, h8, o8) if len(g) > 1]
+    sd, dof = pooled_sd(groups)
+    where = (f"of alpha_Hill(W_10) at Adam lr 1 pooled over the independent seeds at n = 2000 (htdyn {len(h2)}, "
+             f"official {len(o2)}) and n = 8000 (htdyn {len(h8)}, official {len(o8)}), {dof} dof")
+    return sd, dof, where
+
+
 def _families_made(R: Results, S: dict, made: dict) -> list[Check]:
-    # the sd of alpha_Hill(W_10) at Adam lr 1 pooled over both sides' sweep draws, as the t-tests pool it (one
-    # side's two draws alone estimate it poorly: htdyn's two differ by 0.0015, the official seeds' by 0.005)
-    ours, off = [r["alpha_hill"] for r in S[("adam", 1)]], OFFICIAL_SWEEP[("adam", 1)][0]
-    ss = float(np.sum((np.subtract(ours, np.mean(ours))) ** 2) + np.sum((np.subtract(off, np.mean(off))) ** 2))
-    sd_a = math.sqrt(ss / (len(ours) + len(off) - 2))
-    tol = max(4 * sd_a, 0.005)
-    why = (f"4 sd of alpha_Hill(W_10) at Adam lr 1, pooled over htdyn's {len(ours)} and the official {len(off)} "
-           f"sweep draws (sd {sd_a:.4f})")
+    fn = family(R, "losses_n", "model.n") if made["losses_n"] else None
+    fz = family(R, "losses_noise", "model.noise_std") if made["losses_noise"] else None
+    lam = list(R.tables["lambda"].query("step == 10").sort_values("run")["alpha_hill"]) if made["lambda"] else None
+    spread = alpha_spread(S, fn, fz, lam)
     rows: list[Check] = []
-    if not made["losses_n"]:
+    if fn is None:
         rows += [Check("Loss curves vs n (2 repeats)", q, o, "not run", NOT_TESTED, MISSING) for q, o in
                  (("test t=0 -> 10, n = 500 / 8000", "0.85 -> 1.26 / 0.82 -> 0.80"),
                   ("alpha_Hill(W_10), n = 500, 2000, 4000, 8000", "1.73, 1.82, 1.88, 1.93"))]
     else:
-        rows += _family_n(R, tol, why)
+        rows += _family_n(fn, spread)
     if not made["lambda"]:
         rows += [Check("Loss curves vs lambda (2 repeats)", "best test(t=10) over lambda", "at 1e-3-1e-2", "not run",
                        NOT_TESTED, MISSING)]
     else:
         rows += _family_lambda(R)
-    if not made["losses_noise"]:
+    if fz is None:
         rows += [Check("Loss curves vs noise (2 repeats)", "alpha_Hill(W_10) and test(t=10) - rho_e^2 over rho_e",
                        "1.932-1.941; 0.769-0.782", "not run", NOT_TESTED, MISSING)]
     else:
-        rows += _family_noise(R, tol)
+        rows += _family_noise(fz, spread)
     if not made["losses_steplr"]:
         rows += [Check("Loss curves vs StepLR gamma (2 repeats)", "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8",
                        "2.32, 2.25, 2.14, 2.03", "not run", NOT_TESTED, MISSING)]
@@ -594,19 +731,18 @@ def _families_made(R: Results, S: dict, made: dict) -> list[Check]:
     return rows
 
 
-def _family_n(R: Results, tol: float, why: str) -> list[Check]:
-    fn = family(R, "losses_n", "model.n")
+def _family_n(fn: dict, spread: tuple[float, int, str]) -> list[Check]:
     off_a = {500: 1.734, 2000: 1.823, 4000: 1.878, 8000: 1.928}
-    am = {n: float(fn[n]["alpha"].mean()) for n in sorted(fn)}
     t500, t8000 = fn[500]["test"].mean(0), fn[8000]["test"].mean(0)
     return [
         trend("Loss curves vs n (2 repeats)", "test t=0 -> 10, n = 500 / 8000", "0.85 -> 1.26 / 0.82 -> 0.80",
               f"{t500[0]:.2f} -> {t500[-1]:.2f} / {t8000[0]:.2f} -> {t8000[-1]:.2f}",
               bool(t500[-1] - t500[0] > 0.2 and t8000[-1] - t8000[0] < 0.05),
               "n = 500 overfits (rise > 0.2), n = 8000 does not (change < 0.05)"),
-        Check("Loss curves vs n (2 repeats)", "alpha_Hill(W_10), n = 500, 2000, 4000, 8000", "1.73, 1.82, 1.88, 1.93",
-              ", ".join(f"{v:.3f}" for v in am.values()),
-              judged(all(abs(am[n] - off_a[n]) <= tol for n in off_a)), f"each within {tol:.3f} ({why})"),
+        t_vs_single("Loss curves vs n (2 repeats)", "alpha_Hill(W_10), n = 500, 2000, 4000, 8000", off_a,
+                    {n: list(fn[n]["alpha"]) for n in off_a}, 3,
+                    "the official values are one seed (10), htdyn's the mean of its 2 repeats; the sd at n = 500 "
+                    "and 4000 taken to be that at 2000 and 8000", spread),
     ]
 
 
@@ -625,16 +761,28 @@ def _family_lambda(R: Results) -> list[Check]:
     ]
 
 
-def _family_noise(R: Results, tol: float) -> list[Check]:
-    fz = family(R, "losses_noise", "model.noise_std")
-    za = np.concatenate([fz[v]["alpha"] for v in sorted(fz)])
+def _family_noise(fz: dict, spread: tuple[float, int, str]) -> list[Check]:
+    off_a = {0.1: 1.932, 0.3: 1.941, 0.5: 1.934, 0.7: 1.937}
     shift = [float(fz[v]["test"].mean(0)[-1] - v ** 2) for v in sorted(fz)]
+    rho2 = max(fz) ** 2 - min(fz) ** 2
+    by_seed: dict[int, list[float]] = {}  # one seed's alpha_Hill(W_10) at every rho_e
+    for v in sorted(fz):
+        for seed, a in zip(fz[v]["seeds"], fz[v]["alpha"]):
+            by_seed.setdefault(seed, []).append(float(a))
+    ranges = [float(np.ptp(a)) for a in by_seed.values()]
+    ranges.append(float(np.ptp(list(off_a.values()))))
     return [
-        window("Loss curves vs noise (2 repeats)", "alpha_Hill(W_10) spread over rho_e 0.1-0.7", "1.932-1.941 (0.009)",
-               float(np.ptp(za)), 0, max(0.009, tol), f"at most the official spread or {tol:.3f}", 3),
+        t_vs_single("Loss curves vs noise (2 repeats)", "alpha_Hill(W_10), rho_e = 0.1, 0.3, 0.5, 0.7", off_a,
+                    {v: list(fz[v]["alpha"]) for v in off_a}, 3,
+                    "the paper's 'alpha unchanged by rho_e': the official values are one seed (12), htdyn's the "
+                    "mean of its 2 repeats; within one seed alpha_Hill ranges over rho_e by "
+                    + ", ".join(f"{r:.4f} ({r / spread[0]:.1f} sd)" for r in ranges)
+                    + " (htdyn's repeats, then the official seed): 4 draws range over 2 seed-to-seed sd on average",
+                    spread),
         window("Loss curves vs noise (2 repeats)", "spread of test(t=10) - rho_e^2 over rho_e 0.1-0.7",
                "0.013 (0.769-0.782)", float(np.ptp(shift)), 0, 0.05,
-               "the loss shifts by the noise variance; 0.05 is a stated tolerance", 3,
+               f"a stated tolerance, wider than the official 0.013 (one draw each side, no spread measured): about "
+               f"a tenth of the {rho2:.2f} range of rho_e^2 that it removes", 3,
                "test(t=10) - rho_e^2: " + ", ".join(f"{x:.3f}" for x in shift)),
     ]
 
@@ -642,12 +790,16 @@ def _family_noise(R: Results, tol: float) -> list[Check]:
 def _family_steplr(R: Results) -> list[Check]:
     fg = family(R, "losses_steplr", "schedule.gamma")
     ga = [float(fg[g]["alpha"].mean()) for g in sorted(fg)]
-    off_g = [2.318, 2.254, 2.144, 2.030]
-    return [Check("Loss curves vs StepLR gamma (2 repeats)", "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8",
-                      "2.32, 2.25, 2.14, 2.03", ", ".join(f"{x:.3f}" for x in ga),
-                      judged(bool(np.all(np.diff(ga) < 0)) and all(abs(a - b) <= 0.03 for a, b in zip(ga, off_g))),
-                      "decreasing in gamma and each within 0.03 (a stated tolerance: one official draw, and a "
-                      "frozen spectrum that depends on the spike of the draw)")]
+    off_g = {0.2: 2.318, 0.4: 2.254, 0.6: 2.144, 0.8: 2.030}
+    item = "Loss curves vs StepLR gamma (2 repeats)"
+    return [
+        trend(item, "alpha_Hill(W_10) against gamma", "2.32 > 2.25 > 2.14 > 2.03 (gamma 0.2 -> 0.8)",
+              " > ".join(f"{x:.3f}" for x in ga), bool(np.all(np.diff(ga) < 0)), "decreasing in gamma (the paper's "
+              "'a smaller gamma gives a larger final alpha_Hill')"),
+        t_vs_single(item, "alpha_Hill(W_10), gamma 0.2, 0.4, 0.6, 0.8", off_g, {g: list(fg[g]["alpha"]) for g in off_g},
+                    3, "the official values are one seed (13), htdyn's the mean of its 2 repeats; per repeat "
+                    + "; ".join(f"{g:g}: " + " / ".join(f"{a:.3f}" for a in fg[g]["alpha"]) for g in off_g)),
+    ]
 
 
 def best_steps(R: Results) -> list[tuple[str, int, float, float]]:
