@@ -309,3 +309,36 @@ def test_a_cuda_model_is_watched_on_its_device(tmp_path: Path) -> None:
             host = matrix_metrics(m.weight.detach().cpu().numpy(), STORE_MODES["spectra"])
             for k, v in host.items():
                 np.testing.assert_allclose(run.metrics[k][0], v, rtol=1e-6, atol=1e-8, err_msg=k)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_is_finite_sees_one_bad_entry_anywhere(bad: float, dtype) -> None:
+    from htdyn.watcher.spectra import is_finite
+
+    W = torch.randn(64, 48).to(dtype)
+    assert is_finite(W)
+    for i, j in ((0, 0), (63, 47), (17, 5)):
+        V = W.clone()
+        V[i, j] = bad
+        assert is_finite(V) is bool(torch.isfinite(V).all()) is False
+
+
+def test_metric_records_buffered_between_flushes_land_in_order(tmp_path: Path) -> None:
+    """Records written before one flush (a key missing from one of them) read back row by row, NaN where missing."""
+    from htdyn.io.producer import LayerWriter
+
+    w = LayerWriter(tmp_path / "b.h5", {"name": "b"})
+    w.add_layer(0, "fc", (4, 3), metric_specs={"alpha_hill": (), "esd": (3,)})
+    rows = [(0, {"alpha_hill": 2.5, "esd": [1.0, 2.0, 3.0]}), (3, {"esd": [4.0, 5.0, 6.0]}), (7, {"alpha_hill": 1.5})]
+    for step, values in rows[:2]:
+        w.write_metrics(0, step, values)
+    w.flush(4)
+    w.write_metrics(0, *rows[2])
+    path = w.finish()
+    with htdyn.open(path) as traj:
+        run = traj.runs[0]
+        np.testing.assert_array_equal(run.metric_steps, [0, 3, 7])
+        got = run.read_metrics()
+    np.testing.assert_array_equal(got["alpha_hill"], [2.5, np.nan, 1.5])
+    np.testing.assert_array_equal(got["esd"], [[1, 2, 3], [4, 5, 6], [np.nan] * 3])

@@ -150,21 +150,36 @@ class LayerWriter(TrajectoryWriter):
         for cname, val in (("snapshot_count", 0), ("update_count", 0), ("steps_done", 0), ("diverged_step", -1)):
             g.create_dataset(cname, data=np.int64(val))
         self.f.attrs["n_runs"] = len(self.f["runs"])
-        self.runs[index] = {"g": g, "pending": {}, "sdtype": np.float32, "snaps": 0, "upds": 0, "records": 0}
+        self.runs[index] = {"g": g, "pending": {}, "sdtype": np.float32, "snaps": 0, "upds": 0, "records": 0,
+                            "msets": dict(mg.items()), "mbuf": []}
         self.f.flush()
 
     def write_metrics(self, index: int, step: int, values: dict[str, Any]) -> None:
-        """Append one record of online metrics of layer ``index`` at ``step`` (a key not given stays NaN)."""
-        r = self.runs[index]
-        mg = r["g"]["metrics"]
-        i = r["records"]
-        for ds in mg.values():
-            _grow(ds, i + 1)
-        mg["steps"][i] = step
-        for key, v in values.items():
-            if key in mg:
-                mg[key][i] = v
-        r["records"] = i + 1
+        """Add one record of online metrics of layer ``index`` at ``step`` (a key not given stays NaN).
+
+        The records are buffered and written at the next :meth:`flush`, one slice per data set
+        (a record's many small writes cost more than its metrics); like every write, a record
+        is durable only after a flush.
+        """
+        self.runs[index]["mbuf"].append((int(step), values))
+
+    def _write_metric_rows(self) -> None:
+        for r in self.runs.values():
+            rows, i0 = r["mbuf"], r["records"]
+            if not rows:
+                continue
+            n = len(rows)
+            for key, ds in r["msets"].items():
+                _grow(ds, i0 + n)
+                if key == "steps":
+                    ds[i0:i0 + n] = [t for t, _ in rows]
+                elif any(key in v for _, v in rows):
+                    block = np.full((n, *ds.shape[1:]), np.nan)
+                    for j, (_, v) in enumerate(rows):
+                        if key in v:
+                            block[j] = v[key]
+                    ds[i0:i0 + n] = block
+            r["records"], r["mbuf"] = i0 + n, []
 
     def write_weights(self, index: int, step: int, W: np.ndarray) -> None:
         """Append the snapshot W_t of layer ``index`` (only where it was added with ``weights=True``)."""
@@ -195,7 +210,8 @@ class LayerWriter(TrajectoryWriter):
             self.scalars.setdefault(name, []).append((int(step), float(v)))
 
     def flush(self, steps_done: int | None = None) -> None:
-        """Write the buffered scalars, flush, then publish the counters (``steps_done`` of every layer)."""
+        """Write the buffered metric records and scalars, flush, then publish the counters (``steps_done``)."""
+        self._write_metric_rows()
         for name, rows in self.scalars.items():
             if rows:
                 ds = self._scalar_set(name)

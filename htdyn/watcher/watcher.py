@@ -30,7 +30,7 @@ from typing import Any
 from ..config.steps import check_step_spec, check_steps_in_range, resolve_steps
 from ..errors import ConfigError, StoreError
 from .layers import LayerUnit, find_layers
-from .spectra import layer_metrics, metric_specs, watch_sets
+from .spectra import is_finite, layer_metrics, metric_specs, watch_sets
 
 __all__ = ["Watcher", "watch"]
 
@@ -163,12 +163,13 @@ class Watcher:
     def _record(self, t: int) -> None:
         for i, u in enumerate(self.units):
             W = u.matrix()
-            vals = layer_metrics(W, self.sets)
+            finite = is_finite(W)
+            vals = layer_metrics(W, self.sets, finite)
             self._guard(self.writer.write_metrics, i, t, vals)
             if self.store == "full":
                 self._guard(self.writer.write_weights, i, t, W.float().cpu().numpy())
                 self.prev[i] = W.clone()
-            if i not in self.diverged and not _finite(W):
+            if i not in self.diverged and not finite:
                 self.diverged.add(i)
                 self.writer.mark_diverged(i, t)
         self.last_recorded = t
@@ -229,12 +230,6 @@ class Watcher:
 
     def __repr__(self) -> str:
         return f"<htdyn.Watcher {len(self.units)} layers, step {self.t}, {str(self.path)!r}>"
-
-
-def _finite(W: Any) -> bool:
-    import torch
-
-    return bool(torch.isfinite(W).all())
 
 
 def watch(model: Any, output: str | os.PathLike | None = None, layers: None | str | Sequence[str] | Callable = None,
