@@ -528,9 +528,14 @@ def long_adam_checks(long: dict | None, label: str) -> list[Check]:
     elif last1 >= 30000:
         r1 = Check(item, q1, "around 10^4", f"none up to t = {last1}", DIFFERS, c1)
     else:  # no crossing yet, and the window is still open: a run to 10^4 alone cannot refute "around 10^4"
+        late = (t1 >= last1 / 10) & (t1 > 0)  # the last decade of snapshots: alpha_Hill against log10 t
+        slope = float(np.polyfit(np.log10(t1[late]), a1[late], 1)[0]) if late.sum() >= 3 else float("nan")
+        pace = (f"; over t = {int(t1[late][0])}-{last1} alpha_Hill fell {-slope:.2f} per decade of t, a pace that "
+                f"reaches 2 near t = {last1 * 10 ** ((a1[-1] - 2) / -slope):.0f} if kept" if slope < 0 else "")
         r1 = Check(item, q1, "around 10^4", f"none up to t = {last1} (alpha {a1[-1]:.3f})", NOT_TESTED, c1,
                    f"last stored snapshot t = {last1}, short of 10^4 ({label})" if last1 < 10000 else
-                   f"last stored snapshot t = {last1}: no crossing yet, and the window runs to 3 x 10^4 ({label})")
+                   f"last stored snapshot t = {last1}: no crossing yet, and the window runs to 3 x 10^4 ({label})"
+                   + pace)
     c2 = "alpha_Hill >= 2 at every stored t <= 10^4"
     if np.any(a2[t2 <= 10000] < 2):
         r2 = Check(item, q2, "yes", f"no: {a2.min():.3f} at t = {int(t2[np.argmin(a2)])}", DIFFERS, c2)

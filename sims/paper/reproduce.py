@@ -404,15 +404,16 @@ def cost_text(files: dict[str, Path], seconds: float, page_only: bool = False) -
     if "long" in files:
         with htdyn.open(files["long"]) as traj:
             done = min(r.steps_done for r in traj.runs)
-            start = datetime.datetime.fromisoformat(str(traj.attrs["writer_started"]))
-        wall = files["long"].stat().st_mtime - start.timestamp()
-        rate = (f" The long pair reached {done} steps in {wall / 60:.0f} min of wall time "
-                f"({done / wall:.2f} steps/s, under that load and at the lowest priority).")
+            took = float(traj.attrs.get("timing_total_s", 0.0))
+            since = int(traj.attrs.get("timing_group0_resumed_from", 0))
+        sitting = f"the last sitting (from step {since}, after a resume) " if since else "they "
+        rate = (f" The long pair reached {done} steps; {sitting}took {took / 60:.0f} min "
+                f"({(done - since) / max(took, 1e-9):.2f} steps/s for the pair, by the file's own timings).")
     return (f"**Cost.** outputs/paper/ holds {size / 1e9:.1f} GB of trajectory files. The 10-step simulations "
             f"took {sim_s / 60:.0f} min (the timings stored in the files, summed; several ran side by side), this run of the script ("
             f"{'checks and figures, from analyses made beforehand' if page_only else 'analyses, checks, figures'}) "
             f"{seconds / 60:.0f} min; from the first simulation to this page "
-            f"{(time.time() - first) / 60:.0f} min of wall time, on 2 CPU cores shared with about 7 other sessions "
+            f"{(time.time() - first) / 60:.0f} min of wall time, on 2 CPU cores shared with other sessions "
             f"(load average {load[1]:.1f} over the last 5 min at the end). The long runs are made apart (module "
             "docstring)." + rate)
 
