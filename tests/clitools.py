@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -64,8 +65,16 @@ def start(*args: object, columns: int = 200, env: dict | None = None, **popen: o
     """``htdyn *args`` started (for a test that signals or kills it); stdout and stderr piped unless given."""
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
+    # Ctrl-C as at a terminal: a shell starts a background job (``pytest ... &``, nohup) with SIGINT
+    # ignored, the child inherits that, and Python then rightly leaves it ignored, so a SIGINT test
+    # run that way would see its signal do nothing
+    popen.setdefault("preexec_fn", _default_sigint)
     return subprocess.Popen([htdyn_command(), *map(str, args)], text=True, env=cli_env(columns, env),
                             **popen)  # type: ignore[call-overload]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def assert_clean(r: subprocess.CompletedProcess, code: int, *words: str) -> str:

@@ -121,9 +121,7 @@ SLOW = TINY.replace("steps = 3", "steps = 200000") + '[snapshots]\nat = "first_l
 
 
 def _start(config: Path, out: Path, env: dict | None = None) -> subprocess.Popen:
-    # a shell that runs jobs in the background ignores SIGINT in them; give the child Python's handler back
-    return start("run", config, "-o", out, "-q", env=env,
-                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return start("run", config, "-o", out, "-q", env=env)  # with SIGINT at its default (clitools.start)
 
 
 def _wait_running(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
