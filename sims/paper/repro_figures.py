@@ -23,7 +23,7 @@ def _band(ax, x, ys: np.ndarray, color: str, ls: str, label: str | None, lw: flo
 
 
 def loss_family_figure(R: Results):
-    """Train (probe, dashed) and test (solid) MSE against step, mean +- std over the 2 repeats, one panel per
+    """Train (probe, dashed) and test (solid) MSE against step, mean +- std over the repeats, one panel per
     family (n, rho_e, StepLR gamma) and a fourth panel against lambda (train and test at t = 0, 1, 10)."""
     import matplotlib as mpl
 
@@ -33,7 +33,7 @@ def loss_family_figure(R: Results):
 
     add_caption(fig, "FB-Adam lr 1, 10 steps, d=1000, h=1500, n=8000 unless varied, noise 0.3, lambda 0.01 unless "
                 "varied, official read-out features; solid: test, dashed: train (probe-set ridge fit); mean +- std "
-                "(band) over 2 repeats (seeds 10/20, 11/21, 12/22, 13/23), star: best mean test step")
+                "(band) over the repeats (2: seeds 10/20, 11/21, 12/22; StepLR 5: seeds 13-53), star: best mean test step")
     styles = [Line2D([], [], color="0.3", ls="-", label="test"), Line2D([], [], color="0.3", ls="--", label="train"),
               Line2D([], [], color="0.3", ls="", marker="*", mec="k", ms=9, label="best test step")]
     fams = [("losses_n", "model.n", "n"), ("losses_noise", "model.noise_std", "rho_e"),

@@ -261,7 +261,7 @@ def make_figures(R: Results, S: dict, long_label: str) -> list[tuple[str, str, s
          "Every run of the sweep; the official code's two seeds as open markers. Read with the Spearman row: a "
          "correlation over a sweep whose large-lr runs both blow up the test loss and lower alpha_Hill."),
         ("Loss curves against step, the four families", lambda: loss_family_figure(R), "loss_families",
-         "Per-step train (dashed) and test (solid) losses, mean +- std over the 2 repeats; the lambda panel "
+         "Per-step train (dashed) and test (solid) losses, mean +- std over the repeats (2; StepLR 5); the lambda panel "
          "against lambda at t = 0, 1 and 10."),
         ("Weight normalisation and StepLR against step", lambda: regularizer_figure(R), "regularizers", ""),
     ]
