@@ -105,36 +105,46 @@ def test_bytes_go_through_the_given_temporary_name(tmp_path, monkeypatch):
     assert seen == [part] and p.read_bytes() == bytes(range(5)) and not part.exists()
 
 
-def test_no_module_outside_io_imports_h5py():
+def _outside_io(found_in) -> list[str]:
+    """``path:line`` of every node that ``found_in(node)`` flags in a module outside htdyn/io."""
     import ast
 
     import htdyn
 
     root = Path(htdyn.__file__).parent
-    found = []
-    for path in root.rglob("*.py"):
-        if path.relative_to(root).parts[0] == "io":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            found += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "h5py"]
+    return [f"{path.relative_to(root)}:{node.lineno}" for path in sorted(root.rglob("*.py"))
+            if path.relative_to(root).parts[0] != "io"
+            for node in ast.walk(ast.parse(path.read_text())) if found_in(node)]
+
+
+def _imports_h5py(node) -> bool:
+    import ast
+
+    names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+        [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+    return any(n.split(".")[0] == "h5py" for n in names)
+
+
+def _writer_file(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Attribute) and node.attr == "f" and isinstance(node.value, ast.Attribute) \
+        and node.value.attr == "writer"
+
+
+def test_no_module_outside_io_imports_h5py():
+    found = _outside_io(_imports_h5py)
     assert found == [], f"h5py imported outside htdyn/io: {found}"
 
 
 def test_no_module_outside_io_reaches_into_a_writers_hdf5_file():
     """Producers call the writer's methods (checkpoints, finished runs, is_open), never ``writer.f``."""
+    found = _outside_io(_writer_file)
+    assert found == [], f"a writer's h5py file used outside htdyn/io: {found}"
+
+
+def test_the_checks_see_what_they_look_for():
     import ast
 
-    import htdyn
-
-    root = Path(htdyn.__file__).parent
-    found = []
-    for path in root.rglob("*.py"):
-        if path.relative_to(root).parts[0] == "io":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr == "f" and isinstance(node.value, ast.Attribute) \
-                    and node.value.attr == "writer":
-                found.append(f"{path.relative_to(root)}:{node.lineno}")
-    assert found == [], f"a writer's h5py file used outside htdyn/io: {found}"
+    tree = ast.parse("import h5py\nfrom h5py import File\nx = self.writer.f['runs']\ny = self.f\n")
+    assert sum(map(_imports_h5py, ast.walk(tree))) == 2 and sum(map(_writer_file, ast.walk(tree))) == 1
