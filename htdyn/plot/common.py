@@ -14,8 +14,8 @@ from typing import Any
 
 from ..errors import HtdynError
 
-__all__ = ["PlotError", "need_pandas", "new_figure", "add_caption", "save", "run_caption", "FORMATS", "PHASE_COLORS",
-           "OKABE_ITO", "root_figure", "target_axes", "target_figure"]
+__all__ = ["PlotError", "NEEDS", "LAYER_NEEDS", "how_to_get", "need_pandas", "new_figure", "add_caption", "save",
+           "run_caption", "FORMATS", "PHASE_COLORS", "OKABE_ITO", "root_figure", "target_axes", "target_figure"]
 
 #: the formats :func:`save` writes by default
 FORMATS = ("png", "pdf")
@@ -181,3 +181,23 @@ def run_caption(config: Mapping[str, Any], extra: str = "") -> str:
     parts.append(f"seed={config.get('seed')}")
     text = ", ".join(parts)
     return f"{text}; {extra}" if extra else text
+
+
+#: what a figure may need, and how a file gets it (the end of the one-line message when it lacks it)
+NEEDS = {
+    "esd": "an ESD per step: the ESDs a sweep or htdyn analyze stores, or stored W_t "
+           "(htdyn run CONFIG --set snapshots.at=1)",
+    "W": "the stored W_t (htdyn run CONFIG --set snapshots.at=1)",
+    "updates": "the updates M_t (htdyn run CONFIG --set snapshots.updates=true --set snapshots.at=1)",
+    "metrics": "metrics per step: the analysis (htdyn analyze FILE) or the online metrics a sweep stores",
+    "table": "runs at two or more values of an axis: a sweep directory or an analysed file of several runs",
+}
+
+#: how a watched model's file (htdyn.watch) gets what it lacks
+LAYER_NEEDS = {"W": "the stored W_t (htdyn.watch(..., store='full'))",
+               "updates": "the updates M_t (htdyn.watch(..., store='full'))"}
+
+
+def how_to_get(need: str, layer: bool = False) -> str:
+    """What ``need`` (a key of :data:`NEEDS`) is and how a file gets it: a simulator's run, or a watched layer."""
+    return (LAYER_NEEDS if layer else {}).get(need, NEEDS[need])

@@ -15,23 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import PlotError
+from .common import NEEDS, PlotError, how_to_get
 
 __all__ = ["FigureKind", "KINDS", "NEEDS", "get_kind", "kinds_help", "kinds_markdown", "check_run"]
-
-#: what a figure may need, and how a file gets it (the end of the one-line message when it lacks it)
-NEEDS = {
-    "esd": "an ESD per step: the ESDs a sweep or htdyn analyze stores, or stored W_t "
-           "(htdyn run CONFIG --set snapshots.at=1)",
-    "W": "the stored W_t (htdyn run CONFIG --set snapshots.at=1)",
-    "updates": "the updates M_t (htdyn run CONFIG --set snapshots.updates=true --set snapshots.at=1)",
-    "metrics": "metrics per step: the analysis (htdyn analyze FILE) or the online metrics a sweep stores",
-    "table": "runs at two or more values of an axis: a sweep directory or an analysed file of several runs",
-}
-
-#: how a watched model's file (htdyn.watch) gets what it lacks
-LAYER_NEEDS = {"W": "the stored W_t (htdyn.watch(..., store='full'))",
-               "updates": "the updates M_t (htdyn.watch(..., store='full'))"}
 
 
 @dataclass(frozen=True)
@@ -137,7 +123,7 @@ def check_run(kind: FigureKind, rv: Any, where: str, note: str = "") -> None:
             "metrics": rv.has_metrics()}
     for need in kind.needs:
         if not have.get(need, True):
-            text = (LAYER_NEEDS if rv.is_layer else {}).get(need, NEEDS[need]).replace("FILE", rv.source.path)
+            text = how_to_get(need, rv.is_layer).replace("FILE", rv.source.path)
             raise PlotError(f"--kind {kind.name} needs {text}; {where} has none{note}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import PlotError, need_pandas, run_caption
+from .common import PlotError, how_to_get, need_pandas, run_caption
 
 __all__ = ["Source", "RunView", "open_source", "select_sweep_run", "matches"]
 
@@ -222,13 +222,9 @@ class RunView:
 
     def need_updates(self, what: str) -> list[int]:
         steps = self.update_steps()
-        if not steps and self.is_layer:
-            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; watch the "
-                            "model with htdyn.watch(..., store='full')")
         if not steps:
-            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; rerun with "
-                            "snapshots.updates = true and snapshots.at = 1 "
-                            "(htdyn run CONFIG --set snapshots.updates=true --set snapshots.at=1)")
+            raise PlotError(f"{what}: {self.source.path!r} stores no updates; it needs "
+                            f"{how_to_get('updates', self.is_layer)}")
         return steps
 
     def losses(self) -> dict[str, np.ndarray]:
