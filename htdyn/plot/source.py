@@ -223,7 +223,7 @@ class RunView:
     def need_updates(self, what: str) -> list[int]:
         steps = self.update_steps()
         if not steps:
-            raise PlotError(f"{what}: {self.source.path!r} stores no updates; it needs "
+            raise PlotError(f"{what}: the updates M_t are needed and {self.source.path!r} stores none; to store "
                             f"{how_to_get('updates', self.is_layer)}")
         return steps
 
