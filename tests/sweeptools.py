@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clitools import MODEL
+
 import htdyn
 from htdyn.sweep.driver import make_executor, prepare, run_sweep
 from htdyn.sweep.spec import load_spec
@@ -13,12 +15,7 @@ from htdyn.sweep.spec import load_spec
 SPEC = """
 name = "tiny"
 steps = {steps}
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
+""" + MODEL + """[optimizer]
 name = "gd"
 [sweep]
 repeats = {repeats}

@@ -28,7 +28,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from clitools import cli, needs_htdyn
+from clitools import MODEL, cli, needs_htdyn
 
 import htdyn
 from htdyn.io import writer as writer_mod
@@ -39,12 +39,7 @@ CONFIG = """
 name = "crash"
 steps = {steps}
 dtype = "float64"
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
+""" + MODEL + """[optimizer]
 name = "adam"
 lr = 0.01
 [grid]

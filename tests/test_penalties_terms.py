@@ -12,7 +12,7 @@ from pathlib import Path
 import array_api_compat.numpy as xnp
 import numpy as np
 import pytest
-from clitools import cli, needs_htdyn, one_line_error
+from clitools import MODEL, cli, needs_htdyn, one_line_error
 
 import htdyn
 from htdyn.activations import get_activation
@@ -192,12 +192,7 @@ TOML = """
 name = "pen"
 steps = {steps}
 dtype = "float64"
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
+""" + MODEL + """[optimizer]
 name = "adam"
 lr = 0.01
 [penalty]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clitools import assert_clean, cli, needs_htdyn, ok, start
+from clitools import MODEL, assert_clean, cli, needs_htdyn, ok, start
 
 import htdyn
 from htdyn.errors import StoreError
@@ -20,12 +20,7 @@ LONG = """
 name = "long"
 steps = {steps}
 dtype = "float64"
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
+""" + MODEL + """[optimizer]
 name = "{opt}"
 lr = 0.01
 batch_size = {bs}

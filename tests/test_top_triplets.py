@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from clitools import MODEL
 
 import htdyn
 from htdyn.analysis import setmetrics
@@ -210,12 +211,7 @@ def test_a_non_finite_snapshot_gets_nan_triplets(tmp_path: Path) -> None:
 SWEEP = """
 name = "trip"
 steps = 3
-[model]
-n = 64
-d = 16
-h = 24
-n_test = 16
-[optimizer]
+""" + MODEL + """[optimizer]
 name = "adam"
 [sweep]
 repeats = 1
